@@ -1,0 +1,5 @@
+"""surveybib: keep a literature survey's bibliography."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

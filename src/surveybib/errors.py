@@ -1,0 +1,27 @@
+"""The errors that stop a whole run (trouble with one entry is a Problem instead)."""
+
+from __future__ import annotations
+
+
+class SurveybibError(Exception):
+    """A failure of the whole run; the message says what, where and what to do."""
+
+
+class ConfigError(SurveybibError):
+    """The [tool.surveybib] table or a configured path is unusable."""
+
+
+class BibFileError(SurveybibError):
+    """survey.bib cannot be read at all (missing, undecodable)."""
+
+
+class MetadataStoreError(SurveybibError):
+    """The committed metadata store cannot be read or written."""
+
+
+class NetworkError(SurveybibError):
+    """The metadata APIs could not be reached or answered unusably."""
+
+
+class UsageError(SurveybibError):
+    """The user asked for something that cannot work (exit code 2)."""
