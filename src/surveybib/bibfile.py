@@ -1,0 +1,228 @@
+"""survey.bib text -> entries + problems. The only importer of bibtexparser.
+
+bibtexparser splits the file into blocks; we resolve values ourselves (its
+string middleware neither joins ``#`` concatenations nor reports undefined
+macros, which it keeps silently as text) and turn every failed block,
+duplicate key and duplicate field into a Problem that names file and line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Iterable
+
+from surveybib.errors import BibFileError
+from surveybib.model import Entry, ParsedBib, Problem
+
+MONTHS = {
+    "jan": "January",
+    "feb": "February",
+    "mar": "March",
+    "apr": "April",
+    "may": "May",
+    "jun": "June",
+    "jul": "July",
+    "aug": "August",
+    "sep": "September",
+    "oct": "October",
+    "nov": "November",
+    "dec": "December",
+}
+
+_CODING_RE = re.compile(rb"(?:-\*-.*?coding:\s*([-\w.]+)|%\s*!TeX\s+encoding\s*=\s*([-\w.]+))", re.I)
+_KEY_RE = re.compile(r"@\s*([^\s{(]+)\s*[{(]\s*([^,\s=}]*)")
+_CODING_ALIASES = {"latin-9": "iso8859-15", "latin9": "iso8859-15", "latin-2": "iso8859-2"}
+
+
+def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
+    """Bytes of a .bib file -> text: UTF-8 (with or without BOM), a declared
+    `coding:` line, or the encoding the user named; otherwise a clear error."""
+    if encoding:
+        return _decode_with(data, path, encoding, f"--encoding {encoding}")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        declared = _declared_coding(data)
+        if declared:
+            return _decode_with(data, path, declared, f"its coding line ({declared})")
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BibFileError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
+            "convert the file to UTF-8, or name its encoding with --encoding "
+            "(e.g. --encoding latin-1 or --encoding gbk)"
+        ) from None
+
+
+def _declared_coding(data: bytes) -> str | None:
+    head = b"\n".join(data.splitlines()[:20])
+    match = _CODING_RE.search(head)
+    if not match:
+        return None
+    name = (match.group(1) or match.group(2)).decode("ascii").lower()
+    name = re.sub(r"-(unix|dos|mac)$", "", name)  # Emacs end-of-line suffixes
+    return _CODING_ALIASES.get(name, name)
+
+
+def _decode_with(data: bytes, path: str, encoding: str, source: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise BibFileError(f"{path}: unknown encoding {encoding!r} (from {source})") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BibFileError(
+            f"{path}:{line}: cannot be decoded as {encoding} (from {source}); "
+            "name the right one with --encoding"
+        ) from None
+
+
+def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
+    """Parse survey.bib text; every entry is returned or named in a Problem."""
+    import bibtexparser
+    from bibtexparser import model as bm
+
+    # bibtexparser logs each failed block itself; we report them as Problems instead.
+    logging.getLogger("bibtexparser").propagate = False
+    logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
+    library = bibtexparser.parse_string(text, parse_stack=[])
+    strings: dict[str, str] = {}
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    first_line: dict[str, int] = {}
+    for block in library.blocks:
+        line = (block.start_line or 0) + 1
+        if isinstance(block, bm.String):
+            value, undefined = resolve_value(str(block.value), strings)
+            strings[block.key.lower()] = value
+            problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
+        elif isinstance(block, bm.Entry):
+            entry, found = _convert(block, strings, path)
+            first_line.setdefault(entry.key, entry.line)
+            entries.append(entry)
+            problems.extend(found)
+        elif isinstance(block, bm.DuplicateBlockKeyBlock):
+            problems.append(_duplicate_key(block, path, first_line))
+        elif isinstance(block, bm.DuplicateFieldKeyBlock):
+            original = block.ignore_error_block
+            entry, found = _convert(original, strings, path)
+            first_line.setdefault(entry.key, entry.line)
+            entries.append(entry)
+            problems.extend(found)
+        elif isinstance(block, bm.ParsingFailedBlock):
+            problems.append(_failed_block(block, path, line))
+    newline = "\r\n" if "\r\n" in text[:10000] else "\n"
+    return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline)
+
+
+def _duplicate_key(block: object, path: str, first_line: dict[str, int]) -> Problem:
+    key = str(getattr(block, "key", ""))
+    line = (getattr(block, "start_line", 0) or 0) + 1
+    first = first_line.get(key)
+    where = f" (first defined at line {first})" if first else ""
+    return Problem(path, line, key, f"duplicate key{where}; this entry is skipped", "parse",
+                   rule="duplicate-key")
+
+
+def _failed_block(block: object, path: str, line: int) -> Problem:
+    raw = str(getattr(block, "raw", "") or "")
+    match = _KEY_RE.match(raw.lstrip())
+    key = match.group(2) if match and match.group(2) else None
+    error = str(getattr(block, "error", "")).strip().splitlines()
+    reason = error[-1].strip() if error else "syntax error"
+    what = f"@{match.group(1)} block" if match else "block"
+    return Problem(path, line, key, f"{what} does not parse, skipped: {reason}", "parse",
+                   rule="parse-error")
+
+
+def _convert(block: object, strings: dict[str, str], path: str) -> tuple[Entry, list[Problem]]:
+    key = str(getattr(block, "key"))
+    line = (getattr(block, "start_line", 0) or 0) + 1
+    problems: list[Problem] = []
+    fields: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for fld in getattr(block, "fields"):
+        name = str(fld.key).lower()
+        fline = (fld.start_line or line - 1) + 1
+        if name in seen:
+            problems.append(Problem(path, fline, key,
+                                    f"duplicate field '{fld.key}' (first at line {seen[name]}); "
+                                    "the first value is used", "parse", rule="duplicate-field"))
+            continue
+        seen[name] = fline
+        value, undefined = resolve_value(str(fld.value), strings)
+        problems.extend(_undefined(path, fline, key, undefined, name))
+        fields.append((name, value))
+    entry = Entry(key, str(getattr(block, "entry_type")).lower(), tuple(fields), path, line)
+    if not entry.get("title").strip():
+        problems.append(Problem(path, line, key, "no title; the key is shown instead", "parse",
+                                level="warning", rule="no-title"))
+    return entry, problems
+
+
+def _undefined(path: str, line: int, key: str, names: Iterable[str], field: str = "") -> list[Problem]:
+    where = f" in field '{field}'" if field else ""
+    return [Problem(path, line, key, f"undefined @string macro '{name}'{where}; kept as text",
+                    "parse", rule="undefined-macro") for name in names]
+
+
+def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
+    """A raw BibTeX value (`{..}`, `".."`, a number, a macro, joined by `#`) -> its text,
+    and the names of macros that are not defined."""
+    raw = raw.strip()
+    if raw.startswith("{") and _closes_at_end(raw):
+        return raw[1:-1], []
+    parts = _split_concat(raw)
+    out: list[str] = []
+    undefined: list[str] = []
+    for part in parts:
+        if part.startswith("{") and part.endswith("}"):
+            out.append(part[1:-1])
+        elif part.startswith('"') and part.endswith('"') and len(part) >= 2:
+            out.append(part[1:-1])
+        elif part.isdigit():
+            out.append(part)
+        elif part.lower() in strings:
+            out.append(strings[part.lower()])
+        elif part.lower() in MONTHS:
+            out.append(MONTHS[part.lower()])
+        else:
+            undefined.append(part)
+            out.append(part)
+    return "".join(out), undefined
+
+
+def _closes_at_end(raw: str) -> bool:
+    depth = 0
+    for i, char in enumerate(raw):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i == len(raw) - 1
+    return False
+
+
+def _split_concat(raw: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    start = 0
+    for i, char in enumerate(raw):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            parts.append(raw[start:i].strip())
+            start = i + 1
+    parts.append(raw[start:].strip())
+    return [p for p in parts if p]
