@@ -12,6 +12,7 @@ import codecs
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from surveybib.errors import BibFileError
 from surveybib.model import Entry, ParsedBib, Problem
@@ -140,29 +141,34 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
                    rule="parse-error")
 
 
-def _convert(block: object, strings: dict[str, str], path: str) -> tuple[Entry, list[Problem]]:
-    key = str(getattr(block, "key"))
-    line = (getattr(block, "start_line", 0) or 0) + 1
+def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, list[Problem]]:
+    key = str(block.key)
+    line = (block.start_line or 0) + 1
     problems: list[Problem] = []
-    fields: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    for fld in getattr(block, "fields"):
-        name = str(fld.key).lower()
-        fline = (fld.start_line or line - 1) + 1
-        if name in seen:
-            problems.append(Problem(path, fline, key,
-                                    f"duplicate field '{fld.key}' (first at line {seen[name]}); "
-                                    "the first value is used", "parse", rule="duplicate-field"))
+    fields: dict[str, str] = {}
+    for fld in block.fields:
+        name = fld.key.lower()
+        if name in fields:
+            problems.append(_duplicate_field(block, fld, name, path))
             continue
-        seen[name] = fline
-        value, undefined = resolve_value(str(fld.value), strings)
-        problems.extend(_undefined(path, fline, key, undefined, name))
-        fields.append((name, value))
-    entry = Entry(key, str(getattr(block, "entry_type")).lower(), tuple(fields), path, line)
-    if not entry.get("title").strip():
+        value, undefined = resolve_value(fld.value, strings)
+        if undefined:
+            fline = (fld.start_line or line - 1) + 1
+            problems.extend(_undefined(path, fline, key, undefined, name))
+        fields[name] = value
+    entry = Entry(key, block.entry_type.lower(), tuple(fields.items()), path, line)
+    if not fields.get("title", "").strip():
         problems.append(Problem(path, line, key, "no title; the key is shown instead", "parse",
                                 level="warning", rule="no-title"))
     return entry, problems
+
+
+def _duplicate_field(block: Any, fld: Any, name: str, path: str) -> Problem:
+    first = next(f for f in block.fields if f.key.lower() == name)
+    line = (fld.start_line or block.start_line or 0) + 1
+    return Problem(path, line, str(block.key),
+                   f"duplicate field '{fld.key}' (first at line {(first.start_line or 0) + 1}); "
+                   "the first value is used", "parse", rule="duplicate-field")
 
 
 def _undefined(path: str, line: int, key: str, names: Iterable[str], field: str = "") -> list[Problem]:
@@ -175,7 +181,13 @@ def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
     """A raw BibTeX value (`{..}`, `".."`, a number, a macro, joined by `#`) -> its text,
     and the names of macros that are not defined."""
     raw = raw.strip()
-    if raw.startswith("{") and _closes_at_end(raw):
+    if not raw:
+        return "", []
+    if "#" not in raw:  # the common case: one part, no concatenation to split
+        first, last = raw[0], raw[-1]
+        if (first == "{" and last == "}") or (first == '"' and last == '"' and len(raw) > 1):
+            return raw[1:-1], []
+    elif raw.startswith("{") and _closes_at_end(raw):
         return raw[1:-1], []
     parts = _split_concat(raw)
     out: list[str] = []

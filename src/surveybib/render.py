@@ -15,6 +15,7 @@ import html
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,8 @@ from surveybib.latex import to_unicode
 from surveybib.model import Entry, Note
 
 _NOT_WORD = regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+# For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
+_NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
 _HEAD_MARK = "\ue000"
 _LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
 _PRIVATE = re.compile("[\ue000-\ue002]")
@@ -41,7 +44,9 @@ class Slugger:
         self.occurrences: dict[str, int] = {}
 
     def slug(self, text: str) -> str:
-        base = _NOT_WORD.sub("", text.lower()).replace(" ", "-")
+        text = text.lower()
+        pattern = _NOT_WORD_ASCII if text.isascii() else _NOT_WORD
+        base = pattern.sub("", text).replace(" ", "-")
         result = base
         while result in self.occurrences:
             self.occurrences[base] += 1
@@ -53,9 +58,11 @@ class Slugger:
 # ---------------------------------------------------------------- escaping
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
+_MARKUP = re.compile(r"[<\[`*_\\&]")
 _MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
 
 
+@lru_cache(maxsize=1 << 15)
 def md_text(text: str) -> str:
     """Display text -> inert inline markdown (math spans kept for GitHub to render)."""
     text = _PRIVATE.sub("", " ".join(text.split()))
@@ -83,8 +90,11 @@ def safe_url(url: str) -> str | None:
     return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
 
 
+@lru_cache(maxsize=1 << 15)
 def heading_plain_text(markdown: str) -> str:
     """The text GitHub sees in a heading's markdown (for headings we did not write)."""
+    if not _MARKUP.search(markdown):
+        return markdown.strip()
     text = re.sub(r"<!--.*?-->", "", markdown)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"<[^>]+>", "", text)
