@@ -70,10 +70,15 @@ def md_text(text: str) -> str:
     last = 0
     for math in _MATH.finditer(text):
         out.append(_md_plain(text[last : math.start()]))
-        out.append(math.group(0).replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}"))
+        out.append(_inert_math(math.group(0)))
         last = math.end()
     out.append(_md_plain(text[last:]))
     return "".join(out)
+
+
+def _inert_math(math: str) -> str:
+    """Math stays math for GitHub, but can neither open a tag nor split a table cell."""
+    return math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
 
 
 def _md_plain(text: str) -> str:
@@ -305,6 +310,8 @@ def resolve_anchors(document: str) -> str:
     lines = document.split("\n")
     fence: str | None = None
     for i, line in enumerate(lines):
+        if line.endswith((" ", "\t")):
+            line = lines[i] = line.rstrip(" \t")
         opener = _FENCE.match(line)
         if opener:
             mark = opener.group(1)
@@ -360,13 +367,11 @@ def render_readme(
         source=source,
         marker=GENERATED_MARKER,
     )
-    text = resolve_anchors(text)
-    return _tidy(text), unknown
+    return _tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
 
 
 def _tidy(text: str) -> str:
-    """LF only, no trailing spaces, no runs of blank lines, one final newline."""
-    text = text.replace("\r\n", "\n")
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    """No runs of blank lines, one final newline (resolve_anchors strips line ends)."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
     return text.strip("\n") + "\n"
