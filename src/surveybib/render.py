@@ -112,9 +112,10 @@ def heading_plain_text(markdown: str) -> str:
     if not _MARKUP.search(markdown):
         return markdown.strip()
     text = re.sub(r"<!--.*?-->", "", markdown)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"(`+)(.+?)\1", r"\2", text)
+    # An escaped `\<`, `\[` or `\`` is literal text (as in our own headings), not markup.
+    text = re.sub(r"(?<!\\)!?\[((?:\\.|[^\]\\])*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(?<!\\)<[^>]+>", "", text)
+    text = re.sub(r"(?<!\\)(`+)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<!\\)(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1", r"\2", text)
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
     return html.unescape(text).strip()
