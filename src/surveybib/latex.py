@@ -248,3 +248,16 @@ def _accented(char: str) -> str:
         text = f"\\{cmd}{{{text}}}" if cmd.isalpha() else f"\\{cmd}{text}"
     return "{" + text + "}"
 
+
+_URL_ESCAPE_RE = re.compile(r"\\(?:textasciitilde|~)(?:\{\})?|\\([_%&#$~])")
+
+
+@lru_cache(maxsize=1 << 12)
+def url_from_latex(value: str) -> str:
+    """A `url`/`doi` field value -> the address itself: only BibTeX's escapes undone
+    (`\\_`, `\\%`, `\\~{}` ...) and braces dropped. A raw `~` stays a tilde, which
+    `to_unicode` would turn into a space, and `\\~x` is not an accent here."""
+    if "\\" not in value and "{" not in value:
+        return value.strip()
+    text = _URL_ESCAPE_RE.sub(lambda m: m.group(1) or "~", value)
+    return text.replace("{", "").replace("}", "").strip()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from surveybib.latex import to_unicode
+from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
@@ -282,8 +282,9 @@ _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.I)
 def _paper_url(f: Mapping[str, str]) -> str | None:
     doi = f.get("doi", "").strip()
     if doi:
-        return "https://doi.org/" + quote(_DOI_PREFIX.sub("", doi), safe="/:;._-")
-    url = safe_url(to_unicode(f["url"])) if f.get("url", "").strip() else None
+        doi = _DOI_PREFIX.sub("", url_from_latex(doi)).strip()
+        return "https://doi.org/" + quote(doi, safe="/:;._-")
+    url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     if url:
         return url
     arxiv = _arxiv_id(f).strip()
