@@ -99,7 +99,9 @@ def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        library = bibtexparser.parse_string(text, parse_stack=[])  # type: ignore[attr-defined]
+        # Values of a CRLF file would keep "\r\n" inside multi-line fields.
+        lf_text = text.replace("\r\n", "\n") if "\r" in text else text
+        library = bibtexparser.parse_string(lf_text, parse_stack=[])  # type: ignore[attr-defined]
         return _parse(library, text, path)
     finally:
         if gc_was_enabled:
