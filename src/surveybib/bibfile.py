@@ -159,6 +159,8 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
     raw = str(getattr(block, "raw", "") or "")
     match = _KEY_RE.match(raw.lstrip())
     key = match.group(2) if match and match.group(2) else None
+    if match and match.group(1).lower() in ("preamble", "comment", "string"):
+        key = None  # not an entry: in `@preamble{e = mc^2`, "e" would name nothing
     exc = getattr(block, "error", None)
     error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"
