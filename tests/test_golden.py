@@ -1,4 +1,4 @@
-"""Golden READMEs: each survey under tests/data/<name>/ renders exactly tests/golden/readme/<name>.md.
+"""Golden READMEs: tests/data/<name>/ renders exactly tests/golden/readme/<name>.md.
 
 `UPDATE_GOLDEN=1 pytest tests/test_golden.py` rewrites the golden files; read the git diff.
 """
