@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -18,6 +18,9 @@ from surveybib import __version__
 from surveybib.config import Settings, load_settings
 from surveybib.errors import SurveybibError, UsageError
 from surveybib.model import Problem
+
+if TYPE_CHECKING:
+    from surveybib.survey import Survey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,13 +148,17 @@ class Output:
     text: str
 
 
-def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
+def render_outputs(
+    ctx: Context, survey: Survey | None = None
+) -> tuple[list[Output], list[Problem]]:
     """Everything build writes, computed from the survey (no writing)."""
     from surveybib import render
+    from surveybib.lint import unknown_categories
     from surveybib.survey import load_survey
 
     settings = ctx.settings
-    survey = load_survey(settings, encoding=ctx.encoding)
+    if survey is None:
+        survey = load_survey(settings, encoding=ctx.encoding)
     intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
     env = render.make_environment(settings.templates)
     text, unknown = render.render_readme(
@@ -165,19 +172,8 @@ def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
         source=settings.rel(settings.bib),
     )
     problems = list(survey.problems)
-    problems.extend(_unknown_categories(unknown, settings))
+    problems.extend(unknown_categories(unknown, settings))
     return [Output(settings.readme, text)], problems
-
-
-def _unknown_categories(unknown: Sequence[tuple[Any, str]], settings: Settings) -> list[Problem]:
-    out = []
-    for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        out.append(Problem(entry.path, entry.line, entry.key,
-                           f"{settings.group_by} '{name}' is not in the configured list{hint}",
-                           "taxonomy", rule="unknown-taxonomy"))
-    return out
 
 
 def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
@@ -276,17 +272,83 @@ def note(ctx: Context, key: str) -> None:
 
 
 @main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text: lines on stderr; json or GitHub annotations: stdout.")
 @pass_context
-def check(ctx: Context) -> None:
+def check(ctx: Context, fmt: str) -> None:
     """Lint the bibliography and notes, and fail when README.md or an export is stale."""
-    outputs, problems = render_outputs(ctx)
-    stale = stale_outputs(outputs, ctx.settings)
-    for out, _ in stale:
-        problems.append(Problem(ctx.settings.rel(out.path), None, None,
-                                "stale: run `make readme` (or `surveybib build`) and commit it",
-                                "check", rule="stale-output"))
-    errors, warnings = report(problems, ctx.quiet)
-    if not ctx.quiet:
+    problems = check_problems(ctx)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    if fmt == "json":
+        click.echo(findings_json(problems, errors, warnings))
+    elif fmt == "github":
+        for line in github_annotations(problems, ctx.settings.root):
+            click.echo(line)
+    else:
+        report(problems, ctx.quiet)
+    if not ctx.quiet and fmt != "json":
         click.echo(f"{len(problems)} finding(s): {counted(errors, warnings)}", err=True)
     if errors:
         sys.exit(1)
+
+
+def check_problems(ctx: Context) -> list[Problem]:
+    """Every finding of `check`, levels applied, sorted by file and line."""
+    from surveybib.lint import configure, lint
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    survey = load_survey(settings, encoding=ctx.encoding)
+    outputs, problems = render_outputs(ctx, survey)
+    for out, _ in stale_outputs(outputs, settings):
+        problems.append(Problem(settings.rel(out.path), None, None,
+                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "check", rule="stale-output"))
+    problems.extend(lint(survey, settings))
+    unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
+    return sorted(unique, key=_problem_order)
+
+
+def _problem_order(p: Problem) -> tuple[str, int, str, str]:
+    return (p.path, p.line or 0, p.key or "", p.message)
+
+
+def findings_json(problems: Sequence[Problem], errors: int, warnings: int) -> str:
+    """`check --format json`: the findings and their counts."""
+    import json
+
+    items = [{"path": p.path, "line": p.line, "key": p.key, "rule": p.rule, "level": p.level,
+              "stage": p.stage, "message": p.message} for p in problems]
+    return json.dumps({"findings": items, "errors": errors, "warnings": warnings},
+                      ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def github_annotations(problems: Sequence[Problem], root: Path) -> list[str]:
+    """`check --format github`: one GitHub Actions workflow command per finding."""
+    lines = []
+    for p in problems:
+        path = _workspace_path(root / p.path)
+        props = f"file={_gh_escape(path, True)}"
+        if p.line:
+            props += f",line={p.line}"
+        if p.rule:
+            props += f",title={_gh_escape('surveybib ' + p.rule, True)}"
+        text = f"{p.key}: {p.message}" if p.key else p.message
+        lines.append(f"::{p.level} {props}::{_gh_escape(text, False)}")
+    return lines
+
+
+def _workspace_path(path: Path) -> str:
+    """A path relative to the working directory (GitHub resolves annotations from there)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _gh_escape(text: str, is_property: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if is_property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
