@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -16,7 +18,7 @@ import click
 
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
-from surveybib.errors import SurveybibError, UsageError
+from surveybib.errors import SurveybibError, TemplateError, UsageError
 from surveybib.model import Problem
 
 if TYPE_CHECKING:
@@ -70,6 +72,39 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+LOCK_NAME = ".surveybib.lock"
+
+
+@contextmanager
+def survey_lock(settings: Settings, timeout: float | None = None) -> Iterator[None]:
+    """Hold .surveybib.lock beside survey.bib: a second writer waits, then refuses."""
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: run unlocked
+        yield
+        return
+    if timeout is None:
+        timeout = float(os.environ.get("SURVEYBIB_LOCK_TIMEOUT", "60"))
+    path = settings.bib.parent / LOCK_NAME
+    with open(path, "a+b") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SurveybibError(
+                        f"{settings.rel(path)}: another surveybib run holds this survey's "
+                        f"lock (waited {timeout:g} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
@@ -161,19 +196,56 @@ def render_outputs(
         survey = load_survey(settings, encoding=ctx.encoding)
     intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
     env = render.make_environment(settings.templates)
-    text, unknown = render.render_readme(
-        env,
-        entries=survey.entries,
-        notes=survey.notes,
-        taxonomy=settings.taxonomy,
-        group_by=settings.group_by,
-        intro=intro,
-        title=settings.title or "Reading List",
-        source=settings.rel(settings.bib),
-    )
+    with template_errors(settings):
+        text, unknown = render.render_readme(
+            env,
+            entries=survey.entries,
+            notes=survey.notes,
+            taxonomy=settings.taxonomy,
+            group_by=settings.group_by,
+            intro=intro,
+            title=settings.title or "Reading List",
+            source=settings.rel(settings.bib),
+        )
     problems = list(survey.problems)
     problems.extend(unknown_categories(unknown, settings))
     return [Output(settings.readme, text)], problems
+
+
+@contextmanager
+def template_errors(settings: Settings) -> Iterator[None]:
+    """jinja2's errors -> a TemplateError naming the template file and line."""
+    import jinja2
+
+    try:
+        yield
+    except jinja2.TemplateSyntaxError as exc:
+        where = _template_where(settings, exc.filename or exc.name, exc.lineno)
+        raise TemplateError(f"{where}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name} (looked in "
+                            f"{settings.rel(settings.templates)}/ and the packaged ones)") from None
+    except jinja2.TemplateError as exc:
+        filename, line = _template_frame(exc)
+        where = _template_where(settings, filename, line)
+        raise TemplateError(f"{where}: template error: {exc.message or exc}") from None
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost traceback frame inside a template (jinja2 rewrites them to .j2 lines)."""
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _template_where(settings: Settings, filename: str | None, line: int | None) -> str:
+    name = settings.rel(Path(filename)) if filename else "template"
+    return f"{name}:{line}" if line else name
 
 
 def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
@@ -217,7 +289,12 @@ def _head(lines: Iterable[str], limit: int) -> list[str]:
 @pass_context
 def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
+    from surveybib.lint import configure
+
+    if not check_only:  # held until the command ends: two builds never interleave
+        click.get_current_context().with_resource(survey_lock(ctx.settings))
     outputs, problems = render_outputs(ctx)
+    problems = list(configure(problems, ctx.settings))
     errors, warnings = report(problems, ctx.quiet)
     if check_only:
         stale = stale_outputs(outputs, ctx.settings)
@@ -256,6 +333,7 @@ def note(ctx: Context, key: str) -> None:
     from surveybib.survey import load_survey
 
     settings = ctx.settings
+    click.get_current_context().with_resource(survey_lock(settings))
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
@@ -265,7 +343,9 @@ def note(ctx: Context, key: str) -> None:
     path = settings.notes / note_filename(key)
     if not path.exists():
         env = render.make_environment(settings.templates)
-        stub = env.get_template("note.md.j2").render(key=key, title=render.display_title(entry))
+        with template_errors(settings):
+            stub = env.get_template("note.md.j2").render(key=key,
+                                                          title=render.display_title(entry))
         write_atomic(path, stub)
         click.echo(f"created {settings.rel(path)}", err=True)
     click.echo(settings.rel(path))

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import regex
 
+from surveybib.errors import TemplateError
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Note
 
@@ -256,7 +257,9 @@ def paper_url(entry: Entry) -> str | None:
     doi = entry.get("doi").strip()
     if doi:
         doi = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", "", doi, flags=re.I)
-        return "https://doi.org/" + quote(doi, safe="/:;()._-<>")
+        # <, >, ( and ) are percent-encoded: doi.org decodes them, and a hostile DOI can
+        # then neither close the markdown link nor open an HTML tag.
+        return "https://doi.org/" + quote(doi, safe="/:;._-")
     url = safe_url(to_unicode(entry.get("url"))) if entry.get("url").strip() else None
     if url:
         return url
@@ -338,7 +341,8 @@ def resolve_anchors(document: str) -> str:
     def _link(match: re.Match[str]) -> str:
         ident = match.group(1)
         if ident not in anchors:
-            raise KeyError(f"template links to {ident!r}, which has no heading")
+            raise TemplateError(f"README.md.j2 links to {ident!r}, which no heading(...) "
+                                "defines; add the heading or drop the link")
         return anchors[ident]
 
     return _LINK_MARK.sub(_link, document)
