@@ -67,7 +67,8 @@ def _art(key: str, **fields: str) -> str:
 
 
 @pytest.mark.parametrize(("bib", "expected"), [
-    pytest.param(_art("Smith20", title="First paper") + _art("smith20", title="Second one"), ("duplicate-key-case", "smith20", "error"),
+    pytest.param(_art("Smith20", title="First paper") + _art("smith20", title="Second one"),
+                 ("duplicate-key-case", "smith20", "error"),
                  id="keys-differ-only-in-case"),
     pytest.param(_art("a", doi="https://doi.org/10.1000/ABC") + _art("b", doi="doi:10.1000/abc"),
                  ("duplicate-doi", "b", "error"), id="same-doi-after-normalisation"),
