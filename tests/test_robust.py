@@ -291,10 +291,10 @@ def _bib(n: int, suffix: str) -> str:
 
 
 def test_a_killed_build_leaves_the_old_or_the_new_readme(tmp_path: Path) -> None:
-    (tmp_path / "survey.bib").write_text(_bib(400, "old"), encoding="utf-8")
+    (tmp_path / "survey.bib").write_text(_bib(2000, "old"), encoding="utf-8")
     assert run(tmp_path, "build")[0] == 0
     old = (tmp_path / "README.md").read_bytes()
-    (tmp_path / "survey.bib").write_text(_bib(400, "new"), encoding="utf-8")
+    (tmp_path / "survey.bib").write_text(_bib(2000, "new"), encoding="utf-8")
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(tmp_path / "survey.bib", copy / "survey.bib")
@@ -302,10 +302,10 @@ def test_a_killed_build_leaves_the_old_or_the_new_readme(tmp_path: Path) -> None
     new = (copy / "README.md").read_bytes()
     assert old != new
     rng = random.Random(6)
-    for _ in range(12):
+    for _ in range(15):  # a whole build takes about 0.3 s here: kills land all through it
         proc = subprocess.Popen([sys.executable, "-m", "surveybib", "-C", str(tmp_path), "-q",
                                  "build"], env=_env(), stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, 0.9))
+        time.sleep(rng.uniform(0.0, 0.35))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         current = (tmp_path / "README.md").read_bytes()
