@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
+import gc
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,6 +56,8 @@ def write_atomic(path: Path, text: str, newline: str = "\n") -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write bytes atomically: a crash leaves the old file or the new one, never half."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -194,6 +195,7 @@ def render_outputs(
     settings = ctx.settings
     if survey is None:
         survey = load_survey(settings, encoding=ctx.encoding)
+    gc.freeze()  # the survey lives until the process ends: later collections can skip it
     intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
     env = render.make_environment(settings.templates)
     with template_errors(settings):
@@ -250,6 +252,8 @@ def _template_where(settings: Settings, filename: str | None, line: int | None) 
 
 def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
     """(output, diff) for each output whose file differs from what it should be."""
+    import difflib
+
     stale = []
     for out in outputs:
         try:
@@ -337,6 +341,8 @@ def note(ctx: Context, key: str) -> None:
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
+        import difflib
+
         close = difflib.get_close_matches(key, [e.key for e in survey.entries], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")

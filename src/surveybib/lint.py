@@ -9,7 +9,6 @@ every finding `check` can report.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -117,6 +116,8 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
     levels: dict[str, str] = {}
     for rule, level in check:
         if rule not in RULES:
+            import difflib
+
             close = difflib.get_close_matches(rule, list(RULES), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"[tool.surveybib.check] has an unknown rule '{rule}'{hint} "
@@ -130,6 +131,8 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings) -> list[Problem]:
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
+    import difflib
+
     out = []
     for entry, name in unknown:
         close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
