@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,12 @@ def test_check_json_includes_parse_and_note_findings(tmp_path: Path) -> None:
     rules = {f["rule"] for f in json.loads(out)["findings"]}
     assert code == 1
     assert {"parse-error", "orphan-note"} <= rules
+
+
+def test_every_rule_the_code_reports_can_be_configured() -> None:
+    """A rule missing from RULES could not be turned off in [tool.surveybib.check]."""
+    src = Path(__file__).resolve().parents[1] / "src" / "surveybib"
+    used = {m for p in src.glob("*.py")
+            for m in re.findall(r'rule="([a-z-]+)"', p.read_text(encoding="utf-8"))}
+    assert used
+    assert used <= set(RULES)

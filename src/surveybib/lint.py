@@ -28,6 +28,7 @@ RULES: dict[str, tuple[Level, str]] = {
     "duplicate-key": ("error", "a key defined twice"),
     "duplicate-field": ("error", "a field given twice in one entry"),
     "undefined-macro": ("error", "an @string macro that is not defined"),
+    "duplicate-string": ("warning", "an @string macro defined twice (the later value wins)"),
     "no-title": ("warning", "an entry without a title"),
     # from notes.py / survey.py
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
