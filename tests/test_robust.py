@@ -356,3 +356,18 @@ def test_two_concurrent_builds_leave_a_complete_readme(tmp_path: Path) -> None:
                                "build"], env=_env(), stderr=subprocess.PIPE) for _ in range(2)]
     assert [p.wait() for p in procs] == [0, 0]
     assert run(tmp_path, "build", "--check")[0] == 0
+
+
+def test_note_linked_outside_notes_is_not_read(tmp_path: Path) -> None:
+    """A notes/*.md symlink to a file elsewhere must not leak that file into README.md."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n", encoding="utf-8")
+    survey = tmp_path / "survey"
+    (survey / "notes").mkdir(parents=True)
+    (survey / "survey.bib").write_text("@misc{k, title = {T}}\n", encoding="utf-8")
+    (survey / "notes" / "k.md").symlink_to(secret)
+    result = subprocess.run([sys.executable, "-m", "surveybib", "-C", str(survey), "build"],
+                            capture_output=True, text=True, env=_env())
+    assert result.returncode == 0, result.stderr
+    assert "TOP-SECRET-CONTENT" not in (survey / "README.md").read_text(encoding="utf-8")
+    assert "notes/k.md: is a link to a file outside the notes directory" in result.stderr
