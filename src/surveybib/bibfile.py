@@ -126,6 +126,15 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             first_line.setdefault(entry.key, entry.line)
             entries.append(entry)
             problems.extend(found)
+        elif isinstance(block, bm.DuplicateBlockKeyBlock) and isinstance(
+            block.ignore_error_block, bm.String
+        ):
+            value, undefined = resolve_value(str(block.ignore_error_block.value), strings)
+            strings[block.key.lower()] = value  # as in BibTeX, the later definition wins
+            problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
+            problems.append(Problem(path, line, f"@string {block.key}",
+                                    "redefined; the later value is used", "parse",
+                                    level="warning", rule="duplicate-string"))
         elif isinstance(block, bm.DuplicateBlockKeyBlock):
             problems.append(_duplicate_key(block, path, first_line))
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
