@@ -32,6 +32,9 @@ _PRIVATE = re.compile("[\ue000-\ue002]")
 _LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# CommonMark's HTML block of type 2: from a line starting `<!--` to the line with `-->`;
+# a `# ...` line inside it is not a heading on GitHub, so it takes no anchor.
+_COMMENT_START = re.compile(r"^ {0,3}<!--")
 GENERATED_MARKER = "<!-- surveybib:generated"
 
 
@@ -339,9 +342,13 @@ def resolve_anchors(document: str) -> str:
     anchors: dict[str, str] = {}
     lines = document.split("\n")
     fence: str | None = None
+    comment = False
     for i, line in enumerate(lines):
         if line.endswith((" ", "\t")):
             line = lines[i] = line.rstrip(" \t")
+        if comment:  # inside an HTML comment block (a note's commented-out draft)
+            comment = "-->" not in line
+            continue
         opener = _FENCE.match(line)
         if opener:
             mark = opener.group(1)
@@ -349,6 +356,9 @@ def resolve_anchors(document: str) -> str:
                 fence = mark
             elif mark[0] == fence[0] and len(mark) >= len(fence):
                 fence = None
+            continue
+        if fence is None and "<!--" in line[:7] and _COMMENT_START.match(line):
+            comment = "-->" not in line[line.index("<!--") + 4 :]
             continue
         if fence is not None or "#" not in line[:4]:
             continue
