@@ -241,6 +241,21 @@ def test_headings_in_intro_and_notes_take_anchors_in_document_order() -> None:
     assert "[**Methods**](#31-methods)" in readme
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        P("<!--\n### Same\n-->\nText.", id="comment-block"),
+        P("<!-- draft:\n## Same\n### Same -->\nText.", id="comment-ends-on-heading-line"),
+        P("Text.\n\n   <!--\n# Same\n\n-->", id="indented-comment-with-blank-line"),
+    ],
+)
+def test_headings_inside_an_html_comment_take_no_anchor(note: str) -> None:
+    """GitHub does not render a commented-out heading, so it must not shift the `-1`s."""
+    readme, _ = render(bib("k", "Same") + bib("j", "Same"), notes={"k": note})
+    parsed = check_readme(readme, papers=2)
+    assert [row_heading(parsed, row).anchor for row in parsed.table[2:]] == ["same", "same-1"]
+
+
 # ---------------------------------------------------------------- taxonomy
 
 
