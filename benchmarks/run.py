@@ -161,7 +161,11 @@ def module_job(name: str, what: str) -> Callable[[Bench, dict[str, Timing]], lis
         if measure is None:
             return [not_measured(i, t, g, f"{name}.py has no measure(bench) function")
                     for i, t, g in expected]
-        rows = [_as_row(r) for r in measure(bench)]
+        try:
+            rows = [_as_row(r) for r in measure(bench)]
+        except Exception as exc:  # a broken module must not hide the other rows
+            return [Row(i, t, f"failed: {type(exc).__name__}: {exc}", g, False)
+                    for i, t, g in expected]
         seen = {r.id for r in rows}
         rows += [not_measured(i, t, g, f"{name}.py did not report it")
                  for i, t, g in expected if i not in seen]
