@@ -56,9 +56,10 @@ class Command:
 
 @dataclass(frozen=True)
 class Sample:
-    """One timed run: wall-clock seconds and peak resident memory of the process."""
+    """One timed run: wall-clock seconds, CPU seconds (user + sys) and peak memory."""
 
     seconds: float
+    cpu_seconds: float
     max_rss_bytes: int
 
 
@@ -80,6 +81,10 @@ class Timing:
     @property
     def high(self) -> float:
         return max(s.seconds for s in self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(s.cpu_seconds for s in self.samples)
 
     @property
     def max_rss_bytes(self) -> int:
@@ -173,7 +178,7 @@ def run_once(command: Command, env: Mapping[str, str]) -> Sample:
             raise BenchError(f"`{command.label}` exited {code} (expected {command.expect_exit}): "
                              + " / ".join(tail))
     # Linux reports ru_maxrss in KiB.
-    return Sample(seconds, usage.ru_maxrss * 1024)
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
 
 
 def time_pair(command: Command, baseline: Command, runs: int,
@@ -204,10 +209,16 @@ def time_alone(command: Command, runs: int, env: Mapping[str, str],
 
 def ratio_row(row_id: str, title: str, command: Timing, baseline: Timing, limit: float,
               note: str = "") -> Row:
-    """A row whose target is `command median / baseline median <= limit`."""
+    """A row whose target is `command median / baseline median <= limit` (wall clock).
+
+    The note adds the ratio of median CPU times, which other load on the machine disturbs
+    less: when the two disagree, the wall-clock ratio was probably hit by noise.
+    """
     ratio = command.median / baseline.median
+    cpu = f"CPU-time ratio {command.cpu_median / baseline.cpu_median:.2f}x"
     return Row(row_id, title, f"{ratio:.2f}x", f"ratio <= {limit:g}", ratio <= limit,
-               command, baseline, runs=str(len(command.samples)), note=note)
+               command, baseline, runs=str(len(command.samples)),
+               note=f"{note}; {cpu}" if note else cpu)
 
 
 def fmt_s(seconds: float) -> str:
