@@ -215,8 +215,8 @@ def ratio_row(row_id: str, title: str, command: Timing, baseline: Timing, limit:
     less: when the two disagree, the wall-clock ratio was probably hit by noise.
     """
     ratio = command.median / baseline.median
-    cpu = f"CPU-time ratio {command.cpu_median / baseline.cpu_median:.2f}x"
-    return Row(row_id, title, f"{ratio:.2f}x", f"ratio <= {limit:g}", ratio <= limit,
+    cpu = f"CPU-time ratio {command.cpu_median / baseline.cpu_median:.3f}x"
+    return Row(row_id, title, f"{ratio:.3f}x", f"ratio <= {limit:g}", ratio <= limit,
                command, baseline, runs=str(len(command.samples)),
                note=f"{note}; {cpu}" if note else cpu)
 

@@ -124,7 +124,7 @@ def scaling_targets(results: Mapping[str, Timing]) -> list[Row]:
     growth = (large.median / 50_000) / (small.median / 1_000)
     rss = large.max_rss_bytes
     return [
-        Row("scaling-per-entry", "scaling: time per entry at 50k / at 1k", f"{growth:.2f}x",
+        Row("scaling-per-entry", "scaling: time per entry at 50k / at 1k", f"{growth:.3f}x",
             f"<= {PER_ENTRY_LIMIT:g}", growth <= PER_ENTRY_LIMIT,
             runs=f"{len(small.samples)} / {len(large.samples)}",
             note=f"{large.median / 50:.3f} vs {small.median:.3f} ms/entry"),
