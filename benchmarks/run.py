@@ -297,7 +297,8 @@ def _git_commit() -> str:
                               check=False)
         return done.stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain") else "")
+    dirty = git("status", "--porcelain", "--", ".", ":(exclude)benchmarks/RESULTS.md")
+    return commit + (" (with uncommitted changes)" if dirty else "")
 
 
 def _load_average() -> str:
