@@ -43,6 +43,7 @@ class Export:
 
     text: str
     problems: tuple[Problem, ...] = ()
+    count: int = 0  # entries written
 
 
 # ---------------------------------------------------------------- entry points
@@ -90,8 +91,58 @@ def export_entries(
     if fmt == "biblatex":
         return to_biblatex(ordered, strip=strip)
     if fmt == "csl-json":
-        return Export(dump_csl_json(to_csl_json(ordered, strip=strip)))
-    return Export(to_ris(ordered, strip=strip))
+        return Export(dump_csl_json(to_csl_json(ordered, strip=strip)), count=len(ordered))
+    return Export(to_ris(ordered, strip=strip), count=len(ordered))
+
+
+def run_export(
+    entries: Sequence[Entry],
+    fmt: str,
+    *,
+    keys: Sequence[str] | None = None,
+    taxonomy: str | None = None,
+    group_by: str = "taxonomy",
+    style: str | None = None,
+    csl: str | None = None,
+    unicode: bool = False,
+    keep: frozenset[str] = frozenset(),
+    skip_fields: frozenset[str] = DEFAULT_SKIP,
+    sort: str | None = None,
+) -> tuple[Export, tuple[str, ...]]:
+    """Select (keys/taxonomy), order and render: what `surveybib export` and a configured
+    export in `build` both do. Returns the export and the requested keys not found."""
+    check_options(fmt, style=style, csl=csl, sort=sort)
+    selected, unknown = select_entries(entries, keys=keys, taxonomy=taxonomy, group_by=group_by)
+    result = export_entries(selected, fmt, style=style, csl=csl, unicode=unicode, keep=keep,
+                            skip_fields=skip_fields | {group_by}, sort=sort)
+    return result, unknown
+
+
+SPEC_OPTIONS = ("style", "csl", "unicode", "keep", "sort", "keys", "taxonomy")
+
+
+def spec_options(options: Mapping[str, object], where: str = "exports") -> dict[str, object]:
+    """The options of one `[tool.surveybib] exports` item -> run_export keywords
+    (`keep` and `keys` may be a list or a comma-separated string)."""
+    out: dict[str, object] = {}
+    for name, value in options.items():
+        if name not in SPEC_OPTIONS:
+            raise UsageError(f"{where}: unknown option '{name}'; use {', '.join(SPEC_OPTIONS)}")
+        if name in ("keep", "keys"):
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise UsageError(f"{where}: '{name}' must be a list of strings")
+            cleaned = [i.strip() for i in items if i.strip()]
+            out[name] = frozenset(i.lower() for i in cleaned) if name == "keep" else cleaned
+        elif name == "unicode":
+            if not isinstance(value, bool):
+                raise UsageError(f"{where}: 'unicode' must be true or false")
+            out[name] = value
+        else:
+            if not isinstance(value, str):
+                raise UsageError(f"{where}: '{name}' must be a string")
+            out[name] = value
+    return out
 
 
 def check_options(fmt: str, *, style: str | None = None, csl: str | None = None,
@@ -133,6 +184,14 @@ def parse_aux(text: str) -> tuple[tuple[str, ...], bool]:
             elif key:
                 keys.setdefault(key, None)
     return tuple(keys), cite_all
+
+
+_AUX_INPUT = re.compile(r"\\@input\{([^}]*)\}")
+
+
+def aux_inputs(text: str) -> tuple[str, ...]:
+    """The .aux files an .aux pulls in with `\\@input{chapter.aux}` (\\include does this)."""
+    return tuple(dict.fromkeys(m.group(1).strip() for m in _AUX_INPUT.finditer(text)))
 
 
 def select_entries(
@@ -492,7 +551,7 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
             lines.append(f"  {name} = {_bibtex_value(entry, name, value, unicode, problems)},")
         lines[-1] = lines[-1].rstrip(",")
         blocks.append("\n".join(lines) + "\n}\n")
-    return Export("\n".join(blocks), tuple(problems))
+    return Export("\n".join(blocks), tuple(problems), len(blocks))
 
 
 def _classic_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -599,7 +658,7 @@ def to_biblatex(entries: Sequence[Entry], *, strip: frozenset[str] = DEFAULT_SKI
             lines.append(f"  {name} = {_biblatex_value(entry, name, value, problems)},")
         lines[-1] = lines[-1].rstrip(",")
         blocks.append("\n".join(lines) + "\n}\n")
-    return Export("\n".join(blocks), tuple(problems))
+    return Export("\n".join(blocks), tuple(problems), len(blocks))
 
 
 def biblatex_fields(etype: str, fields: dict[str, str]) -> tuple[str, dict[str, str]]:

@@ -108,7 +108,7 @@ def format_with_pybtex(entries: Sequence[Entry], fmt: str, style: str, *,
     for error in captured:
         problems.append(Problem("", None, None, f"pybtex: {error}", "export", level="warning",
                                 rule="export-pybtex"))
-    return Export(_write(fmt, rendered, backend), tuple(problems))
+    return Export(_write(fmt, rendered, backend), tuple(problems), len(rendered))
 
 
 def _format_one(formatter: Any, label: str, pybtex_entry: Any, data: Any,
@@ -228,7 +228,7 @@ def format_with_csl(entries: Sequence[Entry], fmt: str, style_path: Path, *,
         bibliography.sort()
         rendered = [str(text) for text in bibliography.bibliography()]
     order = [str(keys[key]) for key in bibliography.keys]
-    return Export(_write_csl(fmt, list(zip(order, rendered, strict=True))))
+    return Export(_write_csl(fmt, list(zip(order, rendered, strict=True))), count=len(rendered))
 
 
 def _load_csl(path: Path) -> Any:
