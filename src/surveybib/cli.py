@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
+import gc
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,8 @@ def write_atomic(path: Path, text: str, newline: str = "\n") -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write bytes atomically: a crash leaves the old file or the new one, never half."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -152,6 +153,7 @@ def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
 
     settings = ctx.settings
     survey = load_survey(settings, encoding=ctx.encoding)
+    gc.freeze()  # the survey lives until the process ends: later collections can skip it
     intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
     env = render.make_environment(settings.templates)
     text, unknown = render.render_readme(
@@ -170,6 +172,8 @@ def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
 
 
 def _unknown_categories(unknown: Sequence[tuple[Any, str]], settings: Settings) -> list[Problem]:
+    import difflib
+
     out = []
     for entry, name in unknown:
         close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
@@ -182,6 +186,8 @@ def _unknown_categories(unknown: Sequence[tuple[Any, str]], settings: Settings) 
 
 def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
     """(output, diff) for each output whose file differs from what it should be."""
+    import difflib
+
     stale = []
     for out in outputs:
         try:
@@ -263,6 +269,8 @@ def note(ctx: Context, key: str) -> None:
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
+        import difflib
+
         close = difflib.get_close_matches(key, [e.key for e in survey.entries], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")

@@ -141,12 +141,14 @@ def _text_to_unicode(text: str) -> str:
     return text.replace("\x00", "")
 
 
+_NEEDS_CONVERSION = re.compile(r"[\\{}~`]|--|''")
+
+
 @lru_cache(maxsize=1 << 16)
 def to_unicode(value: str) -> str:
     """A BibTeX field value -> display text (whitespace collapsed, math kept)."""
-    if "\\" not in value and "{" not in value and "-" not in value and "~" not in value:
-        if "`" not in value and "''" not in value:
-            return " ".join(value.split())
+    if not _NEEDS_CONVERSION.search(value):
+        return " ".join(value.split())
     pieces: list[str] = []
     last = 0
     for math in _MATH_RE.finditer(value):

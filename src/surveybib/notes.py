@@ -3,7 +3,7 @@
 The mapping (documented in the README): letters, digits, `-` and `_` stay as
 they are, and so does `.` except at the start; every other character, `%`
 included, becomes `%XX` (UTF-8 bytes, upper-case hex). So `DBLP:conf/x/Y`
-is `DBLP%3Aconf%2Fx%2FY.md`, `..` is `%2E.md`, and no key can name a file
+is `DBLP%3Aconf%2Fx%2FY.md`, `..` is `%2E..md`, and no key can name a file
 outside notes/. Windows' reserved device names (`con`, `nul`, ...) get their
 first letter encoded. The mapping is one-to-one; keys that differ only in case
 would share a file on case-insensitive disks, and are reported.
@@ -24,8 +24,13 @@ def _safe_char(char: str) -> bool:
     return char.isalnum() or char in "-_."
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+
+
 def note_filename(key: str) -> str:
     """The file name (without directory) of KEY's note."""
+    if _PLAIN_KEY.match(key) and not _RESERVED.match(key):
+        return key + ".md"
     out = []
     for i, char in enumerate(key):
         if _safe_char(char) and not (i == 0 and char == ".") and char.isprintable():
@@ -63,7 +68,9 @@ def attach_notes(
     return notes, tuple(problems)
 
 
-def _case_collisions(keys: Iterable[str], notes_dir: str) -> list[Problem]:
+def _case_collisions(keys: set[str], notes_dir: str) -> list[Problem]:
+    if len({key.lower() for key in keys}) == len(keys):
+        return []
     seen: dict[str, str] = {}
     problems = []
     for key in sorted(keys):

@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import regex
-
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Note
 
-_NOT_WORD = regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
 _HEAD_MARK = "\ue000"
@@ -37,6 +34,15 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 GENERATED_MARKER = "<!-- surveybib:generated"
 
 
+@lru_cache(maxsize=1)
+def _not_word() -> Any:
+    """Characters GitHub drops from anchors: all but Ruby's \\p{Word}, space and '-'
+    (the `regex` package knows Unicode properties; imported only for non-ASCII)."""
+    import regex
+
+    return regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+
+
 class Slugger:
     """GitHub's heading anchors: github-slugger's algorithm, Ruby's \\p{Word} class."""
 
@@ -45,7 +51,7 @@ class Slugger:
 
     def slug(self, text: str) -> str:
         text = text.lower()
-        pattern = _NOT_WORD_ASCII if text.isascii() else _NOT_WORD
+        pattern = _NOT_WORD_ASCII if text.isascii() else _not_word()
         base = pattern.sub("", text).replace(" ", "-")
         result = base
         while result in self.occurrences:
@@ -70,10 +76,15 @@ def md_text(text: str) -> str:
     last = 0
     for math in _MATH.finditer(text):
         out.append(_md_plain(text[last : math.start()]))
-        out.append(math.group(0).replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}"))
+        out.append(_inert_math(math.group(0)))
         last = math.end()
     out.append(_md_plain(text[last:]))
     return "".join(out)
+
+
+def _inert_math(math: str) -> str:
+    """Math stays math for GitHub, but can neither open a tag nor split a table cell."""
+    return math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
 
 
 def _md_plain(text: str) -> str:
@@ -82,11 +93,16 @@ def _md_plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+_PLAIN_URL = re.compile(r"^[A-Za-z0-9/:?#\[\]@!$&'*+,;=%~._-]+$")
+
+
 def safe_url(url: str) -> str | None:
     """A URL usable as a markdown link target: http(s) only, no spaces or parentheses."""
     url = url.strip()
     if not re.match(r"^https?://[^\s/]", url, re.I):
         return None
+    if _PLAIN_URL.match(url):
+        return url
     return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
 
 
@@ -221,50 +237,66 @@ _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*(?:'|’)?\s*\d{0,4}\)")
 
 def short_venue(entry: Entry) -> str:
     """The venue shown after the title: the user's `venue`, else an acronym, else the name."""
-    if entry.get("venue"):
-        return to_unicode(entry.get("venue"))
+    return _short_venue(entry.as_dict())
+
+
+def _short_venue(f: Mapping[str, str]) -> str:
+    if f.get("venue"):
+        return to_unicode(f["venue"])
     for name in ("booktitle", "journal", "journaltitle", "series"):
-        value = entry.get(name)
+        value = f.get(name)
         if value:
-            match = _ACRONYM.search(value)
+            match = _ACRONYM.search(value) if "(" in value else None
             return match.group(1) if match else to_unicode(value)
-    if _arxiv_id(entry):
+    if _arxiv_id(f):
         return "arXiv"
-    return to_unicode(entry.get("publisher") or entry.get("howpublished") or entry.get("school"))
+    return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
 
 
-def _arxiv_id(entry: Entry) -> str:
-    prefix = (entry.get("archiveprefix") or entry.get("eprinttype")).lower()
-    return entry.get("eprint") if prefix == "arxiv" else ""
+def _arxiv_id(f: Mapping[str, str]) -> str:
+    prefix = (f.get("archiveprefix") or f.get("eprinttype") or "").lower()
+    return f.get("eprint", "") if prefix == "arxiv" else ""
 
 
 def display_title(entry: Entry) -> str:
     """`Title (Venue Year)` as plain display text."""
-    title = to_unicode(entry.get("title")) or entry.key
-    year = entry.get("year") or entry.get("date")[:4]
-    suffix = " ".join(p for p in (short_venue(entry), to_unicode(year)) if p)
+    return _display_title(entry.key, entry.as_dict())
+
+
+def _display_title(key: str, f: Mapping[str, str]) -> str:
+    title = to_unicode(f.get("title", "")) or key
+    year = f.get("year") or f.get("date", "")[:4]
+    suffix = " ".join(p for p in (_short_venue(f), to_unicode(year)) if p)
     return f"{title} ({suffix})" if suffix else title
 
 
 def paper_url(entry: Entry) -> str | None:
     """The DOI link, else the `url`, else the arXiv page."""
-    doi = entry.get("doi").strip()
+    return _paper_url(entry.as_dict())
+
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.I)
+
+
+def _paper_url(f: Mapping[str, str]) -> str | None:
+    doi = f.get("doi", "").strip()
     if doi:
-        doi = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", "", doi, flags=re.I)
-        return "https://doi.org/" + quote(doi, safe="/:;()._-<>")
-    url = safe_url(to_unicode(entry.get("url"))) if entry.get("url").strip() else None
+        return "https://doi.org/" + quote(_DOI_PREFIX.sub("", doi), safe="/:;._-")
+    url = safe_url(to_unicode(f["url"])) if f.get("url", "").strip() else None
     if url:
         return url
-    arxiv = _arxiv_id(entry).strip()
+    arxiv = _arxiv_id(f).strip()
     return f"https://arxiv.org/abs/{quote(arxiv, safe='/.')}" if arxiv else None
 
 
 def to_paper(entry: Entry, note: Note | None) -> Paper:
+    """An entry as the README shows it."""
     body = note.body if note is not None else None
     if body is not None and not re.sub(r"<!--.*?-->", "", body, flags=re.S).strip():
         body = None  # a stub with nothing written yet
-    return Paper(entry.key, display_title(entry), paper_url(entry),
-                 to_unicode(entry.get("reader")), note=body)
+    f = entry.as_dict()
+    return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
+                 to_unicode(f.get("reader", "")), note=body)
 
 
 # ---------------------------------------------------------------- rendering
@@ -305,6 +337,8 @@ def resolve_anchors(document: str) -> str:
     lines = document.split("\n")
     fence: str | None = None
     for i, line in enumerate(lines):
+        if line.endswith((" ", "\t")):
+            line = lines[i] = line.rstrip(" \t")
         opener = _FENCE.match(line)
         if opener:
             mark = opener.group(1)
@@ -360,13 +394,11 @@ def render_readme(
         source=source,
         marker=GENERATED_MARKER,
     )
-    text = resolve_anchors(text)
-    return _tidy(text), unknown
+    return _tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
 
 
 def _tidy(text: str) -> str:
-    """LF only, no trailing spaces, no runs of blank lines, one final newline."""
-    text = text.replace("\r\n", "\n")
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    """No runs of blank lines, one final newline (resolve_anchors strips line ends)."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
     return text.strip("\n") + "\n"
