@@ -338,7 +338,8 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     csl_file = _under(ctx.root, Path(csl)) if csl else None
     result, unknown = run_export(
         survey.entries, fmt, keys=wanted, taxonomy=taxonomy, group_by=settings.group_by,
-        style=style, csl=str(csl_file) if csl_file and csl_file.is_file() else csl,
+        declared=settings.taxonomy, style=style,
+        csl=str(csl_file) if csl_file and csl_file.is_file() else csl,
         unicode=unicode_, keep=frozenset(k.lower() for k in keep),
         skip_fields=DEFAULT_SKIP | frozenset(settings.export_skip_fields), sort=sort)
     bib = settings.rel(settings.bib)

@@ -102,6 +102,7 @@ def run_export(
     keys: Sequence[str] | None = None,
     taxonomy: str | None = None,
     group_by: str = "taxonomy",
+    declared: Sequence[str] = (),
     style: str | None = None,
     csl: str | None = None,
     unicode: bool = False,
@@ -112,7 +113,8 @@ def run_export(
     """Select (keys/taxonomy), order and render: what `surveybib export` and a configured
     export in `build` both do. Returns the export and the requested keys not found."""
     check_options(fmt, style=style, csl=csl, sort=sort)
-    selected, unknown = select_entries(entries, keys=keys, taxonomy=taxonomy, group_by=group_by)
+    selected, unknown = select_entries(entries, keys=keys, taxonomy=taxonomy, group_by=group_by,
+                                       declared=declared)
     result = export_entries(selected, fmt, style=style, csl=csl, unicode=unicode, keep=keep,
                             skip_fields=skip_fields | {group_by}, sort=sort)
     return result, unknown
@@ -200,9 +202,12 @@ def select_entries(
     keys: Sequence[str] | None = None,
     taxonomy: str | None = None,
     group_by: str = "taxonomy",
+    declared: Sequence[str] = (),
 ) -> tuple[tuple[Entry, ...], tuple[str, ...]]:
     """Keep the entries named in `keys` (None: all) and, with `taxonomy`, those filed
-    under that category (or one of its `T/...` sub-categories), in bibliography order.
+    under that category, in bibliography order. A category's `T/...` sub-categories
+    count only when T is in the `declared` taxonomy list (otherwise `/` is part of a
+    name, as in `Survey/Review`).
 
     Returns (selected entries, requested keys that are not in the bibliography). The
     entries a selected one cross-references are kept too (BibTeX needs them)."""
@@ -210,26 +215,27 @@ def select_entries(
     unknown = tuple(dict.fromkeys(k for k in keys if k not in by_key)) if keys is not None else ()
     chosen = set(keys) if keys is not None else None
     wanted = taxonomy.strip().casefold() if taxonomy else None
+    parent = wanted is not None and wanted in {d.casefold() for d in declared}
     selected = [
         e for e in entries
         if (chosen is None or e.key in chosen)
-        and (wanted is None or _in_category(e.get(group_by), wanted))
+        and (wanted is None or _in_category(e.get(group_by), wanted, parent))
     ]
     have = {e.key for e in selected}
     for entry in list(selected):
-        parent = by_key.get(entry.get("crossref").strip())
-        if parent is not None and parent.key not in have:
-            selected.append(parent)
-            have.add(parent.key)
+        target = by_key.get(entry.get("crossref").strip())
+        if target is not None and target.key not in have:
+            selected.append(target)
+            have.add(target.key)
     return tuple(selected), unknown
 
 
-def _in_category(value: str, wanted: str) -> bool:
+def _in_category(value: str, wanted: str, parent: bool) -> bool:
     from surveybib.render import split_categories
 
     for name in split_categories(value):
         name = name.casefold()
-        if name == wanted or name.startswith(wanted + "/"):
+        if name == wanted or (parent and name.startswith(wanted + "/")):
             return True
     return False
 
@@ -380,6 +386,14 @@ def arxiv_id(fields: Mapping[str, str]) -> str:
 def is_arxiv_venue(value: str) -> bool:
     """`arXiv preprint arXiv:2404.14294`, `ArXiv`, `CoRR`: a venue that is arXiv itself."""
     return bool(_ARXIV_VENUE.match(value))
+
+
+def _arxiv_only(name: str, value: str) -> bool:
+    """A field of a preprint that only says "arXiv" (`journal = {arXiv preprint ...}`,
+    DBLP's `volume = {abs/2112.05682}`): the arXiv id says it better."""
+    if name in ("journal", "journaltitle", "howpublished"):
+        return is_arxiv_venue(value)
+    return name == "volume" and value.startswith("abs/")
 
 
 def is_preprint(etype: str, fields: Mapping[str, str]) -> bool:
@@ -544,7 +558,7 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
     problems: list[Problem] = []
     blocks = []
     for entry in crossref_last(entries):
-        fields = _classic_fields(clean_fields(entry, strip))
+        fields = classic_fields(clean_fields(entry, strip))
         etype = bibtex_type(entry.type, fields)
         lines = [f"@{etype}{{{entry.key},"]
         for name, value in fields.items():
@@ -554,7 +568,7 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
     return Export("\n".join(blocks), tuple(problems), len(blocks))
 
 
-def _classic_fields(fields: dict[str, str]) -> dict[str, str]:
+def classic_fields(fields: dict[str, str]) -> dict[str, str]:
     """biblatex field names -> BibTeX's, where the BibTeX one is not there already."""
     if not any(name in fields for name in (*_TO_CLASSIC_FIELDS, "date")):
         return fields
@@ -643,7 +657,8 @@ def crossref_last(entries: Sequence[Entry]) -> list[Entry]:
 
 
 _TO_BIBLATEX_FIELDS = {"journal": "journaltitle", "address": "location",
-                       "archiveprefix": "eprinttype", "primaryclass": "eprintclass"}
+                       "archiveprefix": "eprinttype", "primaryclass": "eprintclass",
+                       "articleno": "eid", "numpages": "pagetotal"}
 
 
 def to_biblatex(entries: Sequence[Entry], *, strip: frozenset[str] = DEFAULT_SKIP) -> Export:
@@ -685,7 +700,7 @@ def biblatex_fields(etype: str, fields: dict[str, str]) -> tuple[str, dict[str, 
             continue
         if (name == "month" and date) or (name == "day" and date and day):
             continue
-        if preprint and name in ("journal", "howpublished") and is_arxiv_venue(value):
+        if preprint and _arxiv_only(name, value):
             continue  # the venue is arXiv itself: eprint says it
         if aid and name in ("archiveprefix", "eprinttype"):
             continue
@@ -790,7 +805,7 @@ def csl_item(entry: Entry, fields: dict[str, str]) -> dict[str, object]:
         item["issued"] = issued
     for name, value in fields.items():
         target = _CSL_TEXT.get(name)
-        if target:
+        if target and not (etype == "article" and _arxiv_only(name, value)):
             item[target] = to_unicode(value)
     if "title" in fields:
         item["title"] = to_unicode(fields["title"])
@@ -837,7 +852,9 @@ def _csl_numbers(etype: str, fields: Mapping[str, str], item: dict[str, object])
 
 
 def csl_names(value: str) -> list[dict[str, str]]:
-    """An author list -> CSL names (`literal` for an organisation; `others` dropped)."""
+    """An author list -> CSL names: family/given (von as non-dropping-particle, jr as
+    suffix), `literal` for an organisation, and BibTeX's `others` as the literal
+    "others" (as Pandoc reads it; its citeproc renders "et al.")."""
     return [dict(parts) for parts in map(_csl_name, bibtex_name_list(value)) if parts]
 
 
@@ -847,7 +864,7 @@ def _csl_name(name: str) -> tuple[tuple[str, str], ...]:
     if person.literal:
         return (("literal", to_unicode(person.literal)),)
     if person.family == "others" and not person.given:
-        return ()
+        return (("literal", "others"),)
     parts = [("family", to_unicode(person.family))]
     if person.given:
         parts.append(("given", to_unicode(person.given)))
@@ -930,7 +947,9 @@ def ris_record(entry: Entry, fields: dict[str, str]) -> str:
     year = year_number(fields.get("year", ""))
     if year and month:
         lines.append(("DA", f"{year}/{month:02d}//"))
-    lines.append(("VL", fields.get("volume", "")))
+    preprint = is_preprint(entry.type, fields)
+    volume = fields.get("volume", "")
+    lines.append(("VL", "" if preprint and _arxiv_only("volume", volume) else volume))
     issue = fields.get("issue") or (fields.get("number", "") if entry.type == "article" else "")
     lines.append(("IS", issue))
     if "pages" in fields:
@@ -938,6 +957,7 @@ def ris_record(entry: Entry, fields: dict[str, str]) -> str:
         if ranges:
             lines.append(("SP", ranges[0][0]))
             lines.append(("EP", ranges[-1][1] or ""))
+    lines.append(("C7", fields.get("eid") or fields.get("articleno") or ""))
     lines.append(("PB", next((fields[p] for p in _CSL_PUBLISHER if p in fields), "")))
     lines.append(("CY", fields.get("address") or fields.get("location") or ""))
     lines.append(("ET", fields.get("edition", "")))

@@ -213,6 +213,9 @@ def format_with_csl(entries: Sequence[Entry], fmt: str, style_path: Path, *,
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
 
     items = to_csl_json(entries, strip=strip)
+    if fmt != "text":  # citeproc-py escapes its own terms but not the data: we do
+        escape = _md_escape if fmt == "markdown" else _html_escape
+        items = [_escaped(item, escape) for item in items]
     # citeproc-py lower-cases ids; ours are positions, so keys differing in case survive.
     ids = [f"item{i}" for i in range(len(items))]
     keys = {ident: item["id"] for ident, item in zip(ids, items, strict=True)}
@@ -229,6 +232,21 @@ def format_with_csl(entries: Sequence[Entry], fmt: str, style_path: Path, *,
         rendered = [str(text) for text in bibliography.bibliography()]
     order = [str(keys[key]) for key in bibliography.keys]
     return Export(_write_csl(fmt, list(zip(order, rendered, strict=True))), count=len(rendered))
+
+
+def _html_escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _escaped(value: Any, escape: Any) -> Any:
+    """Every string of a CSL item escaped (ids and types are not data shown)."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [_escaped(v, escape) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("id", "type") else _escaped(v, escape) for k, v in value.items()}
+    return value
 
 
 def _load_csl(path: Path) -> Any:
