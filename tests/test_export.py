@@ -23,7 +23,7 @@ import pytest
 from conftest import shared_path
 
 from surveybib.bibfile import parse_bib
-from surveybib.errors import UsageError
+from surveybib.errors import ConfigError, UsageError
 from surveybib.export import (
     DEFAULT_SKIP,
     NAME_FIELDS,
@@ -469,13 +469,21 @@ def test_bad_options_are_usage_errors(call: dict[str, str], message: str) -> Non
         render_export(fixture_entries(), fmt, **call)  # type: ignore[arg-type]
 
 
-def test_spec_options() -> None:
+def test_spec_options(tmp_path: Path) -> None:
     assert spec_options({"style": "alpha", "keep": "abstract, file", "keys": ["a", "b"],
                          "unicode": True}) == {
         "style": "alpha", "keep": frozenset({"abstract", "file"}), "keys": ["a", "b"],
         "unicode": True}
-    with pytest.raises(UsageError, match="unknown option 'colour'"):
+    (tmp_path / "styles").mkdir()
+    (tmp_path / "styles" / "mine.csl").write_text("<style/>")
+    assert spec_options({"csl": "styles/mine.csl"}, root=tmp_path) == {
+        "csl": str(tmp_path / "styles" / "mine.csl")}
+    assert spec_options({"csl": "surveybib-numeric"}, root=tmp_path) == {
+        "csl": "surveybib-numeric"}
+    with pytest.raises(ConfigError, match="unknown option 'colour'"):
         spec_options({"colour": "red"})
+    with pytest.raises(ConfigError, match="'unicode' must be true or false"):
+        spec_options({"unicode": "yes"})
 
 
 def test_run_export_strips_the_grouping_field() -> None:

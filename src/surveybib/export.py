@@ -23,8 +23,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TypedDict
 
-from surveybib.errors import UsageError
+from surveybib.errors import ConfigError, UsageError
 from surveybib.latex import to_ascii_latex, to_unicode
 from surveybib.model import Entry, Person, Problem, parse_name, parse_names
 
@@ -123,27 +125,45 @@ def run_export(
 SPEC_OPTIONS = ("style", "csl", "unicode", "keep", "sort", "keys", "taxonomy")
 
 
-def spec_options(options: Mapping[str, object], where: str = "exports") -> dict[str, object]:
-    """The options of one `[tool.surveybib] exports` item -> run_export keywords
-    (`keep` and `keys` may be a list or a comma-separated string)."""
-    out: dict[str, object] = {}
+class ExportOptions(TypedDict, total=False):
+    """The run_export keywords a configured export may set."""
+
+    style: str
+    csl: str
+    unicode: bool
+    keep: frozenset[str]
+    sort: str
+    keys: list[str]
+    taxonomy: str
+
+
+def spec_options(options: Mapping[str, object], *, root: Path | None = None,
+                 where: str = "[tool.surveybib] exports") -> ExportOptions:
+    """The options of one `exports` item -> run_export keywords. `keep` and `keys` may
+    be a list or a comma-separated string; a `csl` file is taken relative to `root`."""
+    out = ExportOptions()
     for name, value in options.items():
         if name not in SPEC_OPTIONS:
-            raise UsageError(f"{where}: unknown option '{name}'; use {', '.join(SPEC_OPTIONS)}")
+            raise ConfigError(f"{where}: unknown option '{name}'; use {', '.join(SPEC_OPTIONS)}")
         if name in ("keep", "keys"):
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-                raise UsageError(f"{where}: '{name}' must be a list of strings")
+                raise ConfigError(f"{where}: '{name}' must be a list of strings")
             cleaned = [i.strip() for i in items if i.strip()]
-            out[name] = frozenset(i.lower() for i in cleaned) if name == "keep" else cleaned
+            if name == "keep":
+                out["keep"] = frozenset(i.lower() for i in cleaned)
+            else:
+                out["keys"] = cleaned
         elif name == "unicode":
             if not isinstance(value, bool):
-                raise UsageError(f"{where}: 'unicode' must be true or false")
-            out[name] = value
+                raise ConfigError(f"{where}: 'unicode' must be true or false")
+            out["unicode"] = value
+        elif not isinstance(value, str):
+            raise ConfigError(f"{where}: '{name}' must be a string")
+        elif name == "csl" and root is not None and (root / value).is_file():
+            out["csl"] = str(root / value)
         else:
-            if not isinstance(value, str):
-                raise UsageError(f"{where}: '{name}' must be a string")
-            out[name] = value
+            out[name] = value  # type: ignore[literal-required]
     return out
 
 
