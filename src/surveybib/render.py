@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.errors import TemplateError
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Note
 
@@ -365,7 +366,8 @@ def resolve_anchors(document: str) -> str:
     def _link(match: re.Match[str]) -> str:
         ident = match.group(1)
         if ident not in anchors:
-            raise KeyError(f"template links to {ident!r}, which has no heading")
+            raise TemplateError(f"README.md.j2 links to {ident!r}, which no heading(...) "
+                                "defines; add the heading or drop the link")
         return anchors[ident]
 
     return _LINK_MARK.sub(_link, document)
