@@ -767,3 +767,12 @@ def test_cli_usage_errors_exit_2(survey_dir: Path, args: list[str], message: str
     done = run_cli(["export", *args], survey_dir)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_cli_export_rules_are_configurable(survey_dir: Path) -> None:
+    pyproject = survey_dir / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text()
+                         + '\n[tool.surveybib.check]\nexport-unknown-key = "warning"\n')
+    done = run_cli(["export", "--keys", "kwon2023vllm,nobody"], survey_dir)
+    assert done.returncode == 0, done.stderr
+    assert "--keys: nobody: warning: cited but not in survey.bib" in done.stderr

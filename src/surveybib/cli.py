@@ -470,6 +470,7 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
                    unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
     from surveybib.export import DEFAULT_SKIP, run_export
+    from surveybib.lint import configure
     from surveybib.survey import load_survey
 
     settings = ctx.settings
@@ -485,7 +486,8 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     bib = settings.rel(settings.bib)
     missing = [Problem(sources.get(key, "--keys"), None, key, f"cited but not in {bib}",
                        "export", rule="export-unknown-key") for key in unknown]
-    errors, warnings = report([*survey.problems, *result.problems, *missing], ctx.quiet)
+    found = configure([*result.problems, *missing], settings)
+    errors, warnings = report([*configure(survey.problems, settings), *found], ctx.quiet)
     if output is None:
         click.echo(result.text, nl=False)
     else:
@@ -493,7 +495,7 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
         if not ctx.quiet:
             click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",
                        err=True)
-    if missing or any(p.level == "error" for p in result.problems):
+    if any(p.level == "error" for p in found):
         sys.exit(1)
 
 

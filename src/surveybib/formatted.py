@@ -105,9 +105,10 @@ def format_with_pybtex(entries: Sequence[Entry], fmt: str, style: str, *,
             text = _format_one(formatter, label, pybtex_entry, data, by_key, problems)
             if text is not None:
                 rendered.append((pybtex_entry.key, label, text.render(backend)))
-    for error in captured:
-        problems.append(Problem("", None, None, f"pybtex: {error}", "export", level="warning",
-                                rule="export-pybtex"))
+    source = entries[0].path if entries else ""
+    for error in captured:  # not tied to an entry by pybtex (a name it could not split)
+        problems.append(Problem(source, None, None, f"pybtex: {error}", "export",
+                                level="warning", rule="export-format"))
     return Export(_write(fmt, rendered, backend), tuple(problems), len(rendered))
 
 
