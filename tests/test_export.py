@@ -40,6 +40,7 @@ from surveybib.export import (
     parse_aux,
     protect_case,
     raw_link,
+    render_configured,
     render_export,
     run_export,
     select_entries,
@@ -484,6 +485,33 @@ def test_spec_options(tmp_path: Path) -> None:
         spec_options({"colour": "red"})
     with pytest.raises(ConfigError, match="'unicode' must be true or false"):
         spec_options({"unicode": "yes"})
+
+
+def test_render_configured_exports(survey_dir: Path) -> None:
+    from surveybib.config import load_settings
+    from surveybib.formatted import STYLES_DIR
+
+    (survey_dir / "styles").mkdir()
+    shutil.copy(STYLES_DIR / "surveybib-numeric.csl", survey_dir / "styles" / "mine.csl")
+    pyproject = survey_dir / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.surveybib]\n", """[tool.surveybib]
+exports = [
+  {format = "bibtex", path = "paper/references.bib", keys = ["tay2022efficient", "gone"]},
+  {format = "html", path = "site/refs.html", csl = "styles/mine.csl", sort = "key"},
+]
+"""))
+    settings = load_settings(survey_dir)
+    entries = fixture_entries()
+    (bib_path, bib), (html_path, html) = render_configured(entries, settings)
+    assert bib_path == survey_dir / "paper" / "references.bib"
+    assert bib.text == render_export([e for e in entries if e.key == "tay2022efficient"],
+                                     "bibtex")
+    assert [(p.key, p.rule) for p in bib.problems] == [("gone", "export-unknown-key")]
+    assert html_path == survey_dir / "site" / "refs.html"
+    assert html.text == render_export(entries, "html", csl="surveybib-numeric", sort="key")
+    pyproject.write_text(pyproject.read_text().replace('"html"', '"docx"'))
+    with pytest.raises(ConfigError, match=r"exports item 2 .*unknown export format 'docx'"):
+        render_configured(entries, load_settings(survey_dir))
 
 
 def test_run_export_strips_the_grouping_field() -> None:

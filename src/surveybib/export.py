@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypedDict
 
+from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
 from surveybib.latex import to_ascii_latex, to_unicode
 from surveybib.model import Entry, Person, Problem, parse_name, parse_names
@@ -164,6 +165,29 @@ def spec_options(options: Mapping[str, object], *, root: Path | None = None,
             out["csl"] = str(root / value)
         else:
             out[name] = value  # type: ignore[literal-required]
+    return out
+
+
+def render_configured(entries: Sequence[Entry], settings: Settings
+                      ) -> list[tuple[Path, Export]]:
+    """The `[tool.surveybib] exports` that `build` writes: (absolute path, export) each.
+    pybtex and citeproc-py are imported only if a formatted export is configured."""
+    out: list[tuple[Path, Export]] = []
+    skip = DEFAULT_SKIP | frozenset(settings.export_skip_fields)
+    for number, spec in enumerate(settings.exports, 1):
+        where = f"[tool.surveybib] exports item {number} ({spec.path})"
+        options = spec_options(dict(spec.options), root=settings.root, where=where)
+        try:
+            result, unknown = run_export(entries, spec.format, group_by=settings.group_by,
+                                         declared=settings.taxonomy, skip_fields=skip,
+                                         **options)
+        except UsageError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        missing = tuple(Problem("pyproject.toml", None, key, f"{where} lists key '{key}', "
+                                "which is not in the bibliography", "export",
+                                rule="export-unknown-key") for key in unknown)
+        out.append((settings.root / spec.path,
+                    Export(result.text, result.problems + missing, result.count)))
     return out
 
 
