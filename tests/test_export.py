@@ -353,6 +353,35 @@ def test_missing_required_field_is_formatted_as_misc_and_reported() -> None:
         "x.bib:7: nopub: warning: missing publisher in nopub; formatted as @misc"]
 
 
+ODD = [
+    Entry("bare", "misc", ()),
+    Entry("odd", "article", (("author", "{}"), ("year", "in press"), ("month", "13"))),
+    Entry("weird", "weirdtype", (("title", "{Unbalanced"), ("author", "Doe, J."))),
+]
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "biblatex", "csl-json", "ris", "text", "markdown",
+                                 "html"])
+def test_odd_entries_are_all_exported(fmt: str) -> None:
+    result = export_entries(ODD, fmt)
+    assert result.count == len(ODD)
+    if fmt in ("text", "markdown", "html"):
+        assert len(re.findall(r"^(?:<dt[^>]*>|\\?)\[\d\\?\]", result.text, re.M)) == len(ODD)
+    else:
+        assert all(entry.key in result.text for entry in ODD)
+    if fmt in ("bibtex", "biblatex"):
+        assert re.findall(r"^@(\w+)\{([^,]+),", result.text, re.M)[0] == ("misc", "bare")
+        assert [p for p in parse_bib(result.text).problems if p.level == "error"] == []
+    if fmt not in ("csl-json", "ris"):  # plain-text formats need no balanced braces
+        assert next(p.rule for p in result.problems if p.key == "weird") == "export-braces"
+
+
+def test_an_entry_type_the_style_lacks_is_formatted_as_misc() -> None:
+    result = export_entries([ODD[2]], "text", style="unsrt")
+    assert result.text == "[1] J. Doe. Unbalanced.\n"
+    assert "the style has no @weirdtype; formatted as @misc" in str(result.problems[-1])
+
+
 def test_user_sort_overrides_a_sorting_style() -> None:
     names = ("Hinton", "Karpukhin", "Kwon", "Miao", "OpenAI", "Rabe", "Tay")
 

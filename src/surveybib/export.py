@@ -607,7 +607,8 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
         lines = [f"@{etype}{{{entry.key},"]
         for name, value in fields.items():
             lines.append(f"  {name} = {_bibtex_value(entry, name, value, unicode, problems)},")
-        lines[-1] = lines[-1].rstrip(",")
+        if len(lines) > 1:
+            lines[-1] = lines[-1].rstrip(",")
         blocks.append("\n".join(lines) + "\n}\n")
     return Export("\n".join(blocks), tuple(problems), len(blocks))
 
@@ -655,16 +656,22 @@ def _bibtex_value(entry: Entry, name: str, value: str, unicode: bool,
         value = dash_pages(value)
     if not unicode:
         value = to_ascii_latex(value)
-    if not brace_balanced(value):
-        fixed = value.replace("\\{", "\\textbraceleft{}").replace("\\}", "\\textbraceright{}")
-        if brace_balanced(fixed):
-            value = fixed
-        else:
-            value = value.replace("{", "").replace("}", "")
-            problems.append(Problem(entry.path, entry.line, entry.key,
-                                    f"field '{name}' has unbalanced braces; written without "
-                                    "braces", "export", level="warning", rule="export-braces"))
-    return "{" + value + "}"
+    return "{" + balance_braces(entry, name, value, problems) + "}"
+
+
+def balance_braces(entry: Entry, name: str, value: str, problems: list[Problem]) -> str:
+    """A value BibTeX can read: escaped braces that unbalance it (metadata escapes a lone
+    `{` as `\\{`, and BibTeX counts it) become \\textbraceleft{}/\\textbraceright{};
+    if it is still unbalanced its braces go, and that is reported."""
+    if brace_balanced(value):
+        return value
+    fixed = value.replace("\\{", "\\textbraceleft{}").replace("\\}", "\\textbraceright{}")
+    if brace_balanced(fixed):
+        return fixed
+    problems.append(Problem(entry.path, entry.line, entry.key,
+                            f"field '{name}' has unbalanced braces; written without braces",
+                            "export", level="warning", rule="export-braces"))
+    return value.replace("{", "").replace("}", "")
 
 
 def _balanced_link(value: str) -> str:
@@ -715,7 +722,8 @@ def to_biblatex(entries: Sequence[Entry], *, strip: frozenset[str] = DEFAULT_SKI
         lines = [f"@{etype}{{{entry.key},"]
         for name, value in fields.items():
             lines.append(f"  {name} = {_biblatex_value(entry, name, value, problems)},")
-        lines[-1] = lines[-1].rstrip(",")
+        if len(lines) > 1:
+            lines[-1] = lines[-1].rstrip(",")
         blocks.append("\n".join(lines) + "\n}\n")
     return Export("\n".join(blocks), tuple(problems), len(blocks))
 
@@ -769,14 +777,7 @@ def _biblatex_value(entry: Entry, name: str, value: str, problems: list[Problem]
         value = dash_pages(value)
     elif name == "month" and month_number(value):
         value = str(month_number(value))
-    if not brace_balanced(value):
-        value = value.replace("\\{", "\\textbraceleft{}").replace("\\}", "\\textbraceright{}")
-        if not brace_balanced(value):
-            value = value.replace("{", "").replace("}", "")
-            problems.append(Problem(entry.path, entry.line, entry.key,
-                                    f"field '{name}' has unbalanced braces; written without "
-                                    "braces", "export", level="warning", rule="export-braces"))
-    return "{" + value + "}"
+    return "{" + balance_braces(entry, name, value, problems) + "}"
 
 
 # ---------------------------------------------------------------- CSL-JSON
@@ -905,8 +906,10 @@ def csl_names(value: str) -> list[dict[str, str]]:
 @lru_cache(maxsize=1 << 14)
 def _csl_name(name: str) -> tuple[tuple[str, str], ...]:
     person = parse_name(name)
-    if person.literal:
+    if person.literal.strip():
         return (("literal", to_unicode(person.literal)),)
+    if not person.family.strip():
+        return ()  # `{}` or a stray separator: no name to give
     if person.family == "others" and not person.given:
         return (("literal", "others"),)
     parts = [("family", to_unicode(person.family))]

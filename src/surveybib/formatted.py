@@ -23,6 +23,7 @@ from surveybib.errors import UsageError
 from surveybib.export import (
     MONTH_NAMES,
     Export,
+    balance_braces,
     bibtex_name_list,
     clean_fields,
     dash_pages,
@@ -71,7 +72,9 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
             problems.append(_problem(entry, "a key that differs only in case was exported "
                                             "already; this entry is left out"))
             continue
-        fields = clean_fields(entry, strip)
+        fields = {name: value if name in ("doi", "url") else
+                  balance_braces(entry, name, value, problems)
+                  for name, value in clean_fields(entry, strip).items()}
         persons = {role: [PybtexPerson(name) for name in bibtex_name_list(fields.pop(role))]
                    for role in ("author", "editor") if role in fields}
         if "title" in fields:
@@ -120,10 +123,14 @@ def _format_one(formatter: Any, label: str, pybtex_entry: Any, data: Any,
     from pybtex.exceptions import PybtexError
 
     entry = by_key.get(pybtex_entry.key)
-    try:
-        return formatter.format_entry(label, pybtex_entry, bib_data=data).text
-    except PybtexError as exc:
-        reason = str(exc)
+    kind = pybtex_entry.type
+    if hasattr(formatter, f"get_{kind}_template") or hasattr(formatter, f"format_{kind}"):
+        try:
+            return formatter.format_entry(label, pybtex_entry, bib_data=data).text
+        except PybtexError as exc:
+            reason = str(exc)
+    else:
+        reason = f"the style has no @{kind}"
     fallback = PybtexEntry("misc", fields=pybtex_entry.fields, persons=pybtex_entry.persons)
     fallback.key = pybtex_entry.key
     try:
