@@ -240,7 +240,7 @@ def test_note_for_unknown_hostile_key_creates_nothing(tmp_path: Path, key: str) 
     code, _, err = run(tmp_path, "note", key)
     assert code == 1
     assert "no entry with key" in err
-    assert _files(tmp_path.parent) - before <= {tmp_path / ".surveybib.lock"}
+    assert _files(tmp_path.parent) == before
 
 
 # ---------------------------------------------------------------- templates and config
@@ -314,10 +314,19 @@ def test_a_killed_build_leaves_the_old_or_the_new_readme(tmp_path: Path) -> None
             (tmp_path / "README.md").write_bytes(old)
 
 
-def _hold_lock(root: Path) -> object:
-    handle = open(root / ".surveybib.lock", "a+b")  # noqa: SIM115
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-    return handle
+class _DirLock:
+    """Holds the survey directory's flock, as a running surveybib does."""
+
+    def __init__(self, root: Path) -> None:
+        self.fd = os.open(root, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _hold_lock(root: Path) -> _DirLock:
+    return _DirLock(root)
 
 
 def test_a_second_build_refuses_while_the_lock_is_held(
@@ -329,9 +338,9 @@ def test_a_second_build_refuses_while_the_lock_is_held(
     try:
         code, _, err = run(tmp_path, "build")
     finally:
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
     assert code == 1
-    assert "another surveybib run holds this survey's lock" in err
+    assert "another surveybib run is working on this survey (waited 0.2 s)" in err
     assert not (tmp_path / "README.md").exists()
     assert run(tmp_path, "build", "--check")[0] == 1  # --check needs no lock: it writes nothing
 
@@ -342,7 +351,7 @@ def test_a_second_build_waits_for_the_first(
     (tmp_path / "survey.bib").write_text(_bib(3, "x"), encoding="utf-8")
     monkeypatch.setenv("SURVEYBIB_LOCK_TIMEOUT", "600")
     handle = _hold_lock(tmp_path)
-    release = threading.Timer(0.3, handle.close)  # type: ignore[attr-defined]
+    release = threading.Timer(0.3, handle.close)
     release.start()
     code, _, err = run(tmp_path, "build")
     release.join()

@@ -75,12 +75,15 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-LOCK_NAME = ".surveybib.lock"
 
 
 @contextmanager
 def survey_lock(settings: Settings, timeout: float | None = None) -> Iterator[None]:
-    """Hold .surveybib.lock beside survey.bib: a second writer waits, then refuses."""
+    """Hold a lock on the survey's directory: a second writer waits, then refuses.
+
+    The lock is taken on the directory itself (flock on its descriptor), so it
+    leaves no file behind in the user's repository.
+    """
     try:
         import fcntl
     except ImportError:  # no flock on this platform: run unlocked
@@ -88,24 +91,26 @@ def survey_lock(settings: Settings, timeout: float | None = None) -> Iterator[No
         return
     if timeout is None:
         timeout = float(os.environ.get("SURVEYBIB_LOCK_TIMEOUT", "60"))
-    path = settings.bib.parent / LOCK_NAME
-    with open(path, "a+b") as handle:
+    fd = os.open(settings.root, os.O_RDONLY)
+    try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise SurveybibError(
-                        f"{settings.rel(path)}: another surveybib run holds this survey's "
-                        f"lock (waited {timeout:g} s); try again when it has finished"
+                        f"{settings.root}: another surveybib run is working on this survey "
+                        f"(waited {timeout:g} s); try again when it has finished"
                     ) from None
                 time.sleep(0.05)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
