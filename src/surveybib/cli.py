@@ -216,7 +216,14 @@ def render_outputs(
         )
     problems = list(survey.problems)
     problems.extend(unknown_categories(unknown, settings))
-    return [Output(settings.readme, text)], problems
+    outputs = [Output(settings.readme, text)]
+    if settings.exports:
+        from surveybib.export import render_configured
+
+        for path, export in render_configured(survey.entries, settings):
+            outputs.append(Output(path, export.text))
+            problems.extend(export.problems)
+    return outputs, problems
 
 
 @contextmanager

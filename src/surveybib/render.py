@@ -252,8 +252,9 @@ def _short_venue(f: Mapping[str, str]) -> str:
     for name in ("booktitle", "journal", "journaltitle", "series"):
         value = f.get(name)
         if value:
-            match = _ACRONYM.search(value) if "(" in value else None
-            return match.group(1) if match else to_unicode(value)
+            text = to_unicode(value)
+            match = _ACRONYM.search(text) if "(" in text else None
+            return match.group(1) if match else text
     if _arxiv_id(f):
         return "arXiv"
     return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
