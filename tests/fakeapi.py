@@ -73,6 +73,7 @@ class FakeAPI:
     seen: list[Seen] = field(default_factory=list)
     over_limit: int = 0  # 429s the fake gave because a client went over the limits
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pools: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(POOLS))
 
     def __post_init__(self) -> None:
         self._windows: dict[tuple[str, str], deque[float]] = {}
@@ -204,7 +205,7 @@ class FakeAPI:
         """"" when the request is within the pool's limits, else why not."""
         if not self.enforce or route == "datacite":
             return ""
-        limits = POOLS[pool]
+        limits = self.pools[pool]
         kind = "single" if route == "single" else "list"
         limit, interval = limits[kind]
         now = time.monotonic()
@@ -345,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _headers(self, pool: str, route: str) -> list[tuple[str, str]]:
         if route == "datacite":
             return [("x-anonymous-consumer", "true")]
-        limits = POOLS[pool]
+        limits = self.fake.pools[pool]
         limit, interval = limits["single" if route == "single" else "list"]
         name = f"{pool}-single" if route == "single" else pool
         return [("x-rate-limit-limit", str(limit)), ("x-rate-limit-interval", f"{interval:g}s"),

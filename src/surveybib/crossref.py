@@ -149,20 +149,25 @@ class _Bucket:
     def __init__(self, rate: float) -> None:
         self._lock = threading.Lock()
         self._interval = 1.0 / rate
+        self._last = -1e9  # start time of the latest reservation
         self._next = 0.0
 
     def set_rate(self, rate: float) -> None:
-        with self._lock:
-            self._interval = 1.0 / max(rate, 0.05)
+        self._set_interval(1.0 / max(rate, 0.05))
 
     def slow_down(self) -> None:
+        self._set_interval(min(self._interval * 2, 20.0))
+
+    def _set_interval(self, interval: float) -> None:
         with self._lock:
-            self._interval = min(self._interval * 2, 20.0)
+            self._interval = interval
+            self._next = self._last + interval  # the spacing applies from the latest start
 
     def take(self) -> None:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
+            self._last = start
             self._next = start + self._interval
         if start > now:
             time.sleep(start - now)
@@ -584,22 +589,24 @@ def _short(exc: BaseException | None) -> str:
 
 
 def _json_body(reply: _Reply, api: str) -> Any:
+    if reply.status == 429 or reply.status >= 500:
+        # Still failing after the retries: the server is in trouble, not the request.
+        raise RequestFailed(f"{api} answered HTTP {reply.status} (after retries)")
     try:
         return json.loads(reply.body)
     except (ValueError, UnicodeDecodeError):
-        snippet = reply.body[:60].decode("utf-8", "replace").strip()
         if reply.status >= 400:
-            raise RequestFailed(f"{api} answered HTTP {reply.status}: {snippet!r}") from None
+            snippet = reply.body[:60].decode("utf-8", "replace").strip()
+            raise _BadAnswer(f"{api} answered HTTP {reply.status}: {snippet!r}") from None
         raise _BadAnswer(f"{api} sent malformed JSON (HTTP {reply.status})") from None
 
 
 def _envelope(reply: _Reply, api: str, kind: str) -> Mapping[str, Any]:
     """Crossref's `{"status": "ok", "message-type": kind, "message": {...}}` -> message."""
     data = _json_body(reply, api)
-    if reply.status == 400 and isinstance(data, dict):
-        raise _BadAnswer(f"{api} rejected the request: {_validation(data)}")
     if reply.status >= 400:
-        raise RequestFailed(f"{api} answered HTTP {reply.status}")
+        detail = _validation(data) if isinstance(data, dict) else f"HTTP {reply.status}"
+        raise _BadAnswer(f"{api} rejected the request (HTTP {reply.status}): {detail}")
     if not isinstance(data, dict) or data.get("message-type") != kind \
             or not isinstance(data.get("message"), dict):
         raise _BadAnswer(f"{api} answered something other than a {kind}")

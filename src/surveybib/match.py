@@ -181,6 +181,9 @@ def _check(query: Query, candidate: Candidate) -> str:
     )
     if best < TITLE_SIMILARITY:
         return "title differs"
+    if not query.family and (len(wanted) < SHORT_TITLE or not query.year):
+        # Without authors only a long title and a year tell papers apart.
+        return "too little to compare (no authors, short title or no year)"
     if query.family:
         if not candidate.first_author:
             return "no authors to compare"

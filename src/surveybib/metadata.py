@@ -232,12 +232,21 @@ def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Proble
     added = fill_fields(entry, record, from_search=entry_doi(entry) is None)
     merged = entry
     if added:
-        merged = replace(entry, fields=(*entry.fields, *added),
+        merged = replace(entry, fields=_with_fields(entry.fields, added),
                          filled=(*entry.filled, *(name for name, _ in added)))
     if entry.type == "misc" and record.type != "misc":
         # A bare `@misc{key, doi = ...}` is a placeholder: show it as what it is.
         merged = replace(merged, type=record.type)
     return merged, conflicts(entry, record)
+
+
+def _with_fields(fields: tuple[tuple[str, str], ...],
+                 added: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Added values replace empty fields of the same name in place, the rest go at the end."""
+    values = dict(added)
+    kept = tuple((name, values.pop(name) if name in values and not value.strip() else value)
+                 for name, value in fields)
+    return (*kept, *((name, value) for name, value in added if name in values))
 
 
 def fill_fields(entry: Entry, record: Record, *, from_search: bool) -> tuple[tuple[str, str], ...]:
