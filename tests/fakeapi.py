@@ -11,6 +11,7 @@ validation-failure body, or a huge body.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -364,10 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in [*self._headers(pool, route), *extra]:
             self.send_header(name, value)
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _reset(self) -> None:
         """Close with a TCP RST: the client sees 'connection reset by peer'."""

@@ -93,7 +93,7 @@ def test_missing_store_is_empty(tmp_path: Path) -> None:
 def test_unreadable_store_is_an_error_naming_the_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "survey.lock.json"
     path.write_bytes(content)
-    with pytest.raises(MetadataStoreError, match="survey.lock.json"):
+    with pytest.raises(MetadataStoreError, match=r"survey\.lock\.json"):
         load_store(path)
     assert path.read_bytes() == content  # never replaced
 
