@@ -1,0 +1,300 @@
+"""click commands: read options, call the stages, write files, report."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from surveybib import __version__
+from surveybib.config import Settings, load_settings
+from surveybib.errors import SurveybibError, UsageError
+from surveybib.model import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(slots=True)
+class Context:
+    """What the global options set, handed to every command."""
+
+    root: Path
+    verbose: bool
+    quiet: bool
+    encoding: str | None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            overrides = {"encoding": self.encoding} if self.encoding else None
+            self._settings = load_settings(self.root, overrides)
+        return self._settings
+
+
+# ---------------------------------------------------------------- output helpers
+
+
+def write_atomic(path: Path, text: str, newline: str = "\n") -> None:
+    """Write text to path through a temporary file beside it and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.replace("\n", newline).encode("utf-8") if newline != "\n" else text.encode("utf-8")
+    write_bytes_atomic(path, data)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write bytes atomically: a crash leaves the old file or the new one, never half."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
+    """Print problems to stderr sorted by file and line; return (errors, warnings)."""
+    items = sorted(problems, key=lambda p: (p.path, p.line or 0, p.key or "", p.message))
+    errors = sum(1 for p in items if p.level == "error")
+    for problem in items:
+        if quiet and problem.level == "warning":
+            continue
+        click.echo(str(problem), err=True)
+    return errors, len(items) - errors
+
+
+def counted(errors: int, warnings: int) -> str:
+    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"surveybib: {message}", err=True)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- the group
+
+
+class _Group(click.Group):
+    """Turns SurveybibError into a one-line message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            fail(str(exc), 2)
+        except SurveybibError as exc:
+            fail(str(exc), 1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", 1)
+        except Exception as exc:  # a bug: one line, or the traceback under -v
+            obj = ctx.obj
+            if isinstance(obj, Context) and obj.verbose:
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Run in DIR (the survey repository) instead of the current directory.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail; tracebacks on internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and results.")
+@click.option("--encoding", default=None, help="Encoding of survey.bib when it is not UTF-8.")
+@click.version_option(__version__, "--version", prog_name="surveybib")
+@click.pass_context
+def main(ctx: click.Context, directory: Path, verbose: bool, quiet: bool,
+         encoding: str | None) -> None:
+    """Keep a literature survey's bibliography: survey.bib + notes/ -> README.md."""
+    if not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="-C")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(name)s: %(message)s")
+    ctx.obj = Context(directory, verbose, quiet, encoding)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+# ---------------------------------------------------------------- build / check
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A file that build writes: where, and what it should contain."""
+
+    path: Path
+    text: str
+
+
+def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
+    """Everything build writes, computed from the survey (no writing)."""
+    from surveybib import render
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    survey = load_survey(settings, encoding=ctx.encoding)
+    gc.freeze()  # the survey lives until the process ends: later collections can skip it
+    intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
+    env = render.make_environment(settings.templates)
+    text, unknown = render.render_readme(
+        env,
+        entries=survey.entries,
+        notes=survey.notes,
+        taxonomy=settings.taxonomy,
+        group_by=settings.group_by,
+        intro=intro,
+        title=settings.title or "Reading List",
+        source=settings.rel(settings.bib),
+    )
+    problems = list(survey.problems)
+    problems.extend(_unknown_categories(unknown, settings))
+    return [Output(settings.readme, text)], problems
+
+
+def _unknown_categories(unknown: Sequence[tuple[Any, str]], settings: Settings) -> list[Problem]:
+    import difflib
+
+    out = []
+    for entry, name in unknown:
+        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        out.append(Problem(entry.path, entry.line, entry.key,
+                           f"{settings.group_by} '{name}' is not in the configured list{hint}",
+                           "taxonomy", rule="unknown-taxonomy"))
+    return out
+
+
+def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
+    """(output, diff) for each output whose file differs from what it should be."""
+    import difflib
+
+    stale = []
+    for out in outputs:
+        try:
+            current = out.path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            current = None
+        except UnicodeDecodeError:
+            current = ""
+        if current == out.text:
+            continue
+        name = settings.rel(out.path)
+        if current is None:
+            stale.append((out, f"{name}: missing (run `surveybib build`)"))
+            continue
+        diff = difflib.unified_diff(current.splitlines(), out.text.splitlines(),
+                                    f"{name} (on disk)", f"{name} (from survey.bib)", n=1,
+                                    lineterm="")
+        stale.append((out, "\n".join(_head(diff, 40))))
+    return stale
+
+
+def _head(lines: Iterable[str], limit: int) -> list[str]:
+    out = []
+    for i, line in enumerate(lines):
+        if i == limit:
+            out.append("... (diff cut; run `surveybib build` to regenerate)")
+            break
+        out.append(line)
+    return out
+
+
+@main.command()
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing, use no network; exit 1 with a diff if an output is stale.")
+@click.option("--offline", is_flag=True, help="Do not fetch metadata; render from what is stored.")
+@click.option("--strict", is_flag=True, help="Exit 1 when the bibliography has any error.")
+@pass_context
+def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
+    """Render README.md (and configured exports) from survey.bib and notes/."""
+    outputs, problems = render_outputs(ctx)
+    errors, warnings = report(problems, ctx.quiet)
+    if check_only:
+        stale = stale_outputs(outputs, ctx.settings)
+        for _, diff in stale:
+            click.echo(diff)
+        if stale:
+            fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)")
+        if not ctx.quiet:
+            click.echo(f"up to date; {counted(errors, warnings)}", err=True)
+        return
+    for out in outputs:
+        _write_if_changed(out)
+    if not ctx.quiet:
+        names = ", ".join(ctx.settings.rel(o.path) for o in outputs)
+        click.echo(f"wrote {names}; {counted(errors, warnings)}", err=True)
+    if strict and errors:
+        sys.exit(1)
+
+
+def _write_if_changed(out: Output) -> None:
+    try:
+        if out.path.read_bytes() == out.text.encode("utf-8"):
+            return
+    except FileNotFoundError:
+        pass
+    write_atomic(out.path, out.text)
+
+
+@main.command()
+@click.argument("key")
+@pass_context
+def note(ctx: Context, key: str) -> None:
+    """Create the note file for KEY (never overwriting it) and print its path."""
+    from surveybib import render
+    from surveybib.notes import note_filename
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    survey = load_survey(settings, encoding=ctx.encoding)
+    entry = survey.entry(key)
+    if entry is None:
+        import difflib
+
+        close = difflib.get_close_matches(key, [e.key for e in survey.entries], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")
+    path = settings.notes / note_filename(key)
+    if not path.exists():
+        env = render.make_environment(settings.templates)
+        stub = env.get_template("note.md.j2").render(key=key, title=render.display_title(entry))
+        write_atomic(path, stub)
+        click.echo(f"created {settings.rel(path)}", err=True)
+    click.echo(settings.rel(path))
+
+
+@main.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Lint the bibliography and notes, and fail when README.md or an export is stale."""
+    outputs, problems = render_outputs(ctx)
+    stale = stale_outputs(outputs, ctx.settings)
+    for out, _ in stale:
+        problems.append(Problem(ctx.settings.rel(out.path), None, None,
+                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "check", rule="stale-output"))
+    errors, warnings = report(problems, ctx.quiet)
+    if not ctx.quiet:
+        click.echo(f"{len(problems)} finding(s): {counted(errors, warnings)}", err=True)
+    if errors:
+        sys.exit(1)

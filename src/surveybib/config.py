@@ -1,0 +1,132 @@
+"""[tool.surveybib] in pyproject.toml -> Settings."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from surveybib.errors import ConfigError
+
+_PATH_KEYS = ("bib", "notes", "readme", "metadata", "templates", "intro")
+_DEFAULTS: dict[str, Any] = {
+    "bib": "survey.bib",
+    "notes": "notes",
+    "readme": "README.md",
+    "metadata": "survey.lock.json",
+    "templates": "templates",
+    "intro": "INTRO.md",
+    "taxonomy": [],
+    "group_by": "taxonomy",
+    "mailto": "",
+    "exports": [],
+    "export_skip_fields": [],
+    "encoding": "",
+    "title": "",
+    "check": {},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """One configured export that `build` writes beside the README."""
+
+    format: str
+    path: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where a survey's files are and how it is organised. Paths are absolute."""
+
+    root: Path
+    bib: Path
+    notes: Path
+    readme: Path
+    metadata: Path
+    templates: Path
+    intro: Path
+    taxonomy: tuple[str, ...] = ()
+    group_by: str = "taxonomy"
+    mailto: str = ""
+    exports: tuple[ExportSpec, ...] = ()
+    export_skip_fields: tuple[str, ...] = ()
+    encoding: str = ""
+    title: str = ""
+    check: tuple[tuple[str, str], ...] = field(default=())
+
+    def rel(self, path: Path) -> str:
+        """A path as the user sees it: relative to the survey's root, with /."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read [tool.surveybib] from root/pyproject.toml (optional) and apply overrides."""
+    root = root.resolve()
+    table = _read_table(root / "pyproject.toml")
+    values = {**_DEFAULTS, **table, **{k: v for k, v in (overrides or {}).items() if v}}
+    paths = {key: _inside(root, str(values[key]), key) for key in _PATH_KEYS}
+    return Settings(
+        root=root,
+        **paths,
+        taxonomy=tuple(_strings(values["taxonomy"], "taxonomy")),
+        group_by=str(values["group_by"]).lower(),
+        mailto=os.environ.get("SURVEYBIB_MAILTO") or str(values["mailto"]),
+        exports=tuple(_export_spec(item, root) for item in values["exports"]),
+        export_skip_fields=tuple(s.lower() for s in _strings(values["export_skip_fields"],
+                                                                "export_skip_fields")),
+        encoding=str(values["encoding"]),
+        title=str(values["title"]),
+        check=tuple(sorted((str(k), str(v)) for k, v in dict(values["check"]).items())),
+    )
+
+
+def _read_table(pyproject: Path) -> dict[str, Any]:
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("surveybib", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.surveybib] must be a table")
+    for key in table:
+        if key not in _DEFAULTS:
+            close = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{pyproject}: [tool.surveybib] has an unknown key '{key}'{hint}")
+    return table
+
+
+def _inside(root: Path, value: str, key: str) -> Path:
+    """A configured path, which must stay inside the survey's directory."""
+    path = (root / value).resolve()
+    if path != root and root not in path.parents:
+        raise ConfigError(f"[tool.surveybib] {key} = {value!r} points outside {root}")
+    return path
+
+
+def _strings(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"[tool.surveybib] {key} must be a list of strings")
+    return list(value)
+
+
+def _export_spec(item: Any, root: Path) -> ExportSpec:
+    if not isinstance(item, dict) or "format" not in item or "path" not in item:
+        raise ConfigError("[tool.surveybib] exports: each item needs 'format' and 'path', "
+                          'e.g. {format = "bibtex", path = "paper/references.bib"}')
+    _inside(root, str(item["path"]), "exports.path")
+    options = tuple(sorted((k, v) for k, v in item.items() if k not in ("format", "path")))
+    return ExportSpec(str(item["format"]), str(item["path"]), options)

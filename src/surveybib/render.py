@@ -1,0 +1,404 @@
+"""jinja2 environment, GitHub anchors and README rendering.
+
+Anchors are never guessed in a template. Templates emit headings with
+`heading(level, text, id)` and links with `link_to(id)`; both leave private
+markers in the first pass. Then the whole document is read top to bottom,
+every heading (ours, and those inside notes or the intro) goes through ONE
+GitHub-compatible slugger in order, and each link marker becomes the slug of
+its heading. So duplicates get GitHub's `-1`, `-2` suffixes exactly where
+GitHub puts them, and every internal link resolves.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from surveybib.latex import to_unicode
+from surveybib.model import Entry, Note
+
+# For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
+_NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
+_HEAD_MARK = "\ue000"
+_LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
+_PRIVATE = re.compile("[\ue000-\ue002]")
+_LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+GENERATED_MARKER = "<!-- surveybib:generated"
+
+
+@lru_cache(maxsize=1)
+def _not_word() -> Any:
+    """Characters GitHub drops from anchors: all but Ruby's \\p{Word}, space and '-'
+    (the `regex` package knows Unicode properties; imported only for non-ASCII)."""
+    import regex
+
+    return regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+
+
+class Slugger:
+    """GitHub's heading anchors: github-slugger's algorithm, Ruby's \\p{Word} class."""
+
+    def __init__(self) -> None:
+        self.occurrences: dict[str, int] = {}
+
+    def slug(self, text: str) -> str:
+        text = text.lower()
+        pattern = _NOT_WORD_ASCII if text.isascii() else _not_word()
+        base = pattern.sub("", text).replace(" ", "-")
+        result = base
+        while result in self.occurrences:
+            self.occurrences[base] += 1
+            result = f"{base}-{self.occurrences[base]}"
+        self.occurrences[result] = 0
+        return result
+
+
+# ---------------------------------------------------------------- escaping
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
+_MARKUP = re.compile(r"[<\[`*_\\&]")
+_MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
+
+
+@lru_cache(maxsize=1 << 15)
+def md_text(text: str) -> str:
+    """Display text -> inert inline markdown (math spans kept for GitHub to render)."""
+    text = _PRIVATE.sub("", " ".join(text.split()))
+    out: list[str] = []
+    last = 0
+    for math in _MATH.finditer(text):
+        out.append(_md_plain(text[last : math.start()]))
+        out.append(_inert_math(math.group(0)))
+        last = math.end()
+    out.append(_md_plain(text[last:]))
+    return "".join(out)
+
+
+def _inert_math(math: str) -> str:
+    """Math stays math for GitHub, but can neither open a tag nor split a table cell."""
+    return math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
+
+
+def _md_plain(text: str) -> str:
+    text = text.replace("&", "&amp;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("$", r"\$")
+
+
+_PLAIN_URL = re.compile(r"^[A-Za-z0-9/:?#\[\]@!$&'*+,;=%~._-]+$")
+
+
+def safe_url(url: str) -> str | None:
+    """A URL usable as a markdown link target: http(s) only, no spaces or parentheses."""
+    url = url.strip()
+    if not re.match(r"^https?://[^\s/]", url, re.I):
+        return None
+    if _PLAIN_URL.match(url):
+        return url
+    return quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
+
+
+@lru_cache(maxsize=1 << 15)
+def heading_plain_text(markdown: str) -> str:
+    """The text GitHub sees in a heading's markdown (for headings we did not write)."""
+    if not _MARKUP.search(markdown):
+        return markdown.strip()
+    text = re.sub(r"<!--.*?-->", "", markdown)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"(`+)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<!\\)(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+    return html.unescape(text).strip()
+
+
+# ---------------------------------------------------------------- the model shown
+
+
+@dataclass(slots=True)
+class Paper:
+    """One entry as the README shows it."""
+
+    key: str
+    title: str  # display text: "Title (Venue Year)"
+    url: str | None
+    reader: str
+    categories: list[Category] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def id(self) -> str:
+        return "paper:" + self.key
+
+    @property
+    def home(self) -> Category | None:
+        return self.categories[0] if self.categories else None
+
+
+@dataclass(slots=True)
+class Category:
+    """One taxonomy section."""
+
+    name: str
+    number: str
+    depth: int = 0
+    papers: list[Paper] = field(default_factory=list)
+    children: list[Category] = field(default_factory=list)
+    uncategorized: bool = False
+
+    @property
+    def id(self) -> str:
+        return "category:" + self.name
+
+    @property
+    def label(self) -> str:
+        return self.name.rsplit("/", 1)[-1] if self.depth else self.name
+
+    def walk(self) -> Iterator[Category]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+UNCATEGORIZED = "Uncategorized"
+
+
+def split_categories(value: str) -> list[str]:
+    """`A; B` or `A and B` -> ['A', 'B'] (display text, duplicates dropped)."""
+    parts = re.split(r";|\s+and\s+", to_unicode(value))
+    out: list[str] = []
+    for part in parts:
+        part = part.strip()
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def build_categories(
+    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str
+) -> tuple[list[Category], list[Paper], list[tuple[Entry, str]]]:
+    """Group papers by taxonomy. Returns top-level categories, papers in file order, and
+    (entry, value) pairs whose category is not in the configured list."""
+    declared = list(taxonomy)
+    order: list[str] = list(declared)
+    papers: list[Paper] = []
+    unknown: list[tuple[Entry, str]] = []
+    by_name: dict[str, Category] = {}
+    assignments: list[tuple[Paper, list[str]]] = []
+    for entry in entries:
+        paper = to_paper(entry, notes.get(entry.key))
+        papers.append(paper)
+        names = split_categories(entry.get(group_by))
+        chosen = []
+        for name in names:
+            if declared and name not in declared:
+                unknown.append((entry, name))
+                continue
+            if name not in order:
+                order.append(name)
+            chosen.append(name)
+        assignments.append((paper, chosen or [UNCATEGORIZED]))
+    has_uncategorized = any(names == [UNCATEGORIZED] for _, names in assignments)
+    tops = _number(order + ([UNCATEGORIZED] if has_uncategorized else []), by_name, set(declared))
+    for paper, names in assignments:
+        for name in names:
+            category = by_name[name]
+            category.papers.append(paper)
+            paper.categories.append(category)
+    return tops, papers, unknown
+
+
+def _number(names: list[str], by_name: dict[str, Category], declared: set[str]) -> list[Category]:
+    tops: list[Category] = []
+    for name in names:
+        parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
+        parent = by_name.get(parent_name) if parent_name in declared else None
+        if parent is not None:
+            number = f"{parent.number}.{len(parent.children) + 1}"
+            category = Category(name, number, parent.depth + 1)
+            parent.children.append(category)
+        else:
+            category = Category(name, str(len(tops) + 1), uncategorized=name == UNCATEGORIZED)
+            tops.append(category)
+        by_name[name] = category
+    return tops
+
+
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*(?:'|’)?\s*\d{0,4}\)")
+
+
+def short_venue(entry: Entry) -> str:
+    """The venue shown after the title: the user's `venue`, else an acronym, else the name."""
+    return _short_venue(entry.as_dict())
+
+
+def _short_venue(f: Mapping[str, str]) -> str:
+    if f.get("venue"):
+        return to_unicode(f["venue"])
+    for name in ("booktitle", "journal", "journaltitle", "series"):
+        value = f.get(name)
+        if value:
+            match = _ACRONYM.search(value) if "(" in value else None
+            return match.group(1) if match else to_unicode(value)
+    if _arxiv_id(f):
+        return "arXiv"
+    return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
+
+
+def _arxiv_id(f: Mapping[str, str]) -> str:
+    prefix = (f.get("archiveprefix") or f.get("eprinttype") or "").lower()
+    return f.get("eprint", "") if prefix == "arxiv" else ""
+
+
+def display_title(entry: Entry) -> str:
+    """`Title (Venue Year)` as plain display text."""
+    return _display_title(entry.key, entry.as_dict())
+
+
+def _display_title(key: str, f: Mapping[str, str]) -> str:
+    title = to_unicode(f.get("title", "")) or key
+    year = f.get("year") or f.get("date", "")[:4]
+    suffix = " ".join(p for p in (_short_venue(f), to_unicode(year)) if p)
+    return f"{title} ({suffix})" if suffix else title
+
+
+def paper_url(entry: Entry) -> str | None:
+    """The DOI link, else the `url`, else the arXiv page."""
+    return _paper_url(entry.as_dict())
+
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.I)
+
+
+def _paper_url(f: Mapping[str, str]) -> str | None:
+    doi = f.get("doi", "").strip()
+    if doi:
+        return "https://doi.org/" + quote(_DOI_PREFIX.sub("", doi), safe="/:;._-")
+    url = safe_url(to_unicode(f["url"])) if f.get("url", "").strip() else None
+    if url:
+        return url
+    arxiv = _arxiv_id(f).strip()
+    return f"https://arxiv.org/abs/{quote(arxiv, safe='/.')}" if arxiv else None
+
+
+def to_paper(entry: Entry, note: Note | None) -> Paper:
+    """An entry as the README shows it."""
+    body = note.body if note is not None else None
+    if body is not None and not re.sub(r"<!--.*?-->", "", body, flags=re.S).strip():
+        body = None  # a stub with nothing written yet
+    f = entry.as_dict()
+    return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
+                 to_unicode(f.get("reader", "")), note=body)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def make_environment(user_templates: Path | None) -> Any:
+    """A jinja2 environment: the user's templates/ first, then the packaged ones."""
+    import jinja2
+
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None and user_templates.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders.append(jinja2.PackageLoader("surveybib", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = md_text
+    env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
+    env.globals["heading"] = _heading
+    env.globals["link_to"] = lambda ident: f"{_LINK_OPEN}{ident}{_LINK_CLOSE}"
+    env.globals["url"] = lambda u: safe_url(u) or ""
+    return env
+
+
+def _heading(level: int, text: str, ident: str) -> str:
+    return f"{'#' * level} {md_text(text)}{_HEAD_MARK}{_PRIVATE.sub('', ident)}{_HEAD_MARK}"
+
+
+def resolve_anchors(document: str) -> str:
+    """Slug every heading in order and point each link marker at its heading."""
+    slugger = Slugger()
+    anchors: dict[str, str] = {}
+    lines = document.split("\n")
+    fence: str | None = None
+    for i, line in enumerate(lines):
+        if line.endswith((" ", "\t")):
+            line = lines[i] = line.rstrip(" \t")
+        opener = _FENCE.match(line)
+        if opener:
+            mark = opener.group(1)
+            if fence is None:
+                fence = mark
+            elif mark[0] == fence[0] and len(mark) >= len(fence):
+                fence = None
+            continue
+        if fence is not None or "#" not in line[:4]:
+            continue
+        match = _HEADING.match(line)
+        if not match:
+            continue
+        text = match.group(2) or ""
+        ident = None
+        if _HEAD_MARK in text:
+            text, ident, _ = text.split(_HEAD_MARK, 2)
+            lines[i] = f"{match.group(1)} {text}"
+        anchor = slugger.slug(heading_plain_text(text))
+        if ident is not None:
+            anchors[ident] = anchor
+    document = "\n".join(lines)
+
+    def _link(match: re.Match[str]) -> str:
+        ident = match.group(1)
+        if ident not in anchors:
+            raise KeyError(f"template links to {ident!r}, which has no heading")
+        return anchors[ident]
+
+    return _LINK_MARK.sub(_link, document)
+
+
+def render_readme(
+    env: Any,
+    *,
+    entries: Sequence[Entry],
+    notes: dict[str, Note],
+    taxonomy: Sequence[str],
+    group_by: str,
+    intro: str,
+    title: str,
+    source: str,
+) -> tuple[str, list[tuple[Entry, str]]]:
+    """Render README.md; returns the text and the entries whose category is unknown."""
+    categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
+    template = env.get_template("README.md.j2")
+    text = template.render(
+        title=title,
+        intro=_PRIVATE.sub("", intro.strip()),
+        categories=categories,
+        all_categories=[c for top in categories for c in top.walk()],
+        papers=papers,
+        source=source,
+        marker=GENERATED_MARKER,
+    )
+    return _tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
+
+
+def _tidy(text: str) -> str:
+    """No runs of blank lines, one final newline (resolve_anchors strips line ends)."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip("\n") + "\n"

@@ -1,0 +1,75 @@
+"""Assemble a Survey (entries + metadata + notes + problems) from Settings.
+
+`build`, `check` and `export` all start here, so they can never disagree
+about what the bibliography says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from surveybib.bibfile import decode_bib, parse_bib
+from surveybib.config import Settings
+from surveybib.errors import BibFileError
+from surveybib.model import Entry, Note, Problem
+from surveybib.notes import attach_notes
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """Everything the outputs are made from, in file order."""
+
+    settings: Settings
+    entries: tuple[Entry, ...]
+    notes: dict[str, Note]
+    problems: tuple[Problem, ...]
+    bib_text: str
+    newline: str = "\n"
+
+    def entry(self, key: str) -> Entry | None:
+        return next((e for e in self.entries if e.key == key), None)
+
+
+def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
+    """survey.bib as text (see bibfile.decode_bib for the encoding rules)."""
+    path = settings.bib
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BibFileError(
+            f"{settings.rel(path)}: no such file; create it, or point [tool.surveybib] bib "
+            "at your bibliography"
+        ) from None
+    except OSError as exc:
+        raise BibFileError(f"{settings.rel(path)}: cannot be read: {exc.strerror}") from None
+    return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)
+
+
+def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """(file name, text) of every notes/*.md, sorted; unreadable notes are Problems."""
+    if not notes_dir.is_dir():
+        return [], []
+    files: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    for path in sorted(notes_dir.glob("*.md")):
+        if not path.is_file():
+            continue
+        try:
+            files.append((path.name, path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, OSError) as exc:
+            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
+                                    f"cannot be read as UTF-8 text ({exc}); skipped", "notes",
+                                    rule="note-unreadable"))
+    return files, problems
+
+
+def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
+    """Read survey.bib, the metadata store and notes/, and put them together."""
+    text = read_bib_text(settings, encoding)
+    parsed = parse_bib(text, settings.rel(settings.bib))
+    entries = parsed.entries
+    files, note_problems = read_note_files(settings.notes)
+    notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
+    problems = (*parsed.problems, *note_problems, *orphan_problems)
+    return Survey(settings, entries, notes, tuple(problems), text, parsed.newline)
