@@ -423,3 +423,30 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
+
+
+SPECINFER_DOI = "10.1145/3620666.3651335"
+SPECINFER_TITLE = ("SpecInfer: Accelerating Large Language Model Serving with Tree-based "
+                   "Speculative Inference and Verification")
+
+
+def add_specinfer(api: FakeAPI) -> None:
+    """The issue's example paper (ASPLOS '24), derived from the real SIGMOD '21 record, and
+    its arXiv preprint at DataCite, derived from the real LIPIcs record."""
+    api.derive(
+        SPECINFER_DOI, title=SPECINFER_TITLE, year=2024,
+        authors=[("Xupeng", "Miao"), ("Gabriele", "Oliaro"), ("Zhihao", "Zhang")],
+        event={"name": "ASPLOS '24: 29th ACM International Conference on Architectural "
+                       "Support for Programming Languages and Operating Systems, Volume 3",
+               "acronym": "ASPLOS '24", "location": "La Jolla CA USA"},
+        page="932-949",
+        **{"container-title": ["Proceedings of the 29th ACM International Conference on "
+                               "Architectural Support for Programming Languages and "
+                               "Operating Systems, Volume 3"]},
+    )
+    api.derive_datacite(
+        "10.48550/arxiv.2305.09781", title=SPECINFER_TITLE, year=2023,
+        creators=[("Xupeng", "Miao"), ("Gabriele", "Oliaro")],
+        url="https://arxiv.org/abs/2305.09781", identifiers=[("arXiv", "2305.09781")],
+        related=[("IsPreprintOf", SPECINFER_DOI)],
+    )

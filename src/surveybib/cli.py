@@ -9,14 +9,17 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
 from surveybib.errors import SurveybibError, UsageError
-from surveybib.model import Problem
+from surveybib.model import Entry, Problem
+
+if TYPE_CHECKING:
+    from surveybib.enrich import Counts, EnrichResult, EntryChange
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -298,3 +301,100 @@ def check(ctx: Context) -> None:
         click.echo(f"{len(problems)} finding(s): {counted(errors, warnings)}", err=True)
     if errors:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("keys", nargs=-1)
+@click.option("--offline", is_flag=True, help="Use no network: report what the store lacks.")
+@click.option("--refresh", is_flag=True, help="Fetch again what the store already holds.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the fields that would be added; write nothing.")
+@click.option("--write", is_flag=True,
+              help="Also add the missing fields and found DOIs to survey.bib itself.")
+@pass_context
+def enrich(ctx: Context, keys: tuple[str, ...], offline: bool, refresh: bool, dry_run: bool,
+           write: bool) -> None:
+    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
+    from surveybib import enrich as stage
+    from surveybib.metadata import MetadataStore, load_store, save_store
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    if dry_run and write:
+        raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
+    survey = load_survey(settings, encoding=ctx.encoding)
+    _known_keys(keys, survey.entries, settings)
+    store = load_store(settings.metadata)
+
+    def save(store: MetadataStore) -> None:
+        if not dry_run:
+            save_store(settings.metadata, store)
+
+    with stage.open_client(settings.mailto, offline=offline) as client:
+        result = stage.run_enrich(survey.entries, store, client, keys=keys, refresh=refresh,
+                                  progress=_progress_bar(ctx), checkpoint=save)
+    report(result.problems, ctx.quiet)
+    if dry_run or ctx.verbose:
+        for line in stage.change_lines(result.changes):
+            click.echo(line)
+    if write and result.changes:
+        _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.entries, result)
+    click.echo(result.summary(), err=True)
+
+
+def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Settings) -> None:
+    known = {e.key for e in entries}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise UsageError(f"no entry with key {', '.join(repr(k) for k in unknown)} in "
+                         f"{settings.rel(settings.bib)}")
+
+
+def _progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    if ctx.quiet or not sys.stderr.isatty():
+        return None
+    from surveybib.enrich import progress_line
+
+    def show(counts: Counts) -> None:
+        end = "\n" if counts.done >= counts.total else ""
+        click.echo(f"\r{progress_line(counts)}{end}", err=True, nl=False)
+
+    return show
+
+
+def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
+               result: EnrichResult) -> None:
+    """Add the filled fields into survey.bib, every other byte as it was (BOM, newlines)."""
+    import codecs
+
+    from surveybib.enrich import write_fields
+    from surveybib.latex import to_ascii_latex
+
+    raw = path.read_bytes()
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    name = encoding or "utf-8"
+    try:
+        text = raw[len(bom):].decode(name)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path.name} is not {name}; give its encoding with --encoding to "
+                         "use --write") from None
+    changes: Sequence[EntryChange] = result.changes
+    if codecs.lookup(name).name != "utf-8":  # an 8-bit file gets LaTeX accents instead
+        changes = [_ascii_change(c, to_ascii_latex) for c in changes]
+    try:
+        data = bom + write_fields(text, entries, changes).encode(name)
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
+                         f"{exc}") from None
+    if data != raw:
+        write_bytes_atomic(path, data)
+        click.echo(f"added {sum(len(c.fields) for c in changes)} field(s) to {path.name}",
+                   err=True)
+
+
+def _ascii_change(change: EntryChange, convert: Callable[[str], str]) -> EntryChange:
+    import dataclasses
+
+    fields = tuple(dataclasses.replace(f, new=convert(f.new)) for f in change.fields)
+    return dataclasses.replace(change, fields=fields)

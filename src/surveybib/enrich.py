@@ -8,14 +8,25 @@ survey.bib's text without changing any other byte.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from surveybib.crossref import Client, Failed, Fetched, Outcome, Unreachable
+from surveybib.config import Settings
+from surveybib.crossref import (
+    Client,
+    Failed,
+    Fetched,
+    Outcome,
+    Unreachable,
+    config_from_env,
+    is_offline,
+)
 from surveybib.errors import BibFileError, NetworkError
 from surveybib.identifiers import entry_doi
 from surveybib.match import candidates_from_items, judge, query_for
@@ -358,36 +369,43 @@ class FetchOutcome:
 
 
 def fetch_missing(
+    settings: Settings,
     entries: Sequence[Entry],
     store: MetadataStore,
     *,
-    mailto: str = "",
     offline: bool = False,
-    environ: Mapping[str, str] | None = None,
     checkpoint: Checkpoint | None = None,
     progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> FetchOutcome:
-    """Fetch only what the store lacks (zero requests when it has everything). Offline
-    (the flag, SURVEYBIB_OFFLINE=1, or no network): nothing is fetched and the summary
-    says how many entries lack metadata."""
-    import os
-
-    from surveybib.crossref import config_from_env, is_offline
-
-    env = os.environ if environ is None else environ
+    """The fetching step of `build`: ask only for what the store lacks (zero requests when
+    it has everything). Offline (the flag, SURVEYBIB_OFFLINE=1, or no network reachable)
+    nothing is fetched and the summary says how many entries lack metadata."""
     todo = pending(entries, store)
     if not todo:
         return FetchOutcome(store, (), "")
-    if offline or is_offline(env):
-        count = len(todo)
-        return FetchOutcome(store, (), f"offline: {count} entr{'y' if count == 1 else 'ies'} "
-                                       "lack metadata")
-    with Client(config_from_env(mailto, env)) as client:
+    with open_client(settings.mailto, offline=offline, environ=environ) as client:
+        if client is None:
+            return FetchOutcome(store, (), EnrichResult(store, lacking=len(todo),
+                                                        offline=True).summary())
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
     fetch_problems = tuple(p for p in result.problems
                            if p.rule in ("fetch-failed", "not-found", "ambiguous"))
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
+
+
+@contextmanager
+def open_client(mailto: str, *, offline: bool = False,
+                environ: Mapping[str, str] | None = None) -> Iterator[Client | None]:
+    """A Client configured from the environment, or None when offline (the flag or
+    SURVEYBIB_OFFLINE=1); closed on exit."""
+    env = os.environ if environ is None else environ
+    if offline or is_offline(env):
+        yield None
+        return
+    with Client(config_from_env(mailto, env)) as client:
+        yield client
 
 
 # ------------------------------------------------------------------ --write
@@ -485,3 +503,27 @@ def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, s
     if trailing_comma:
         return last, "".join(f" {p}," for p in pieces)
     return last, "".join(f", {p}" for p in pieces)
+
+
+# ------------------------------------------------------------------ what the user sees
+
+
+def change_lines(changes: Sequence[EntryChange]) -> list[str]:
+    """`--dry-run` output: one line per field, `path:line: key: field: old -> new (source)`."""
+    lines = []
+    for change in changes:
+        where = f"{change.path}:{change.line}" if change.line else change.path
+        for item in change.fields:
+            old = item.old or "(none)"
+            lines.append(f"{where}: {change.key}: {item.name}: {old} -> {item.new} "
+                         f"(from {item.source})")
+    return lines
+
+
+def progress_line(counts: Counts, width: int = 24) -> str:
+    """`[#####.....] 120/300 fetched 100, cached 20, not found 0, ambiguous 0`."""
+    total = max(counts.total, 1)
+    filled = min(width, width * counts.done // total)
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {counts.done}/{counts.total} "
+            f"fetched {counts.fetched}, cached {counts.cached}, not found {counts.not_found}, "
+            f"ambiguous {counts.ambiguous}")

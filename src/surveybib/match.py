@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from surveybib.identifiers import normalize_doi
+from surveybib.latex import to_unicode
 from surveybib.model import Entry, parse_names
 from surveybib.records import crossref_authors, crossref_date, iter_titles, plain_text
 
@@ -76,14 +77,9 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
 
 
-_LATEX_CMD_RE = re.compile(r"\\(?:[a-zA-Z]+|.)\s*")
-
-
 def _delatex(value: str) -> str:
     """A BibTeX value -> plain text, well enough to compare titles and names."""
-    if "\\" not in value and "{" not in value:
-        return value
-    return _LATEX_CMD_RE.sub("", value).replace("{", "").replace("}", "")
+    return to_unicode(value)
 
 
 def normalize_title(text: str) -> str:

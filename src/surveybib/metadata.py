@@ -17,7 +17,7 @@ from typing import Any
 
 from surveybib.errors import MetadataStoreError
 from surveybib.identifiers import entry_arxiv_id, entry_doi
-from surveybib.match import Candidate, Status, normalize_title, title_similarity
+from surveybib.match import Candidate, Status, no_doi_venue, normalize_title, title_similarity
 from surveybib.model import Entry, Problem
 from surveybib.records import Record, map_record
 
@@ -316,13 +316,15 @@ def merge_entries(
 
 
 def pending(entries: Iterable[Entry], store: MetadataStore) -> tuple[Entry, ...]:
-    """Entries a fetch would still ask about: a DOI not stored, or a title never searched."""
+    """Entries a fetch would still ask about: a DOI not stored, or a title never searched
+    (except at venues that publish without DOIs, where there is nothing to ask)."""
     out: list[Entry] = []
     for entry in entries:
         doi = entry_doi(entry)
         if doi is not None:
             if doi not in store.works and doi not in store.missing:
                 out.append(entry)
-        elif entry.get("title").strip() and entry.key not in store.searches:
+        elif entry.get("title").strip() and entry.key not in store.searches \
+                and not no_doi_venue(entry):
             out.append(entry)
     return tuple(out)

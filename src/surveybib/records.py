@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from surveybib.identifiers import doi_url, normalize_doi, parse_arxiv_id
+from surveybib.latex import escape_latex
 
 Json = Mapping[str, Any]
 
@@ -41,26 +42,6 @@ class Record:
 
 _TAG_RE = re.compile(r"<[^<>]*>")
 _SPACE_RE = re.compile(r"\s+")
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_SPECIALS_RE = re.compile(r"[\\{}&%$#_~^]")
-
-
-def _escape(text: str) -> str:
-    # Same mapping as surveybib.latex.escape_latex.
-    return _SPECIALS_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], text)
-
-
 def plain_text(value: str) -> str:
     """Strip inline markup (HTML, JATS, MathML), decode entities, collapse whitespace."""
     text = _TAG_RE.sub("", value) if "<" in value else value
@@ -79,7 +60,7 @@ def verbatim(value: str) -> str:
 
 def bib_text(value: str) -> str:
     """Raw API text -> a BibTeX field value."""
-    return _escape(plain_text(value))
+    return escape_latex(plain_text(value))
 
 
 def _first(value: Any) -> str:
@@ -196,7 +177,7 @@ def format_pages(page: str) -> str:
     value = plain_text(page)
     if not value:
         return ""
-    return _escape(_DASHES_RE.sub("--", value))
+    return escape_latex(_DASHES_RE.sub("--", value))
 
 
 _ACRONYM_YEAR_RE = re.compile(r"\s*(?:'|’|‘)?\s*\d{2}(?:\d{2})?\s*$")
@@ -206,7 +187,7 @@ def short_venue(acronym: str) -> str:
     """`ASPLOS '24` -> `ASPLOS`, `SIGMOD/PODS '21` -> `SIGMOD/PODS`, `ICSE 2020` -> `ICSE`."""
     value = plain_text(acronym)
     stripped = _ACRONYM_YEAR_RE.sub("", value).strip()
-    return _escape(stripped or value)
+    return escape_latex(stripped or value)
 
 
 # ------------------------------------------------------------------ Crossref
@@ -278,7 +259,7 @@ def map_crossref(message: Json) -> Record:
     out: dict[str, str] = {}
     title = join_title(_first(message.get("title")), _first(message.get("subtitle")))
     if title:
-        out["title"] = _escape(title)
+        out["title"] = escape_latex(title)
     authors = _crossref_people(message.get("author"))
     if authors:
         out["author"] = authors
@@ -470,7 +451,7 @@ def map_datacite(attributes: Json) -> Record:
     out: dict[str, str] = {}
     title = _datacite_title(attributes)
     if title:
-        out["title"] = _escape(title)
+        out["title"] = escape_latex(title)
     authors = _datacite_people(attributes.get("creators"))
     if authors:
         out["author"] = authors
