@@ -90,7 +90,7 @@ class EnrichResult:
     store: MetadataStore
     fetched: tuple[str, ...] = ()  # DOIs whose records were fetched this run
     cached: tuple[str, ...] = ()  # DOIs already in the store
-    not_found: tuple[str, ...] = ()  # DOIs neither Crossref nor DataCite knows
+    not_found: tuple[str, ...] = ()  # DOIs neither Crossref nor DataCite knows (this run or before)
     failed: tuple[str, ...] = ()  # DOIs whose requests failed (asked again next run)
     matched: tuple[str, ...] = ()  # entry keys whose title search found the DOI
     ambiguous: tuple[str, ...] = ()  # entry keys whose title search was ambiguous
@@ -302,7 +302,8 @@ def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
         store=store,
         fetched=tuple(run.fetched),
         cached=cached,
-        not_found=tuple(run.not_found),
+        not_found=tuple(dict.fromkeys([*run.not_found,
+                                       *(d for d in run.by_doi if d in store.missing)])),
         failed=tuple(run.failed),
         matched=tuple(k for k, s in searched.items() if s.status == "matched"),
         ambiguous=tuple(k for k, s in searched.items() if s.status == "ambiguous"),
