@@ -82,6 +82,7 @@ def _delatex(value: str) -> str:
     return to_unicode(value)
 
 
+@lru_cache(maxsize=1 << 14)
 def normalize_title(text: str) -> str:
     """LaTeX and markup removed, accents, case and punctuation folded, spaces collapsed."""
     return _fold(plain_text(_delatex(text)))

@@ -251,11 +251,12 @@ def _with_fields(fields: tuple[tuple[str, str], ...],
 
 def fill_fields(entry: Entry, record: Record, *, from_search: bool) -> tuple[tuple[str, str], ...]:
     """The (name, value) pairs the record adds: only fields the entry lacks."""
-    has_venue = any(entry.get(name).strip() for name in _VENUE_FIELDS)
-    arxiv_key = entry.get("doi") == "" and entry_arxiv_id(entry) is not None
+    own = entry.as_dict()
+    has_venue = any(own.get(name, "").strip() for name in _VENUE_FIELDS)
+    arxiv_key = not own.get("doi") and entry_arxiv_id(entry) is not None
     out: list[tuple[str, str]] = []
     for name, value in record.fields:
-        if entry.get(name).strip() or not value:
+        if own.get(name, "").strip() or not value:
             continue
         if name in _VENUE_FIELDS and has_venue:
             continue
@@ -284,6 +285,8 @@ def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
 
 
 def _same_title(mine: str, theirs: str) -> bool:
+    if mine == theirs:
+        return True
     a, b = normalize_title(mine), normalize_title(theirs)
     if title_similarity(a, b) >= 0.95:
         return True

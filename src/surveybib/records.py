@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from surveybib.identifiers import doi_url, normalize_doi, parse_arxiv_id
@@ -42,8 +43,13 @@ class Record:
 
 _TAG_RE = re.compile(r"<[^<>]*>")
 _SPACE_RE = re.compile(r"\s+")
+_PLAIN_RE = re.compile(r"[<&\s]")
+
+
 def plain_text(value: str) -> str:
     """Strip inline markup (HTML, JATS, MathML), decode entities, collapse whitespace."""
+    if not _PLAIN_RE.search(value.replace(" ", "")) and "  " not in value:
+        return value.strip()  # the common case: nothing to strip
     text = _TAG_RE.sub("", value) if "<" in value else value
     if "&" in text:
         # Twice: some deposits double-encode (`&amp;amp;`); a literal `&amp;` in a title is rarer.
@@ -96,14 +102,18 @@ def join_title(title: str, subtitle: str) -> str:
 # ------------------------------------------------------------------ names
 
 
+_AND_RE = re.compile(r"\band\b", re.IGNORECASE)
+
+
 def _name_part(text: str) -> str:
     value = bib_text(text)
     # A comma or a lone "and" inside one part would split the BibTeX name list.
-    if "," in value or re.search(r"\band\b", value):
+    if "," in value or _AND_RE.search(value):
         return "{" + value + "}"
     return value
 
 
+@lru_cache(maxsize=1 << 14)
 def format_person(family: str, given: str = "", suffix: str = "") -> str:
     """One BibTeX name `Family, Jr, Given` (parts braced when they would be misread)."""
     family, given, suffix = family.strip(), given.strip(), suffix.strip()
