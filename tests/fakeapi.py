@@ -33,6 +33,16 @@ POOLS = {
     "public": {"single": (5, 1.0), "list": (1, 1.0), "concurrency": 1},
 }
 NOT_FOUND_TEXT = b"Resource not found."
+# The fields /works accepts in `select` (Crossref answers 400 select-not-available otherwise).
+SELECTABLE = frozenset(
+    "abstract URL resource member posted score created degree update-policy short-title "
+    "license ISSN container-title issued update-to issue prefix approved indexed "
+    "article-number clinical-trial-number accepted author group-title DOI "
+    "is-referenced-by-count updated-by event chair standards-body original-title funder "
+    "translator published archive published-print alternative-id subject subtitle "
+    "published-online publisher-location content-domain reference title link type publisher "
+    "volume references-count ISBN issn-type assertion deposited page contributor "
+    "content-created short-container-title relation editor".split())
 DATACITE_404 = {"errors": [{"status": "404",
                             "title": "The resource you are looking for doesn't exist."}]}
 
@@ -264,6 +274,11 @@ class FakeAPI:
         select = query.get("select")
         if select:
             keys = set(select[0].split(","))
+            unknown = sorted(keys - SELECTABLE)
+            if unknown:
+                return 400, {"status": "failed", "message-type": "validation-failure",
+                             "message": [{"type": "select-not-available", "value": unknown[0],
+                                          "message": f"Field {unknown[0]} cannot be selected"}]}
             items = [{k: v for k, v in item.items() if k in keys} for item in items]
         return 200, {"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
                      "message": {"facets": {}, "total-results": len(items), "items": items,

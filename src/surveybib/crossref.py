@@ -52,11 +52,13 @@ POLITE = {"single": 10.0, "list": 3.0, "concurrency": 3}
 PUBLIC = {"single": 5.0, "list": 1.0, "concurrency": 1}
 DATACITE = {"single": 10.0, "list": 10.0, "concurrency": 3}  # 3,000 requests / 5 minutes
 
-# Only what the mapping and the match guard read: keeps search answers small.
+# Only what the mapping and the match guard read: keeps search answers small. Every name
+# must be one /works accepts in `select` (an unknown one, e.g. `institution`, makes
+# Crossref answer 400 select-not-available to every search).
 SEARCH_SELECT = (
     "DOI,title,subtitle,short-title,author,editor,issued,published-print,published-online,"
-    "type,container-title,event,page,article-number,volume,issue,publisher,"
-    "publisher-location,ISSN,ISBN,URL,relation,institution,score"
+    "posted,type,container-title,event,page,article-number,volume,issue,publisher,"
+    "publisher-location,ISSN,ISBN,URL,relation,score"
 )
 
 
