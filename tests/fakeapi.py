@@ -34,15 +34,17 @@ POOLS = {
 }
 NOT_FOUND_TEXT = b"Resource not found."
 # The fields /works accepts in `select` (Crossref answers 400 select-not-available otherwise).
-SELECTABLE = frozenset(
-    "abstract URL resource member posted score created degree update-policy short-title "
-    "license ISSN container-title issued update-to issue prefix approved indexed "
-    "article-number clinical-trial-number accepted author group-title DOI "
-    "is-referenced-by-count updated-by event chair standards-body original-title funder "
-    "translator published archive published-print alternative-id subject subtitle "
-    "published-online publisher-location content-domain reference title link type publisher "
-    "volume references-count ISBN issn-type assertion deposited page contributor "
-    "content-created short-container-title relation editor".split())
+_SELECTABLE_TEXT = """
+    abstract URL resource member posted score created degree update-policy short-title
+    license ISSN container-title issued update-to issue prefix approved indexed
+    article-number clinical-trial-number accepted author group-title DOI
+    is-referenced-by-count updated-by event chair standards-body original-title funder
+    translator published archive published-print alternative-id subject subtitle
+    published-online publisher-location content-domain reference title link type publisher
+    volume references-count ISBN issn-type assertion deposited page contributor
+    content-created short-container-title relation editor
+"""
+SELECTABLE = frozenset(_SELECTABLE_TEXT.split())
 DATACITE_404 = {"errors": [{"status": "404",
                             "title": "The resource you are looking for doesn't exist."}]}
 
