@@ -310,3 +310,16 @@ def test_written_file_merges_to_the_same_entries(fake_api: Any) -> None:
 
     assert view(merged_after) == view(merged_before)
     assert "doi = {10.1145/3184558.3186235}" in new_text  # the DOI the title search found
+
+
+def test_datacite_unreachable_keeps_what_crossref_gave(fake_api: Any) -> None:
+    add_specinfer(fake_api)
+    config = ClientConfig(crossref_url=fake_api.url, datacite_url="http://127.0.0.1:9",
+                          mailto="survey@example.org", backoff=0.02)
+    with Client(config) as client:
+        result = run_enrich(_entries(), MetadataStore(), client,
+                            keys=["specinfer", "vqf", "specinfer-arxiv"])
+    assert sorted(result.fetched) == sorted([SPECINFER_DOI, "10.1145/3448016.3452841"])
+    assert result.summary().startswith("metadata: 2 fetched, 0 cached, 0 not found")
+    assert "; cannot reach 127.0.0.1:9: " in result.summary()
+    assert result.summary().endswith(": 1 entry lacks metadata")  # the arXiv preprint

@@ -274,7 +274,7 @@ class _Retry(Retry):
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None,
                   _stacktrace: Any = None) -> _Retry:
-        host = str(getattr(_pool, "host", "") or "")
+        host = _pool_address(_pool)
         if error is not None and self._is_connection_error(error) and host \
                 and not self.hosts.has_answered(host):
             raise _FailFast(_pool, url or "", error) from error
@@ -319,7 +319,7 @@ class Client:
         self._host_limits: dict[str, _Limits] = {}
         for url, limits in ((config.datacite_url, self._datacite),
                             (config.crossref_url, self._crossref)):
-            self._host_limits[urlsplit(url).hostname or ""] = limits
+            self._host_limits[_address(url)] = limits
         retry = _Retry(
             total=config.retries + 2,
             connect=2,
@@ -364,7 +364,7 @@ class Client:
 
     def _get(self, limits: _Limits, route: str, url: str) -> _Reply:
         """One GET through the limiter and the retry policy; the body read with a size cap."""
-        host = urlsplit(url).hostname or ""
+        host = _address(url)
         if host in self._down:
             raise Unreachable(self._down[host])
         with limits.gate:
@@ -574,6 +574,20 @@ class Client:
                 for future in futures:
                     future.cancel()
                 raise
+
+
+def _address(url: str) -> str:
+    """`host:port` of a URL: what reachability and limits are kept per."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname or ''}:{port}"
+
+
+def _pool_address(pool: Any) -> str:
+    host = str(getattr(pool, "host", "") or "")
+    scheme = str(getattr(pool, "scheme", "http"))
+    port = getattr(pool, "port", None) or (443 if scheme == "https" else 80)
+    return f"{host}:{port}" if host else ""
 
 
 def user_agent(mailto: str) -> str:

@@ -103,10 +103,11 @@ class EnrichResult:
 
     def summary(self) -> str:
         """The one-line summary every run prints."""
-        if self.offline or self.unreachable:
-            why = "offline" if self.offline else f"offline ({self.unreachable})"
-            return f"{why}: {self.lacking} entr{'y' if self.lacking == 1 else 'ies'} " \
-                "lack metadata"
+        lacking = lack_line(self.lacking)
+        if self.offline:
+            return f"offline: {lacking}"
+        if self.unreachable and not self.fetched and not self.matched:
+            return f"offline ({self.unreachable}): {lacking}"
         parts = [f"{len(self.fetched)} fetched", f"{len(self.cached)} cached",
                  f"{len(self.not_found)} not found"]
         if self.matched or self.ambiguous or self.no_match:
@@ -117,7 +118,13 @@ class EnrichResult:
             parts.append(f"{len(self.failed)} failed (retried next run)")
         changed = sum(len(c.fields) for c in self.changes)
         parts.append(f"{changed} field{'s' * (changed != 1)} to add")
-        return "metadata: " + ", ".join(parts)
+        tail = f"; {self.unreachable}: {lacking}" if self.unreachable else ""
+        return "metadata: " + ", ".join(parts) + tail
+
+
+def lack_line(count: int) -> str:
+    """`1 entry lacks metadata`, `5 entries lack metadata`."""
+    return f"{count} entry lacks metadata" if count == 1 else f"{count} entries lack metadata"
 
 
 @dataclass(slots=True)
@@ -387,8 +394,7 @@ def fetch_missing(
         return FetchOutcome(store, (), "")
     with open_client(settings.mailto, offline=offline, environ=environ) as client:
         if client is None:
-            return FetchOutcome(store, (), EnrichResult(store, lacking=len(todo),
-                                                        offline=True).summary())
+            return FetchOutcome(store, (), f"offline: {lack_line(len(todo))}")
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
     fetch_problems = tuple(p for p in result.problems
