@@ -99,7 +99,9 @@ def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        library = bibtexparser.parse_string(text, parse_stack=[])  # type: ignore[attr-defined]
+        # Values of a CRLF file would keep "\r\n" inside multi-line fields.
+        lf_text = text.replace("\r\n", "\n") if "\r" in text else text
+        library = bibtexparser.parse_string(lf_text, parse_stack=[])  # type: ignore[attr-defined]
         return _parse(library, text, path)
     finally:
         if gc_was_enabled:
@@ -166,6 +168,8 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
     raw = str(getattr(block, "raw", "") or "")
     match = _KEY_RE.match(raw.lstrip())
     key = match.group(2) if match and match.group(2) else None
+    if match and match.group(1).lower() in ("preamble", "comment", "string"):
+        key = None  # not an entry: in `@preamble{e = mc^2`, "e" would name nothing
     exc = getattr(block, "error", None)
     error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"

@@ -6,7 +6,9 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -15,11 +17,12 @@ import click
 
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
-from surveybib.errors import SurveybibError, UsageError
+from surveybib.errors import SurveybibError, TemplateError, UsageError
 from surveybib.model import Entry, Problem
 
 if TYPE_CHECKING:
     from surveybib.enrich import Counts, EnrichResult, EntryChange
+    from surveybib.survey import Survey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +74,44 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+
+
+@contextmanager
+def survey_lock(settings: Settings, timeout: float | None = None) -> Iterator[None]:
+    """Hold a lock on the survey's directory: a second writer waits, then refuses.
+
+    The lock is taken on the directory itself (flock on its descriptor), so it
+    leaves no file behind in the user's repository.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: run unlocked
+        yield
+        return
+    if timeout is None:
+        timeout = float(os.environ.get("SURVEYBIB_LOCK_TIMEOUT", "60"))
+    fd = os.open(settings.root, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SurveybibError(
+                        f"{settings.root}: another surveybib run is working on this survey "
+                        f"(waited {timeout:g} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
@@ -149,42 +190,70 @@ class Output:
     text: str
 
 
-def render_outputs(ctx: Context) -> tuple[list[Output], list[Problem]]:
+def render_outputs(
+    ctx: Context, survey: Survey | None = None
+) -> tuple[list[Output], list[Problem]]:
     """Everything build writes, computed from the survey (no writing)."""
     from surveybib import render
+    from surveybib.lint import unknown_categories
     from surveybib.survey import load_survey
 
     settings = ctx.settings
-    survey = load_survey(settings, encoding=ctx.encoding)
+    if survey is None:
+        survey = load_survey(settings, encoding=ctx.encoding)
     gc.freeze()  # the survey lives until the process ends: later collections can skip it
     intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
     env = render.make_environment(settings.templates)
-    text, unknown = render.render_readme(
-        env,
-        entries=survey.entries,
-        notes=survey.notes,
-        taxonomy=settings.taxonomy,
-        group_by=settings.group_by,
-        intro=intro,
-        title=settings.title or "Reading List",
-        source=settings.rel(settings.bib),
-    )
+    with template_errors(settings):
+        text, unknown = render.render_readme(
+            env,
+            entries=survey.entries,
+            notes=survey.notes,
+            taxonomy=settings.taxonomy,
+            group_by=settings.group_by,
+            intro=intro,
+            title=settings.title or "Reading List",
+            source=settings.rel(settings.bib),
+        )
     problems = list(survey.problems)
-    problems.extend(_unknown_categories(unknown, settings))
+    problems.extend(unknown_categories(unknown, settings))
     return [Output(settings.readme, text)], problems
 
 
-def _unknown_categories(unknown: Sequence[tuple[Any, str]], settings: Settings) -> list[Problem]:
-    import difflib
+@contextmanager
+def template_errors(settings: Settings) -> Iterator[None]:
+    """jinja2's errors -> a TemplateError naming the template file and line."""
+    import jinja2
 
-    out = []
-    for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        out.append(Problem(entry.path, entry.line, entry.key,
-                           f"{settings.group_by} '{name}' is not in the configured list{hint}",
-                           "taxonomy", rule="unknown-taxonomy"))
-    return out
+    try:
+        yield
+    except jinja2.TemplateSyntaxError as exc:
+        where = _template_where(settings, exc.filename or exc.name, exc.lineno)
+        raise TemplateError(f"{where}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name} (looked in "
+                            f"{settings.rel(settings.templates)}/ and the packaged ones)") from None
+    except jinja2.TemplateError as exc:
+        filename, line = _template_frame(exc)
+        where = _template_where(settings, filename, line)
+        raise TemplateError(f"{where}: template error: {exc.message or exc}") from None
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost traceback frame inside a template (jinja2 rewrites them to .j2 lines)."""
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _template_where(settings: Settings, filename: str | None, line: int | None) -> str:
+    name = settings.rel(Path(filename)) if filename else "template"
+    return f"{name}:{line}" if line else name
 
 
 def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
@@ -230,7 +299,12 @@ def _head(lines: Iterable[str], limit: int) -> list[str]:
 @pass_context
 def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
+    from surveybib.lint import configure
+
+    if not check_only:  # held until the command ends: two builds never interleave
+        click.get_current_context().with_resource(survey_lock(ctx.settings))
     outputs, problems = render_outputs(ctx)
+    problems = list(configure(problems, ctx.settings))
     errors, warnings = report(problems, ctx.quiet)
     if check_only:
         stale = stale_outputs(outputs, ctx.settings)
@@ -269,6 +343,7 @@ def note(ctx: Context, key: str) -> None:
     from surveybib.survey import load_survey
 
     settings = ctx.settings
+    click.get_current_context().with_resource(survey_lock(settings))
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
@@ -280,27 +355,95 @@ def note(ctx: Context, key: str) -> None:
     path = settings.notes / note_filename(key)
     if not path.exists():
         env = render.make_environment(settings.templates)
-        stub = env.get_template("note.md.j2").render(key=key, title=render.display_title(entry))
+        with template_errors(settings):
+            stub = env.get_template("note.md.j2").render(key=key,
+                                                          title=render.display_title(entry))
         write_atomic(path, stub)
         click.echo(f"created {settings.rel(path)}", err=True)
     click.echo(settings.rel(path))
 
 
 @main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text: lines on stderr; json or GitHub annotations: stdout.")
 @pass_context
-def check(ctx: Context) -> None:
+def check(ctx: Context, fmt: str) -> None:
     """Lint the bibliography and notes, and fail when README.md or an export is stale."""
-    outputs, problems = render_outputs(ctx)
-    stale = stale_outputs(outputs, ctx.settings)
-    for out, _ in stale:
-        problems.append(Problem(ctx.settings.rel(out.path), None, None,
-                                "stale: run `make readme` (or `surveybib build`) and commit it",
-                                "check", rule="stale-output"))
-    errors, warnings = report(problems, ctx.quiet)
-    if not ctx.quiet:
+    problems = check_problems(ctx)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    if fmt == "json":
+        click.echo(findings_json(problems, errors, warnings))
+    elif fmt == "github":
+        for line in github_annotations(problems, ctx.settings.root):
+            click.echo(line)
+    else:
+        report(problems, ctx.quiet)
+    if not ctx.quiet and fmt != "json":
         click.echo(f"{len(problems)} finding(s): {counted(errors, warnings)}", err=True)
     if errors:
         sys.exit(1)
+
+
+def check_problems(ctx: Context) -> list[Problem]:
+    """Every finding of `check`, levels applied, sorted by file and line."""
+    from surveybib.lint import configure, lint
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    survey = load_survey(settings, encoding=ctx.encoding)
+    outputs, problems = render_outputs(ctx, survey)
+    for out, _ in stale_outputs(outputs, settings):
+        problems.append(Problem(settings.rel(out.path), None, None,
+                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "check", rule="stale-output"))
+    problems.extend(lint(survey, settings))
+    unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
+    return sorted(unique, key=_problem_order)
+
+
+def _problem_order(p: Problem) -> tuple[str, int, str, str]:
+    return (p.path, p.line or 0, p.key or "", p.message)
+
+
+def findings_json(problems: Sequence[Problem], errors: int, warnings: int) -> str:
+    """`check --format json`: the findings and their counts."""
+    import json
+
+    items = [{"path": p.path, "line": p.line, "key": p.key, "rule": p.rule, "level": p.level,
+              "stage": p.stage, "message": p.message} for p in problems]
+    return json.dumps({"findings": items, "errors": errors, "warnings": warnings},
+                      ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def github_annotations(problems: Sequence[Problem], root: Path) -> list[str]:
+    """`check --format github`: one GitHub Actions workflow command per finding."""
+    lines = []
+    for p in problems:
+        path = _workspace_path(root / p.path)
+        props = f"file={_gh_escape(path, True)}"
+        if p.line:
+            props += f",line={p.line}"
+        if p.rule:
+            props += f",title={_gh_escape('surveybib ' + p.rule, True)}"
+        text = f"{p.key}: {p.message}" if p.key else p.message
+        lines.append(f"::{p.level} {props}::{_gh_escape(text, False)}")
+    return lines
+
+
+def _workspace_path(path: Path) -> str:
+    """A path relative to the working directory (GitHub resolves annotations from there)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _gh_escape(text: str, is_property: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if is_property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
 
 
 @main.command()

@@ -87,7 +87,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
                                                                 "export_skip_fields")),
         encoding=str(values["encoding"]),
         title=str(values["title"]),
-        check=tuple(sorted((str(k), str(v)) for k, v in dict(values["check"]).items())),
+        check=_check_levels(values["check"]),
     )
 
 
@@ -115,6 +115,13 @@ def _inside(root: Path, value: str, key: str) -> Path:
     if path != root and root not in path.parents:
         raise ConfigError(f"[tool.surveybib] {key} = {value!r} points outside {root}")
     return path
+
+
+def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
+                          'or "error", e.g. check = {near-duplicate-title = "off"}')
+    return tuple(sorted((str(k), v) for k, v in value.items()))
 
 
 def _strings(value: Any, key: str) -> list[str]:

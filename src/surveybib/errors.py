@@ -25,3 +25,7 @@ class NetworkError(SurveybibError):
 
 class UsageError(SurveybibError):
     """The user asked for something that cannot work (exit code 2)."""
+
+
+class TemplateError(SurveybibError):
+    """A template (the user's templates/ or a packaged one) does not compile or render."""

@@ -114,6 +114,8 @@ def _accent(match: re.Match[str]) -> str:
 
 def _symbol(match: re.Match[str]) -> str:
     name = match.group(1)
+    if name == "textasciitilde":
+        return "\x00~"  # a literal tilde, not a no-break space
     if name in _SYMBOLS:
         return _SYMBOLS[name]
     return ""  # a formatting command (\emph, \textit, \url ...): keep its argument only
@@ -130,14 +132,25 @@ def _escape(match: re.Match[str]) -> str:
     return " " if char in " ,;:!" else char
 
 
+# `\~{}` is a tilde on nothing: a literal "~" (common in old URLs and paths).
+_LITERAL_TILDE_RE = re.compile(r"\\~\{\}")
+# A "~" or brace marked with \x00 came from `\{`, `\}` or `\textasciitilde`: keep it.
+_UNMARKED_TILDE_RE = re.compile("(?<!\x00)~")
+_UNMARKED_BRACE_RE = re.compile("(?<!\x00)[{}]")
+
+
 def _text_to_unicode(text: str) -> str:
+    if "\\~{}" in text:
+        text = _LITERAL_TILDE_RE.sub("\x00~", text)
     text = _ACCENT_RE.sub(_accent, text)
     text = _ESCAPE_RE.sub(_escape, text)
     text = _SYMBOL_RE.sub(_symbol, text)
     text = text.replace("---", "—").replace("--", "–")
     text = text.replace("``", "“").replace("''", "”")
-    text = text.replace("~", "\u00a0")
-    text = text.replace("{", "").replace("}", "")
+    if "\x00" not in text:
+        return text.replace("~", "\u00a0").replace("{", "").replace("}", "")
+    text = _UNMARKED_TILDE_RE.sub("\u00a0", text)
+    text = _UNMARKED_BRACE_RE.sub("", text)
     return text.replace("\x00", "")
 
 
@@ -234,3 +247,17 @@ def _accented(char: str) -> str:
         cmd = _REVERSE_ACCENTS[mark]
         text = f"\\{cmd}{{{text}}}" if cmd.isalpha() else f"\\{cmd}{text}"
     return "{" + text + "}"
+
+
+_URL_ESCAPE_RE = re.compile(r"\\(?:textasciitilde|~)(?:\{\})?|\\([_%&#$~])")
+
+
+@lru_cache(maxsize=1 << 12)
+def url_from_latex(value: str) -> str:
+    """A `url`/`doi` field value -> the address itself: only BibTeX's escapes undone
+    (`\\_`, `\\%`, `\\~{}` ...) and braces dropped. A raw `~` stays a tilde, which
+    `to_unicode` would turn into a space, and `\\~x` is not an accent here."""
+    if "\\" not in value and "{" not in value:
+        return value.strip()
+    text = _URL_ESCAPE_RE.sub(lambda m: m.group(1) or "~", value)
+    return text.replace("{", "").replace("}", "").strip()

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from surveybib.latex import to_unicode
+from surveybib.errors import TemplateError
+from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
@@ -31,6 +32,9 @@ _PRIVATE = re.compile("[\ue000-\ue002]")
 _LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# CommonMark's HTML block of type 2: from a line starting `<!--` to the line with `-->`;
+# a `# ...` line inside it is not a heading on GitHub, so it takes no anchor.
+_COMMENT_START = re.compile(r"^ {0,3}<!--")
 GENERATED_MARKER = "<!-- surveybib:generated"
 
 
@@ -112,9 +116,10 @@ def heading_plain_text(markdown: str) -> str:
     if not _MARKUP.search(markdown):
         return markdown.strip()
     text = re.sub(r"<!--.*?-->", "", markdown)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"(`+)(.+?)\1", r"\2", text)
+    # An escaped `\<`, `\[` or `\`` is literal text (as in our own headings), not markup.
+    text = re.sub(r"(?<!\\)!?\[((?:\\.|[^\]\\])*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(?<!\\)<[^>]+>", "", text)
+    text = re.sub(r"(?<!\\)(`+)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<!\\)(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1", r"\2", text)
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
     return html.unescape(text).strip()
@@ -281,8 +286,9 @@ _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.I)
 def _paper_url(f: Mapping[str, str]) -> str | None:
     doi = f.get("doi", "").strip()
     if doi:
-        return "https://doi.org/" + quote(_DOI_PREFIX.sub("", doi), safe="/:;._-")
-    url = safe_url(to_unicode(f["url"])) if f.get("url", "").strip() else None
+        doi = _DOI_PREFIX.sub("", url_from_latex(doi)).strip()
+        return "https://doi.org/" + quote(doi, safe="/:;._-")
+    url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     if url:
         return url
     arxiv = _arxiv_id(f).strip()
@@ -336,9 +342,13 @@ def resolve_anchors(document: str) -> str:
     anchors: dict[str, str] = {}
     lines = document.split("\n")
     fence: str | None = None
+    comment = False
     for i, line in enumerate(lines):
         if line.endswith((" ", "\t")):
             line = lines[i] = line.rstrip(" \t")
+        if comment:  # inside an HTML comment block (a note's commented-out draft)
+            comment = "-->" not in line
+            continue
         opener = _FENCE.match(line)
         if opener:
             mark = opener.group(1)
@@ -346,6 +356,9 @@ def resolve_anchors(document: str) -> str:
                 fence = mark
             elif mark[0] == fence[0] and len(mark) >= len(fence):
                 fence = None
+            continue
+        if fence is None and "<!--" in line[:7] and _COMMENT_START.match(line):
+            comment = "-->" not in line[line.index("<!--") + 4 :]
             continue
         if fence is not None or "#" not in line[:4]:
             continue
@@ -365,7 +378,8 @@ def resolve_anchors(document: str) -> str:
     def _link(match: re.Match[str]) -> str:
         ident = match.group(1)
         if ident not in anchors:
-            raise KeyError(f"template links to {ident!r}, which has no heading")
+            raise TemplateError(f"README.md.j2 links to {ident!r}, which no heading(...) "
+                                "defines; add the heading or drop the link")
         return anchors[ident]
 
     return _LINK_MARK.sub(_link, document)

@@ -52,8 +52,14 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
         return [], []
     files: list[tuple[str, str]] = []
     problems: list[Problem] = []
+    root = notes_dir.resolve()
     for path in sorted(notes_dir.glob("*.md")):
         if not path.is_file():
+            continue
+        if path.is_symlink() and root not in path.resolve().parents:
+            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
+                                    "is a link to a file outside the notes directory; skipped",
+                                    "notes", rule="note-unreadable"))
             continue
         try:
             files.append((path.name, path.read_text(encoding="utf-8")))
