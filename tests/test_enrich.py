@@ -323,3 +323,23 @@ def test_datacite_unreachable_keeps_what_crossref_gave(fake_api: Any) -> None:
     assert result.summary().startswith("metadata: 2 fetched, 0 cached, 0 not found")
     assert "; cannot reach 127.0.0.1:9: " in result.summary()
     assert result.summary().endswith(": 1 entry lacks metadata")  # the arXiv preprint
+
+
+def test_progress_line_counts() -> None:
+    from surveybib.enrich import Counts, progress_line
+
+    line = progress_line(Counts(total=300, done=150, fetched=140, cached=20, not_found=3,
+                                ambiguous=2), width=10)
+    assert line == "[#####.....] 150/300 fetched 140, cached 20, not found 3, ambiguous 2"
+
+
+def test_progress_is_reported_after_every_batch(fake_api: Any) -> None:
+    from surveybib.enrich import Counts
+
+    dois = fake_api.synthetic(300)
+    text = "".join(f"@article{{p{i}, doi = {{{d}}}}}\n" for i, d in enumerate(dois))
+    seen: list[Counts] = []
+    with _client(fake_api) as client:
+        run_enrich(_entries(text), MetadataStore(), client, progress=seen.append)
+    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 300
+    assert seen[-1].fetched == 300 and len(seen) >= 3

@@ -25,7 +25,12 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+)
 from urllib3.util.retry import Retry
 
 from surveybib import __version__
@@ -377,7 +382,7 @@ class Client:
                     stream=True, allow_redirects=True,
                 )
             except requests.RequestException as exc:
-                raise self._transport_error(host, exc) from None
+                raise self._transport_error(host, urlsplit(url).netloc, exc) from None
             try:
                 self._hosts.mark(host)
                 limits.update(route, response.headers)
@@ -386,16 +391,17 @@ class Client:
                 response.close()
         return _Reply(response.status_code, body, response.headers)
 
-    def _transport_error(self, host: str, exc: requests.RequestException) -> NetworkError:
+    def _transport_error(self, host: str, shown: str,
+                         exc: requests.RequestException) -> NetworkError:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, MaxRetryError):
             cause = reason.reason
             if isinstance(reason, _FailFast) or isinstance(cause, ConnectTimeoutError):
-                message = f"cannot reach {host}: {_short(cause)}"
+                message = f"cannot reach {shown}: {_connect_reason(cause)}"
                 self._down[host] = message
                 return Unreachable(message)
-            return RequestFailed(f"{host}: {_short(cause)} (after retries)")
-        return RequestFailed(f"{host}: {_short(exc)}")
+            return RequestFailed(f"{shown}: {_short(cause)} (after retries)")
+        return RequestFailed(f"{shown}: {_short(exc)}")
 
     def _read(self, response: requests.Response) -> bytes:
         limit = self.config.max_body
@@ -594,6 +600,19 @@ def user_agent(mailto: str) -> str:
     """`surveybib/<version> (<project URL>; mailto:<address>)`, as Crossref asks."""
     contact = f"; mailto:{mailto}" if mailto else ""
     return f"surveybib/{__version__} ({PROJECT_URL}{contact})"
+
+
+def _connect_reason(cause: BaseException | None) -> str:
+    """Why a connection could not be made, in a few words."""
+    if isinstance(cause, NameResolutionError):
+        return "name lookup failed (no network or no DNS?)"
+    text = str(cause)
+    for known in ("Connection refused", "Network is unreachable", "No route to host"):
+        if known in text:
+            return known.lower()
+    if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, NewConnectionError):
+        return "connection timed out"
+    return _short(cause)
 
 
 def _short(exc: BaseException | None) -> str:
