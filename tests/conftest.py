@@ -66,3 +66,16 @@ def shared_path(*parts: str) -> Path:
             raise AssertionError(f"{path} is missing, and CI must have ../shared")
         pytest.skip(f"{path} is absent (../shared is not beside this clone)")
     return path
+
+
+@pytest.fixture
+def fake_api() -> Iterator[Any]:
+    """A fake Crossref + DataCite API on 127.0.0.1 serving ../shared/data's real bodies
+    (tests/fakeapi.py); stopped after the test."""
+    from fakeapi import FakeAPI
+
+    api = FakeAPI(shared_path("data")).start()
+    try:
+        yield api
+    finally:
+        api.stop()

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -18,9 +18,11 @@ import click
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
 from surveybib.errors import SurveybibError, TemplateError, UsageError
-from surveybib.model import Problem
+from surveybib.files import write_bytes_atomic
+from surveybib.model import Entry, Problem
 
 if TYPE_CHECKING:
+    from surveybib.enrich import Counts, EnrichResult, EntryChange
     from surveybib.survey import Survey
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,29 +54,6 @@ def write_atomic(path: Path, text: str, newline: str = "\n") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.replace("\n", newline).encode("utf-8") if newline != "\n" else text.encode("utf-8")
     write_bytes_atomic(path, data)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write bytes atomically: a crash leaves the old file or the new one, never half."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 
 
 @contextmanager
@@ -306,10 +285,14 @@ def _head(lines: Iterable[str], limit: int) -> list[str]:
 def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
     from surveybib.lint import configure
+    from surveybib.survey import load_survey
 
     if not check_only:  # held until the command ends: two builds never interleave
         click.get_current_context().with_resource(survey_lock(ctx.settings))
-    outputs, problems = render_outputs(ctx)
+    survey = load_survey(ctx.settings, encoding=ctx.encoding)
+    if not check_only:
+        survey = _fetch_missing(ctx, survey, offline)
+    outputs, problems = render_outputs(ctx, survey)
     problems = list(configure(problems, ctx.settings))
     errors, warnings = report(problems, ctx.quiet)
     if check_only:
@@ -328,6 +311,27 @@ def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
         click.echo(f"wrote {names}; {counted(errors, warnings)}", err=True)
     if strict and errors:
         sys.exit(1)
+
+
+def _fetch_missing(ctx: Context, survey: Survey, offline: bool) -> Survey:
+    """build's fetching step: ask Crossref/DataCite only for what the store lacks, save
+    the store after every batch, and merge what came back."""
+    from surveybib.enrich import fetch_missing
+    from surveybib.metadata import MetadataStore, save_store
+
+    settings = ctx.settings
+    def checkpoint(store: MetadataStore) -> None:
+        save_store(settings.metadata, store)
+
+    out = fetch_missing(settings, survey.parsed, survey.store, offline=offline,
+                        checkpoint=checkpoint, progress=_progress_bar(ctx))
+    if out.summary and not ctx.quiet:
+        click.echo(out.summary, err=True)
+    if out.store == survey.store:
+        return survey
+    checkpoint(out.store)
+    merged = survey.with_store(out.store)
+    return replace(merged, problems=merged.problems + tuple(out.problems))
 
 
 def _write_if_changed(out: Output) -> None:
@@ -557,3 +561,103 @@ def _read_aux(path: Path, required: bool) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+# ---------------------------------------------------------------- enrich
+
+
+@main.command()
+@click.argument("keys", nargs=-1)
+@click.option("--offline", is_flag=True, help="Use no network: report what the store lacks.")
+@click.option("--refresh", is_flag=True, help="Fetch again what the store already holds.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the fields that would be added; write nothing.")
+@click.option("--write", is_flag=True,
+              help="Also add the missing fields and found DOIs to survey.bib itself.")
+@pass_context
+def enrich(ctx: Context, keys: tuple[str, ...], offline: bool, refresh: bool, dry_run: bool,
+           write: bool) -> None:
+    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
+    from surveybib import enrich as stage
+    from surveybib.metadata import MetadataStore, save_store
+    from surveybib.survey import load_survey
+
+    settings = ctx.settings
+    if dry_run and write:
+        raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
+    survey = load_survey(settings, encoding=ctx.encoding)
+    _known_keys(keys, survey.parsed, settings)
+    store = survey.store
+
+    def save(store: MetadataStore) -> None:
+        if not dry_run:
+            save_store(settings.metadata, store)
+
+    with stage.open_client(settings.mailto, offline=offline) as client:
+        result = stage.run_enrich(survey.parsed, store, client, keys=keys, refresh=refresh,
+                                  progress=_progress_bar(ctx), checkpoint=save)
+    report(result.problems, ctx.quiet)
+    if dry_run or ctx.verbose:
+        for line in stage.change_lines(result.changes):
+            click.echo(line)
+    if write and result.changes:
+        _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
+    click.echo(result.summary(), err=True)
+
+
+def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Settings) -> None:
+    known = {e.key for e in entries}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise UsageError(f"no entry with key {', '.join(repr(k) for k in unknown)} in "
+                         f"{settings.rel(settings.bib)}")
+
+
+def _progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    if ctx.quiet or not sys.stderr.isatty():
+        return None
+    from surveybib.enrich import progress_line
+
+    def show(counts: Counts) -> None:
+        end = "\n" if counts.done >= counts.total else ""
+        click.echo(f"\r{progress_line(counts)}{end}", err=True, nl=False)
+
+    return show
+
+
+def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
+               result: EnrichResult) -> None:
+    """Add the filled fields into survey.bib, every other byte as it was (BOM, newlines)."""
+    import codecs
+
+    from surveybib.enrich import write_fields
+    from surveybib.latex import to_ascii_latex
+
+    raw = path.read_bytes()
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    name = encoding or "utf-8"
+    try:
+        text = raw[len(bom):].decode(name)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path.name} is not {name}; give its encoding with --encoding to "
+                         "use --write") from None
+    changes: Sequence[EntryChange] = result.changes
+    if codecs.lookup(name).name != "utf-8":  # an 8-bit file gets LaTeX accents instead
+        changes = [_ascii_change(c, to_ascii_latex) for c in changes]
+    try:
+        data = bom + write_fields(text, entries, changes).encode(name)
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
+                         f"{exc}") from None
+    if data != raw:
+        write_bytes_atomic(path, data)
+        click.echo(f"added {sum(len(c.fields) for c in changes)} field(s) to {path.name}",
+                   err=True)
+
+
+def _ascii_change(change: EntryChange, convert: Callable[[str], str]) -> EntryChange:
+    import dataclasses
+
+    fields = tuple(dataclasses.replace(f, new=convert(f.new)) for f in change.fields)
+    return dataclasses.replace(change, fields=fields)

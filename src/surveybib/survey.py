@@ -6,12 +6,13 @@ about what the bibliography says.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from surveybib.bibfile import decode_bib, parse_bib
 from surveybib.config import Settings
 from surveybib.errors import BibFileError
+from surveybib.metadata import MetadataStore, load_store, merge_entries
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
 
@@ -21,11 +22,21 @@ class Survey:
     """Everything the outputs are made from, in file order."""
 
     settings: Settings
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # merged: the user's fields, gaps filled from the store
     notes: dict[str, Note]
     problems: tuple[Problem, ...]
     bib_text: str
     newline: str = "\n"
+    parsed: tuple[Entry, ...] = ()  # as written in survey.bib
+    store: MetadataStore = field(default_factory=MetadataStore)
+    merge_problems: tuple[Problem, ...] = ()
+
+    def with_store(self, store: MetadataStore) -> Survey:
+        """The same survey merged with another (e.g. freshly fetched) store."""
+        entries, merge_problems = merge_entries(self.parsed, store)
+        kept = tuple(p for p in self.problems if p not in self.merge_problems)
+        return replace(self, entries=entries, store=store, merge_problems=merge_problems,
+                       problems=kept + merge_problems)
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -74,8 +85,10 @@ def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
     text = read_bib_text(settings, encoding)
     parsed = parse_bib(text, settings.rel(settings.bib))
-    entries = parsed.entries
+    store = load_store(settings.metadata)
+    entries, merge_problems = merge_entries(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
-    problems = (*parsed.problems, *note_problems, *orphan_problems)
-    return Survey(settings, entries, notes, tuple(problems), text, parsed.newline)
+    problems = (*parsed.problems, *note_problems, *orphan_problems, *merge_problems)
+    return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,
+                  parsed.entries, store, merge_problems)

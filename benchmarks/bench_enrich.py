@@ -1,0 +1,97 @@
+"""Benchmark (not a test): enriching 1,000 DOIs against the fake Crossref API that enforces
+the polite pool's limits (10 single works/s, 3 lists/s, 3 concurrent) with 50 ms latency.
+
+Compares surveybib's batched enrichment with what peer tools do (one `/works/{doi}`
+request per entry, here through the same polite client so that it, too, never hits a 429),
+in the same run against the same fake, and checks that a re-run with the store full makes
+zero requests. Targets (issue 3): <= 15 s, <= 60 requests, >= 7x faster than per-entry.
+
+    python benchmarks/bench_enrich.py [--dois 1000] [--latency 0.05] [--skip-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from fakeapi import FakeAPI  # noqa: E402
+
+from surveybib.bibfile import parse_bib  # noqa: E402
+from surveybib.crossref import Client, ClientConfig, Fetched  # noqa: E402
+from surveybib.enrich import run_enrich  # noqa: E402
+from surveybib.metadata import MetadataStore, load_store, save_store  # noqa: E402
+
+
+def _shared_data() -> Path:
+    default = ROOT.parent / "shared"
+    path = Path(os.environ.get("SURVEYBIB_SHARED", default)) / "data"
+    if not path.is_dir():
+        sys.exit(f"{path} is missing: the benchmark needs ../shared/data")
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dois", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+
+    api = FakeAPI(_shared_data(), latency=args.latency).start()
+    dois = api.synthetic(args.dois, prefix="10.5555/bench.")
+    bib = "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n}}\n" for i, doi in enumerate(dois))
+    entries = parse_bib(bib, "survey.bib").entries
+    config = ClientConfig(crossref_url=api.url, datacite_url=api.url,
+                          mailto="bench@example.org")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        store_path = Path(tmp) / "survey.lock.json"
+
+        def checkpoint(store: MetadataStore) -> None:
+            save_store(store_path, store)
+
+        start = time.perf_counter()
+        with Client(config) as client:
+            result = run_enrich(entries, load_store(store_path), client, checkpoint=checkpoint)
+        batched = time.perf_counter() - start
+        batched_requests = api.count()
+        print(f"batched:   {batched:6.2f} s  {batched_requests:5d} requests  "
+              f"{len(result.fetched)} fetched  {api.over_limit} answered 429")
+        ok &= len(result.fetched) == args.dois and api.over_limit == 0
+
+        before = api.count()
+        start = time.perf_counter()
+        with Client(config) as client:
+            rerun = run_enrich(entries, load_store(store_path), client)
+        print(f"re-run:    {time.perf_counter() - start:6.2f} s  {api.count() - before:5d} "
+              f"requests  {len(rerun.cached)} cached")
+        ok &= api.count() == before
+
+    if not args.skip_baseline:
+        before, limited = api.count(), api.over_limit
+        start = time.perf_counter()
+        with Client(config) as client:
+            found = sum(isinstance(client.get_work(doi), Fetched) for doi in dois)
+        single = time.perf_counter() - start
+        print(f"per-entry: {single:6.2f} s  {api.count() - before:5d} requests  {found} fetched  "
+              f"{api.over_limit - limited} answered 429")
+        speedup = single / batched
+        print(f"speed-up:  {speedup:.1f}x")
+        ok &= speedup >= 7
+    api.stop()
+    if args.dois == 1000:
+        ok &= batched <= 15 and batched_requests <= 60
+        print("targets (<= 15 s, <= 60 requests, >= 7x, re-run 0 requests):",
+              "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,536 @@
+"""Fill the metadata store from Crossref/DataCite, and (on request) survey.bib itself.
+
+`run_enrich` decides what to ask for (DOIs not stored yet, titles never searched), asks
+through a crossref.Client, guards title matches, and reports per-entry field changes.
+`fetch_missing` is the fetching step of `surveybib build`. `write_fields` adds fields into
+survey.bib's text without changing any other byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from surveybib.config import Settings
+from surveybib.crossref import (
+    Client,
+    Failed,
+    Fetched,
+    Outcome,
+    Unreachable,
+    config_from_env,
+    is_offline,
+)
+from surveybib.errors import BibFileError, NetworkError
+from surveybib.identifiers import entry_doi
+from surveybib.match import candidates_from_items, judge, query_for
+from surveybib.metadata import (
+    NOT_FOUND,
+    MetadataStore,
+    SearchResult,
+    StoredWork,
+    merge_entry,
+    pending,
+    stored_doi,
+    trim_record,
+)
+from surveybib.model import Entry, Problem
+
+SEARCH_ROWS = 5
+_SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field an enrichment adds (`old` is "" when the entry lacked it)."""
+
+    name: str
+    old: str
+    new: str
+    source: str  # "Crossref 10.1145/...", "DataCite 10.48550/...", "Crossref title search ..."
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChange:
+    """The fields one entry gains."""
+
+    key: str
+    path: str
+    line: int
+    fields: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Progress so far (what the progress bar and the summary show)."""
+
+    total: int = 0
+    done: int = 0
+    fetched: int = 0
+    cached: int = 0
+    not_found: int = 0
+    ambiguous: int = 0
+    failed: int = 0
+
+
+Progress = Callable[[Counts], None]
+Checkpoint = Callable[[MetadataStore], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichResult:
+    """What one enrichment run did."""
+
+    store: MetadataStore
+    fetched: tuple[str, ...] = ()  # DOIs whose records were fetched this run
+    cached: tuple[str, ...] = ()  # DOIs already in the store
+    not_found: tuple[str, ...] = ()  # DOIs neither Crossref nor DataCite knows (this run or before)
+    failed: tuple[str, ...] = ()  # DOIs whose requests failed (asked again next run)
+    matched: tuple[str, ...] = ()  # entry keys whose title search found the DOI
+    ambiguous: tuple[str, ...] = ()  # entry keys whose title search was ambiguous
+    no_match: tuple[str, ...] = ()  # entry keys whose title search found nothing certain
+    problems: tuple[Problem, ...] = ()
+    changes: tuple[EntryChange, ...] = ()
+    lacking: int = 0  # selected entries still without metadata that a fetch could get
+    unreachable: str = ""  # why the network could not be used ("" when it could)
+    offline: bool = False
+
+    def summary(self) -> str:
+        """The one-line summary every run prints."""
+        lacking = lack_line(self.lacking)
+        if self.offline:
+            return f"offline: {lacking}"
+        if self.unreachable and not self.fetched and not self.matched:
+            return f"offline ({self.unreachable}): {lacking}"
+        parts = [f"{len(self.fetched)} fetched", f"{len(self.cached)} cached",
+                 f"{len(self.not_found)} not found"]
+        if self.matched or self.ambiguous or self.no_match:
+            parts.append(f"{len(self.matched)} matched by title")
+            parts.append(f"{len(self.ambiguous)} ambiguous")
+            parts.append(f"{len(self.no_match)} without a match")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed (retried next run)")
+        changed = sum(len(c.fields) for c in self.changes)
+        parts.append(f"{changed} field{'s' * (changed != 1)} to add")
+        tail = f"; {self.unreachable}: {lacking}" if self.unreachable else ""
+        return "metadata: " + ", ".join(parts) + tail
+
+
+def lack_line(count: int) -> str:
+    """`1 entry lacks metadata`, `5 entries lack metadata`."""
+    return f"{count} entry lacks metadata" if count == 1 else f"{count} entries lack metadata"
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable bookkeeping of one run (never leaves this module)."""
+
+    store: MetadataStore
+    checkpoint: Checkpoint | None
+    progress: Progress | None
+    by_doi: dict[str, list[Entry]]
+    counts: Counts
+    fetched: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unreachable: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def tick(self, **kw: int) -> None:
+        values = {name: getattr(self.counts, name) + n for name, n in kw.items()}
+        self.counts = replace(self.counts, **values)
+        if self.progress is not None:
+            self.progress(self.counts)
+
+    def save(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(self.store)
+
+
+def run_enrich(
+    entries: Sequence[Entry],
+    store: MetadataStore,
+    client: Client | None,
+    *,
+    keys: Sequence[str] = (),
+    refresh: bool = False,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> EnrichResult:
+    """Fetch what the store lacks for the selected entries (all, or `keys`); client None
+    means offline. The store is handed to `checkpoint` after every batch."""
+    wanted = set(keys)
+    selected = [e for e in entries if not wanted or e.key in wanted]
+    by_doi: dict[str, list[Entry]] = {}
+    titles: list[Entry] = []
+    for entry in selected:
+        doi = entry_doi(entry)
+        if doi is not None:
+            by_doi.setdefault(doi, []).append(entry)
+        elif entry.get("title").strip():
+            titles.append(entry)
+    to_fetch = [d for d in by_doi if refresh or (d not in store.works and d not in store.missing)]
+    cached = tuple(d for d in by_doi if d in store.works and d not in to_fetch)
+    to_search = [e for e in titles if refresh or e.key not in store.searches]
+    run = _Run(store, checkpoint, progress, by_doi,
+               Counts(total=len(to_fetch) + len(to_search), cached=len(cached)))
+    if client is not None and (to_fetch or to_search):
+        if progress is not None:
+            progress(run.counts)
+        try:
+            if to_fetch:
+                client.fetch_works(to_fetch, lambda outcomes: _take(run, outcomes))
+            if to_search and not run.unreachable:
+                _search_all(run, client, to_search)
+        except Unreachable as exc:
+            run.unreachable = str(exc)
+        run.save()
+    return _result(run, selected, cached, client is None)
+
+
+def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:
+    """One job's outcomes into the store, then a checkpoint (called in the main thread)."""
+    works: dict[str, StoredWork] = {}
+    missing: dict[str, str] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Fetched):
+            works[outcome.doi] = StoredWork(outcome.source,
+                                            trim_record(outcome.source, outcome.record))
+            run.fetched.append(outcome.doi)
+        elif outcome.not_found:
+            missing[outcome.doi] = NOT_FOUND
+            run.not_found.append(outcome.doi)
+        elif outcome.unreachable:
+            run.unreachable = run.unreachable or outcome.message
+        else:
+            run.failed.append(outcome.doi)
+            run.problems.extend(_failure(e, outcome) for e in run.by_doi.get(outcome.doi, []))
+    run.store = run.store.with_updates(works=works, missing=missing)
+    run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing),
+             failed=sum(1 for o in outcomes if isinstance(o, Failed) and not o.not_found))
+    run.save()
+
+
+def _failure(entry: Entry, outcome: Failed) -> Problem:
+    return Problem(entry.path, entry.line or None, entry.key,
+                   f"could not fetch {outcome.doi}: {outcome.message}; asked again next run",
+                   "metadata", "warning", "fetch-failed")
+
+
+def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
+    """Title searches, a few at a time; no-DOI venues are settled without a request."""
+    asked: list[Entry] = []
+    results: dict[str, SearchResult] = {}
+    for entry in entries:
+        query = query_for(entry)
+        if query is not None and query.venue:
+            verdict = judge(query, ())
+            results[entry.key] = SearchResult("no match", None, query.text, (), verdict.reason)
+        elif query is not None:
+            asked.append(entry)
+    if results:
+        run.store = run.store.with_updates(searches=results)
+        run.tick(done=len(results))
+    workers = max(1, min(client.config.workers, len(asked)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveybib-search") as pool:
+        for start in range(0, len(asked), 10):
+            chunk = asked[start:start + 10]
+            answers = list(pool.map(lambda e: _search_one(client, e), chunk))
+            _take_searches(run, chunk, answers)
+            if run.unreachable:
+                return
+
+
+_Answer = tuple[SearchResult | None, Mapping[str, Any] | None, str]
+
+
+def _search_one(client: Client, entry: Entry) -> _Answer:
+    """(result, the matched item, error message) for one entry."""
+    query = query_for(entry)
+    assert query is not None
+    try:
+        items = client.search(query.text, SEARCH_ROWS)
+    except Unreachable as exc:
+        return None, None, f"unreachable:{exc}"
+    except NetworkError as exc:
+        return None, None, str(exc)
+    verdict = judge(query, candidates_from_items(items))
+    item = next((i for i in items if str(i.get("DOI", "")).lower() == verdict.doi), None)
+    return SearchResult(verdict.status, verdict.doi, query.text, verdict.candidates,
+                        verdict.reason), item, ""
+
+
+def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answer]) -> None:
+    searches: dict[str, SearchResult] = {}
+    works: dict[str, StoredWork] = {}
+    failed = 0
+    for entry, (result, item, error) in zip(entries, answers, strict=True):
+        if error.startswith("unreachable:"):
+            run.unreachable = run.unreachable or error.removeprefix("unreachable:")
+            continue
+        if result is None:
+            failed += 1
+            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
+                                        f"title search failed: {error}; asked again next run",
+                                        "metadata", "warning", "fetch-failed"))
+            continue
+        searches[entry.key] = result
+        if result.doi and item is not None and result.doi not in run.store.works:
+            works[result.doi] = StoredWork("crossref", trim_record("crossref", item))
+    run.store = run.store.with_updates(works=works, searches=searches)
+    ambiguous = sum(1 for r in searches.values() if r.status == "ambiguous")
+    run.tick(done=len(searches) + failed, ambiguous=ambiguous, failed=failed)
+    run.save()
+
+
+def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
+            offline: bool) -> EnrichResult:
+    store = run.store
+    changes: list[EntryChange] = []
+    problems = list(run.problems)
+    for entry in selected:
+        merged, found = merge_entry(entry, store)
+        problems.extend(found)
+        change = _change(entry, merged, store)
+        if change is not None:
+            changes.append(change)
+    keys = {e.key for e in selected}
+    searched = {k: s for k, s in store.searches.items() if k in keys}
+    problems.extend(_search_problems(selected, searched))
+    problems.extend(_not_found_problems(selected, store))
+    return EnrichResult(
+        store=store,
+        fetched=tuple(run.fetched),
+        cached=cached,
+        not_found=tuple(dict.fromkeys([*run.not_found,
+                                       *(d for d in run.by_doi if d in store.missing)])),
+        failed=tuple(run.failed),
+        matched=tuple(k for k, s in searched.items() if s.status == "matched"),
+        ambiguous=tuple(k for k, s in searched.items() if s.status == "ambiguous"),
+        no_match=tuple(k for k, s in searched.items() if s.status == "no match"),
+        problems=tuple(problems),
+        changes=tuple(changes),
+        lacking=len(pending(selected, store)),
+        unreachable=run.unreachable,
+        offline=offline,
+    )
+
+
+def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | None:
+    if not merged.filled or merged.filled == entry.filled:
+        return None
+    doi = stored_doi(entry, store) or ""
+    work = store.works.get(doi)
+    source = f"{_SOURCE_NAMES.get(work.source, work.source) if work else '?'} {doi}"
+    if entry_doi(entry) is None:
+        source = f"Crossref title search {doi}"
+    own = dict(entry.fields)
+    new = dict(merged.fields)
+    fields = tuple(FieldChange(name, own.get(name, ""), new[name], source)
+                   for name in merged.filled if name not in entry.filled)
+    return EntryChange(entry.key, entry.path, entry.line, fields)
+
+
+def _search_problems(entries: Sequence[Entry],
+                     searches: Mapping[str, SearchResult]) -> list[Problem]:
+    out: list[Problem] = []
+    for entry in entries:
+        result = searches.get(entry.key)
+        if result is None or result.status != "ambiguous":
+            continue
+        names = ", ".join(c.doi for c in result.candidates if not c.note)
+        out.append(Problem(entry.path, entry.line or None, entry.key,
+                           f"title search is ambiguous ({names}); add the right DOI by hand",
+                           "metadata", "warning", "ambiguous"))
+    return out
+
+
+def _not_found_problems(entries: Sequence[Entry], store: MetadataStore) -> list[Problem]:
+    out: list[Problem] = []
+    for entry in entries:
+        doi = entry_doi(entry)
+        if doi is not None and doi in store.missing:
+            out.append(Problem(entry.path, entry.line or None, entry.key,
+                               f"{doi} {store.missing[doi]}", "metadata", "warning",
+                               "not-found"))
+    return out
+
+
+# ------------------------------------------------------------------ build's fetching step
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """What `build` needs from the fetching step."""
+
+    store: MetadataStore
+    problems: tuple[Problem, ...]
+    summary: str
+    requests: int = 0
+
+
+def fetch_missing(
+    settings: Settings,
+    entries: Sequence[Entry],
+    store: MetadataStore,
+    *,
+    offline: bool = False,
+    checkpoint: Checkpoint | None = None,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FetchOutcome:
+    """The fetching step of `build`: ask only for what the store lacks (zero requests when
+    it has everything). Offline (the flag, SURVEYBIB_OFFLINE=1, or no network reachable)
+    nothing is fetched and the summary says how many entries lack metadata."""
+    todo = pending(entries, store)
+    if not todo:
+        return FetchOutcome(store, (), "")
+    with open_client(settings.mailto, offline=offline, environ=environ) as client:
+        if client is None:
+            return FetchOutcome(store, (), f"offline: {lack_line(len(todo))}")
+        result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
+        requests = client.requests_made
+    fetch_problems = tuple(p for p in result.problems
+                           if p.rule in ("fetch-failed", "not-found", "ambiguous"))
+    return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
+
+
+@contextmanager
+def open_client(mailto: str, *, offline: bool = False,
+                environ: Mapping[str, str] | None = None) -> Iterator[Client | None]:
+    """A Client configured from the environment, or None when offline (the flag or
+    SURVEYBIB_OFFLINE=1); closed on exit."""
+    env = os.environ if environ is None else environ
+    if offline or is_offline(env):
+        yield None
+        return
+    with Client(config_from_env(mailto, env)) as client:
+        yield client
+
+
+# ------------------------------------------------------------------ --write
+
+
+def write_fields(bib_text: str, entries: Sequence[Entry], changes: Sequence[EntryChange]) -> str:
+    """survey.bib's text with the changes' new fields added at the end of their entries,
+    in the entry's own indentation and the file's newline style; no other byte changes."""
+    newline = "\r\n" if "\r\n" in bib_text else "\n"
+    wanted = {c.key: c for c in changes}
+    edits: list[tuple[int, str]] = []
+    for entry in entries:
+        change = wanted.get(entry.key)
+        if change is None:
+            continue
+        present = {name for name, _ in entry.fields}
+        fields = [(f.name, f.new) for f in change.fields if not f.old and f.name not in present]
+        if not fields:
+            continue
+        start, close = _locate(bib_text, entry)
+        edits.append(_insertion(bib_text, start, close, fields, newline))
+    for position, text in sorted(edits, reverse=True):
+        bib_text = bib_text[:position] + text + bib_text[position:]
+    return bib_text
+
+
+_FIELD_LINE_RE = re.compile(r"^([ \t]*)([^\s=,{}]+)([ \t]*)=([ \t]*)", re.MULTILINE)
+
+
+def _locate(text: str, entry: Entry) -> tuple[int, int]:
+    """(index of the entry's opening delimiter, index of its closing one)."""
+    pattern = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*" + re.escape(entry.key)
+                         + r"[ \t\r\n]*,")
+    best: tuple[int, re.Match[str]] | None = None
+    for match in pattern.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        distance = abs(line - entry.line) if entry.line else 0
+        if best is None or distance < best[0]:
+            best = (distance, match)
+    if best is None:
+        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
+                           "text to add fields to; nothing was written")
+    match = best[1]
+    opener = match.start(1)
+    close = _closing(text, opener)
+    if close < 0:
+        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
+                           "nothing was written")
+    return opener, close
+
+
+def _closing(text: str, opener: int) -> int:
+    """Index of the delimiter that closes the entry opened at `opener` (-1 if none)."""
+    closer = "}" if text[opener] == "{" else ")"
+    depth = 0
+    quoted = False
+    for index in range(opener + 1, len(text)):
+        char = text[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0 and closer == "}":
+                return index
+            depth -= 1
+        elif char == '"' and depth == 0 and text[index - 1] != "\\":
+            quoted = not quoted
+        elif char == ")" and closer == ")" and depth == 0 and not quoted:
+            return index
+    return -1
+
+
+def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, str]],
+               newline: str) -> tuple[int, str]:
+    """Where and what to insert so the new fields read like the entry's own."""
+    body = text[opener + 1:close]
+    last = opener + 1 + len(body.rstrip())  # just after the last non-space character
+    trailing_comma = text[last - 1] == ","
+    multiline = "\n" in body
+    lines = list(_FIELD_LINE_RE.finditer(body))
+    indent, before, after, width = "  ", " ", " ", 0
+    if lines:
+        first = lines[0]
+        indent, before, after = first.group(1), first.group(3), first.group(4)
+        columns = {len(m.group(2)) + len(m.group(3)) for m in lines}
+        if len(columns) == 1 and len(lines) > 1 and len(first.group(3)) > 1:
+            width = columns.pop()  # names padded so that the `=` line up
+    pieces = []
+    for name, value in fields:
+        head = name + " " * max(1, width - len(name)) if width else name + before
+        pieces.append(f"{head}={after}{{{value}}}")
+    if multiline:
+        if trailing_comma:
+            return last, "".join(f"{newline}{indent}{p}," for p in pieces)
+        return last, "".join(f",{newline}{indent}{p}" for p in pieces)
+    if trailing_comma:
+        return last, "".join(f" {p}," for p in pieces)
+    return last, "".join(f", {p}" for p in pieces)
+
+
+# ------------------------------------------------------------------ what the user sees
+
+
+def change_lines(changes: Sequence[EntryChange]) -> list[str]:
+    """`--dry-run` output: one line per field, `path:line: key: field: old -> new (source)`."""
+    lines = []
+    for change in changes:
+        where = f"{change.path}:{change.line}" if change.line else change.path
+        for item in change.fields:
+            old = item.old or "(none)"
+            lines.append(f"{where}: {change.key}: {item.name}: {old} -> {item.new} "
+                         f"(from {item.source})")
+    return lines
+
+
+def progress_line(counts: Counts, width: int = 24) -> str:
+    """`[#####.....] 120/300 fetched 100, cached 20, not found 0, ambiguous 0`."""
+    total = max(counts.total, 1)
+    filled = min(width, width * counts.done // total)
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {counts.done}/{counts.total} "
+            f"fetched {counts.fetched}, cached {counts.cached}, not found {counts.not_found}, "
+            f"ambiguous {counts.ambiguous}")

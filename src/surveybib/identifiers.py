@@ -1,0 +1,117 @@
+"""DOIs and arXiv identifiers: recognise them in what people paste, normalise them."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+from surveybib.model import Entry
+
+# A DOI is "10." + a registrant code of digits (sub-codes separated by dots) + "/" + suffix.
+_DOI_RE = re.compile(r"10\.\d{4,9}(?:\.\d+)*/\S+")
+_DOI_PREFIXES = re.compile(
+    r"^(?:doi:\s*|(?:https?://)?(?:dx\.|www\.)?doi\.org/|info:doi/)", re.IGNORECASE
+)
+# Characters a PDF or a sentence leaves stuck to the end of a DOI.
+_TRAILING = ".,;:'\"!?>]}"
+
+_ARXIV_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
+_ARXIV_OLD = re.compile(r"([a-z][a-z-]*(?:\.[A-Za-z]{2})?/\d{7})(?:v\d+)?")
+_ARXIV_URL = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(.+?)(?:\.pdf)?/?$",
+    re.IGNORECASE,
+)
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$")
+
+
+def normalize_doi(text: str) -> str | None:
+    """A DOI in any common spelling -> its lower-case bare form, or None if it is not a DOI."""
+    value = text.strip()
+    if "%" in value:
+        value = unquote(value)
+    value = _DOI_PREFIXES.sub("", value.strip()).strip()
+    value = value.rstrip(_TRAILING)
+    # A closing parenthesis belongs to the DOI only if it closes one opened inside it
+    # (Wiley's 10.1002/(SICI)... DOIs); otherwise it came from the surrounding sentence.
+    while value.endswith(")") and value.count(")") > value.count("("):
+        value = value[:-1].rstrip(_TRAILING)
+    if not _DOI_RE.fullmatch(value):
+        return None
+    return value.lower()
+
+
+def parse_arxiv_id(text: str) -> str | None:
+    """`2305.09781v2`, `arXiv:...`, an arxiv.org URL, `cs/0112017` -> the id, version dropped."""
+    value = text.strip()
+    url = _ARXIV_URL.match(value)
+    if url:
+        value = url.group(1)
+    elif value.lower().startswith("arxiv:"):
+        value = value[len("arxiv:") :].strip()
+    else:
+        doi = normalize_doi(value)
+        if doi is not None:
+            match = _ARXIV_DOI.match(doi)
+            if not match:
+                return None
+            value = match.group(1)
+    new = _ARXIV_NEW.fullmatch(value)
+    if new:
+        return new.group(1)
+    old = _ARXIV_OLD.fullmatch(value)
+    if old:
+        return old.group(1).lower()
+    return None
+
+
+def arxiv_doi(arxiv_id: str) -> str:
+    """The DOI arXiv registered at DataCite for an arXiv id (lower-case, as the store keys it)."""
+    return f"10.48550/arxiv.{arxiv_id}".lower()
+
+
+def is_arxiv_doi(doi: str) -> bool:
+    """True for arXiv's own DOIs (`10.48550/arXiv.*`), which only DataCite holds."""
+    return doi.lower().startswith("10.48550/arxiv.")
+
+
+def entry_arxiv_id(entry: Entry) -> str | None:
+    """The arXiv id an entry names in `eprint` (with an arXiv archiveprefix/eprinttype) or `url`."""
+    eprint = entry.get("eprint")
+    if eprint:
+        archive = (entry.get("archiveprefix") or entry.get("eprinttype")).strip().lower()
+        if archive == "arxiv" or eprint.strip().lower().startswith("arxiv:"):
+            found = parse_arxiv_id(eprint)
+            if found:
+                return found
+    url = entry.get("url")
+    if url and "arxiv.org/" in url.lower():
+        return parse_arxiv_id(url)
+    return None
+
+
+def entry_doi(entry: Entry) -> str | None:
+    """The entry's DOI (normalised), else the arXiv DOI of its arXiv id, else None."""
+    raw = entry.get("doi")
+    if raw:
+        doi = normalize_doi(raw.replace("\\_", "_"))
+        if doi is not None:
+            return doi
+    arxiv = entry_arxiv_id(entry)
+    return arxiv_doi(arxiv) if arxiv else None
+
+
+def doi_url(doi: str) -> str:
+    """https://doi.org/ + the DOI, percent-encoded so that it stays one path."""
+    return "https://doi.org/" + quote(doi, safe="/:;()._-")
+
+
+def doi_path(doi: str) -> str:
+    """A DOI as URL path segments: every reserved character encoded and no `.`/`..` segment,
+    so no DOI can change the host or escape the route it is appended to."""
+    segments = []
+    for segment in doi.split("/"):
+        encoded = quote(segment, safe="")
+        if encoded in ("", ".", ".."):
+            encoded = encoded.replace(".", "%2E") or "%2F"
+        segments.append(encoded)
+    return "/".join(segments)

@@ -1,0 +1,324 @@
+"""The committed metadata store (survey.lock.json): load, merge into entries, atomic save.
+
+The store holds the trimmed Crossref/DataCite records fetched so far, keyed by lower-case
+DOI, the DOIs neither agency knows, and the title-search results keyed by entry key. It is
+written deterministically so that it diffs well and a clone rebuilds the same README offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from surveybib.errors import MetadataStoreError
+from surveybib.files import write_bytes_atomic
+from surveybib.identifiers import entry_arxiv_id, entry_doi
+from surveybib.match import Candidate, Status, no_doi_venue, normalize_title, title_similarity
+from surveybib.model import Entry, Problem
+from surveybib.records import Record, map_record
+
+FORMAT = 1
+NOT_FOUND = "not found at Crossref or DataCite"
+
+# Large or volatile parts of a record that nothing here reads: dropping them keeps the
+# committed file small and its diffs quiet (`indexed` and `score` change on every fetch).
+_CROSSREF_DROP = frozenset({"reference", "license", "link", "assertion", "indexed", "score"})
+_DATACITE_DROP = frozenset(
+    {"xml", "viewsOverTime", "downloadsOverTime", "citationsOverTime", "citationCount",
+     "viewCount", "downloadCount", "partCount", "partOfCount", "versionCount",
+     "versionOfCount", "referenceCount"}
+)
+_SOURCES = {"crossref": "Crossref", "datacite": "DataCite"}
+_VENUE_FIELDS = ("journal", "booktitle", "howpublished")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWork:
+    """One fetched record: its source ("crossref" or "datacite") and the trimmed JSON."""
+
+    source: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The outcome of one entry's title search, kept so later runs do not repeat it."""
+
+    status: Status
+    doi: str | None
+    query: str
+    candidates: tuple[Candidate, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataStore:
+    """Everything fetched so far. Treated as immutable: updates return a new store."""
+
+    works: Mapping[str, StoredWork] = field(default_factory=dict)
+    missing: Mapping[str, str] = field(default_factory=dict)
+    searches: Mapping[str, SearchResult] = field(default_factory=dict)
+    _mapped: dict[str, Record] = field(default_factory=dict, compare=False, repr=False)
+
+    def record(self, doi: str) -> Record | None:
+        """The mapped Record for a stored DOI (mapped once, then remembered)."""
+        found = self._mapped.get(doi)
+        if found is None:
+            work = self.works.get(doi)
+            if work is None:
+                return None
+            found = map_record(work.source, work.record)
+            self._mapped[doi] = found
+        return found
+
+    def with_updates(
+        self,
+        works: Mapping[str, StoredWork] | None = None,
+        missing: Mapping[str, str] | None = None,
+        searches: Mapping[str, SearchResult] | None = None,
+    ) -> MetadataStore:
+        """A new store with these records added (a found DOI leaves the missing list)."""
+        new_works = {**self.works, **(works or {})}
+        new_missing = {k: v for k, v in {**self.missing, **(missing or {})}.items()
+                       if k not in new_works}
+        new_searches = {**self.searches, **(searches or {})}
+        return MetadataStore(new_works, new_missing, new_searches)
+
+
+def trim_record(source: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop the large arrays (references, licences, links, assertions, DataCite's xml)."""
+    drop = _DATACITE_DROP if source == "datacite" else _CROSSREF_DROP
+    return {k: v for k, v in record.items() if k not in drop}
+
+
+# ------------------------------------------------------------------ (de)serialising
+
+
+def store_to_json(store: MetadataStore) -> str:
+    """The store as deterministic JSON text (sorted keys, LF, final newline)."""
+    data = {
+        "surveybib-metadata": FORMAT,
+        "works": {doi: {"source": w.source, "record": dict(w.record)}
+                  for doi, w in store.works.items()},
+        "not-found": dict(store.missing),
+        "searches": {key: _search_json(s) for key, s in store.searches.items()},
+    }
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+
+
+def _search_json(result: SearchResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "doi": result.doi,
+        "query": result.query,
+        "reason": result.reason,
+        "candidates": [c.as_json() for c in result.candidates],
+    }
+
+
+def store_from_json(text: str, where: str) -> MetadataStore:
+    """Parse store text; anything unexpected is a MetadataStoreError naming `where`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _unreadable(where, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("surveybib-metadata") != FORMAT:
+        raise _unreadable(where, f"not a surveybib metadata store (format {FORMAT})")
+    try:
+        works = {str(doi): StoredWork(str(w["source"]), dict(w["record"]))
+                 for doi, w in data.get("works", {}).items()}
+        missing = {str(k): str(v) for k, v in data.get("not-found", {}).items()}
+        searches = {str(k): _search_from_json(v) for k, v in data.get("searches", {}).items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _unreadable(where, f"unexpected content ({type(exc).__name__}: {exc})") from None
+    return MetadataStore(works, missing, searches)
+
+
+def _search_from_json(value: Mapping[str, Any]) -> SearchResult:
+    status = value["status"]
+    if status not in ("matched", "ambiguous", "no match"):
+        raise ValueError(f"unknown search status {status!r}")
+    candidates = tuple(
+        Candidate(str(c["doi"]), str(c.get("title", "")), str(c.get("first_author", "")),
+                  str(c.get("year", "")), float(c.get("score", 0.0)),
+                  str(c.get("container", "")), str(c.get("note", "")))
+        for c in value.get("candidates", [])
+    )
+    doi = value.get("doi")
+    return SearchResult(status, str(doi) if doi else None, str(value.get("query", "")),
+                        candidates, str(value.get("reason", "")))
+
+
+def _unreadable(where: str, why: str) -> MetadataStoreError:
+    return MetadataStoreError(
+        f"{where}: metadata store cannot be read: {why}. Fix the file (it is in git), or move "
+        "it away to start an empty store; surveybib never replaces it on its own."
+    )
+
+
+def load_store(path: Path) -> MetadataStore:
+    """Read the store; a missing file is an empty store, an unreadable one an error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return MetadataStore()
+    except OSError as exc:
+        raise _unreadable(str(path), exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _unreadable(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return store_from_json(text, str(path))
+
+
+def save_store(path: Path, store: MetadataStore) -> bool:
+    """Write the store atomically (temp file beside it + os.replace); skip when unchanged.
+
+    Returns True when the file was written."""
+    data = store_to_json(store).encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        if not (store.works or store.missing or store.searches):
+            return False  # nothing fetched yet: no file to commit
+    except OSError as exc:
+        raise MetadataStoreError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise MetadataStoreError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+    return True
+
+
+# ------------------------------------------------------------------ merging
+
+
+def stored_doi(entry: Entry, store: MetadataStore) -> str | None:
+    """The DOI whose stored record belongs to this entry (its own DOI, its arXiv DOI, or the
+    DOI a title search accepted), or None."""
+    doi = entry_doi(entry)
+    if doi is not None and doi in store.works:
+        return doi
+    found = store.searches.get(entry.key)
+    if found is not None and found.status == "matched" and found.doi in store.works:
+        return found.doi
+    return None
+
+
+def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Problem, ...]]:
+    """Fill the entry's gaps from its stored record; the user's fields always win.
+
+    Conflicts (year, title) and a known published version of a preprint come back as
+    warnings; the entry's own values are never changed."""
+    doi = stored_doi(entry, store)
+    if doi is None:
+        return entry, ()
+    record = store.record(doi)
+    if record is None:
+        return entry, ()
+    added = fill_fields(entry, record, from_search=entry_doi(entry) is None)
+    merged = entry
+    if added:
+        merged = replace(entry, fields=_with_fields(entry.fields, added),
+                         filled=(*entry.filled, *(name for name, _ in added)))
+    if entry.type == "misc" and record.type != "misc":
+        # A bare `@misc{key, doi = ...}` is a placeholder: show it as what it is.
+        merged = replace(merged, type=record.type)
+    return merged, conflicts(entry, record)
+
+
+def _with_fields(fields: tuple[tuple[str, str], ...],
+                 added: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Added values replace empty fields of the same name in place, the rest go at the end."""
+    values = dict(added)
+    kept = tuple((name, values.pop(name) if name in values and not value.strip() else value)
+                 for name, value in fields)
+    return (*kept, *((name, value) for name, value in added if name in values))
+
+
+def fill_fields(entry: Entry, record: Record, *, from_search: bool) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs the record adds: only fields the entry lacks."""
+    own = entry.as_dict()
+    has_venue = any(own.get(name, "").strip() for name in _VENUE_FIELDS)
+    arxiv_key = not own.get("doi") and entry_arxiv_id(entry) is not None
+    out: list[tuple[str, str]] = []
+    for name, value in record.fields:
+        if own.get(name, "").strip() or not value:
+            continue
+        if name in _VENUE_FIELDS and has_venue:
+            continue
+        if name == "doi" and arxiv_key and not from_search:
+            continue  # the entry's eprint already names this arXiv paper
+        out.append((name, value))
+    return tuple(out)
+
+
+def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
+    """Where the user's fields and the record disagree, as warnings (nothing is changed)."""
+    source = f"{_SOURCES.get(record.source, record.source)} ({record.doi})"
+    problems: list[Problem] = []
+    mine_year = _year(entry.get("year") or entry.get("date"))
+    if mine_year and record.year and mine_year != record.year:
+        problems.append(_warn(entry, f"year {mine_year} here, {record.year} at {source}; "
+                                     f"keeping {mine_year}", "conflict"))
+    mine_title, theirs = entry.get("title"), record.get("title")
+    if mine_title and theirs and not _same_title(mine_title, theirs):
+        problems.append(_warn(entry, f"title differs from {source}: {theirs!r}; keeping yours",
+                              "conflict"))
+    for published in record.preprint_of:
+        problems.append(_warn(entry, f"this preprint has a published version: {published}",
+                              "preprint"))
+    return tuple(problems)
+
+
+def _same_title(mine: str, theirs: str) -> bool:
+    if mine == theirs:
+        return True
+    a, b = normalize_title(mine), normalize_title(theirs)
+    if title_similarity(a, b) >= 0.95:
+        return True
+    # "Title" against Crossref's "Title: Subtitle" (or the other way round) is no conflict.
+    return bool(a) and bool(b) and (b.startswith(a + " ") or a.startswith(b + " "))
+
+
+def _year(value: str) -> str:
+    digits = value.strip()[:4]
+    return digits if len(digits) == 4 and digits.isdigit() else ""
+
+
+def _warn(entry: Entry, message: str, rule: str) -> Problem:
+    return Problem(entry.path, entry.line or None, entry.key, message, "metadata", "warning", rule)
+
+
+def merge_entries(
+    entries: Sequence[Entry], store: MetadataStore
+) -> tuple[tuple[Entry, ...], tuple[Problem, ...]]:
+    """merge_entry over the whole bibliography (nothing is done for entries with no record)."""
+    if not store.works:
+        return tuple(entries), ()
+    merged: list[Entry] = []
+    problems: list[Problem] = []
+    for entry in entries:
+        new, found = merge_entry(entry, store)
+        merged.append(new)
+        problems.extend(found)
+    return tuple(merged), tuple(problems)
+
+
+def pending(entries: Iterable[Entry], store: MetadataStore) -> tuple[Entry, ...]:
+    """Entries a fetch would still ask about: a DOI not stored, or a title never searched
+    (except at venues that publish without DOIs, where there is nothing to ask)."""
+    out: list[Entry] = []
+    for entry in entries:
+        doi = entry_doi(entry)
+        if doi is not None:
+            if doi not in store.works and doi not in store.missing:
+                out.append(entry)
+        elif entry.get("title").strip() and entry.key not in store.searches \
+                and not no_doi_venue(entry):
+            out.append(entry)
+    return tuple(out)

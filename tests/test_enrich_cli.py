@@ -1,0 +1,119 @@
+"""`surveybib enrich` run as a user would, against the fake API, in a temporary survey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from fakeapi import add_specinfer
+from test_enrich import BIB
+
+from surveybib.cli import main
+
+
+@pytest.fixture
+def survey(tmp_path: Path) -> Path:
+    (tmp_path / "survey.bib").write_text(BIB, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.surveybib]\nmailto = "survey@example.org"\n', encoding="utf-8")
+    return tmp_path
+
+
+def _run(root: Path, api: Any, *args: str, **env: str) -> Result:
+    environ = {"SURVEYBIB_CROSSREF_URL": api.url if api else "http://127.0.0.1:9",
+               "SURVEYBIB_DATACITE_URL": api.url if api else "http://127.0.0.1:9",
+               "SURVEYBIB_TIMEOUT": "1", "SURVEYBIB_OFFLINE": "", **env}
+    return CliRunner().invoke(main, ["-C", str(root), "enrich", *args], env=environ)
+
+
+def test_dry_run_prints_changes_and_writes_nothing(survey: Path, fake_api: Any) -> None:
+    add_specinfer(fake_api)
+    result = _run(survey, fake_api, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "survey.bib:1: specinfer: title: (none) -> SpecInfer: Accelerating Large Language " \
+        "Model Serving with Tree-based Speculative Inference and Verification (from Crossref " \
+        "10.1145/3620666.3651335)" in result.stdout.splitlines()
+    assert "survey.bib:15: dl-learner: doi: (none) -> 10.1145/3184558.3186235 (from Crossref " \
+        "title search 10.1145/3184558.3186235)" in result.stdout.splitlines()
+    assert not (survey / "survey.lock.json").exists()
+    assert (survey / "survey.bib").read_text(encoding="utf-8") == BIB
+    assert result.stderr.splitlines()[-1].startswith("metadata: 3 fetched, 0 cached")
+    assert "[#" not in result.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_enrich_fills_the_store_and_a_second_run_asks_nothing(survey: Path,
+                                                              fake_api: Any) -> None:
+    add_specinfer(fake_api)
+    first = _run(survey, fake_api)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == ""
+    lock = (survey / "survey.lock.json").read_bytes()
+    assert b"10.1145/3620666.3651335" in lock and lock.endswith(b"}\n")
+    assert "survey.bib:28: ghost: warning: 10.5555/no-such-doi not found at Crossref or " \
+        "DataCite" in first.stderr
+    asked = fake_api.count()
+    second = _run(survey, fake_api)
+    assert second.exit_code == 0
+    assert fake_api.count() == asked
+    assert second.stderr.splitlines()[-1].startswith("metadata: 0 fetched, 3 cached, 1 not found")
+    assert (survey / "survey.lock.json").read_bytes() == lock
+
+
+def test_write_adds_fields_to_survey_bib_and_nothing_else(survey: Path, fake_api: Any) -> None:
+    add_specinfer(fake_api)
+    result = _run(survey, fake_api, "--write", "specinfer", "vqf")
+    assert result.exit_code == 0, result.output
+    text = (survey / "survey.bib").read_text(encoding="utf-8")
+    spec_line = text.splitlines()[0]
+    assert spec_line.startswith("@misc{specinfer, doi = {10.1145/3620666.3651335}, "
+                                "taxonomy = {Dynamic Inference}, reader = {Yin, Lihao}, "
+                                "title = {SpecInfer: Accelerating")
+    assert "venue = {ASPLOS}" in spec_line and "year = {2024}" in spec_line
+    assert "  doi = {https://doi.org/10.1145/3448016.3452841},\n  booktitle = {Proceedings " \
+        "of the 2021 International Conference on Management of Data},\n" in text
+    # Only the two selected entries changed.
+    assert text.split("@misc{specinfer-arxiv")[1] == BIB.split("@misc{specinfer-arxiv")[1]
+    assert "added 14 field(s) to survey.bib" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(("--offline",), {}, id="flag"),
+        pytest.param((), {"SURVEYBIB_OFFLINE": "1"}, id="environment"),
+    ],
+)
+def test_offline_says_how_many_entries_lack_metadata(survey: Path, fake_api: Any,
+                                                     args: tuple[str, ...],
+                                                     env: dict[str, str]) -> None:
+    result = _run(survey, fake_api, *args, **env)
+    assert result.exit_code == 0
+    assert result.stderr == "offline: 5 entries lack metadata\n"
+    assert fake_api.count() == 0
+
+
+def test_no_network_is_reported_in_one_line_and_exits_0(survey: Path) -> None:
+    result = _run(survey, None)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("offline (cannot reach 127.0.0.1") \
+        and lines[0].endswith(": 5 entries lack metadata")
+
+
+def test_unknown_key_is_bad_usage(survey: Path, fake_api: Any) -> None:
+    result = _run(survey, fake_api, "nosuchkey")
+    assert result.exit_code == 2
+    assert "no entry with key 'nosuchkey' in survey.bib" in result.stderr
+    assert fake_api.count() == 0
+
+
+def test_unreadable_store_is_an_error_and_is_kept(survey: Path, fake_api: Any) -> None:
+    (survey / "survey.lock.json").write_text("{broken", encoding="utf-8")
+    result = _run(survey, fake_api)
+    assert result.exit_code == 1
+    assert "survey.lock.json: metadata store cannot be read" in result.stderr
+    assert (survey / "survey.lock.json").read_text(encoding="utf-8") == "{broken"
+    assert fake_api.count() == 0
