@@ -326,7 +326,8 @@ def test_note_states(notes: dict[str, str], shown: str) -> None:
 
 def render_dir(root: Path) -> tuple[str, list[Problem]]:
     outputs, problems = render_outputs(Context(root, False, False, None))
-    (readme,) = outputs
+    readme = outputs[0]  # the configured exports follow it
+    assert readme.path.name == "README.md"
     return readme.text, problems
 
 

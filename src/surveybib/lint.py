@@ -36,6 +36,11 @@ RULES: dict[str, tuple[Level, str]] = {
     "note-collision": ("warning", "note files that differ only in case"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
+    # from export.py / formatted.py (surveybib export, configured exports)
+    "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
+                                    "in the bibliography"),
+    "export-format": ("warning", "an entry a formatting style could not format as its type"),
+    "export-braces": ("warning", "a value whose braces BibTeX cannot balance"),
     # from this module
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
