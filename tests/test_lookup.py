@@ -153,7 +153,7 @@ def test_doi_other_formats(tmp_path: Path, api: Any, fmt: str, expected: str) ->
     result = run(tmp_path, api, "doi", SPECINFER_DOI, "--format", fmt)
     assert result.exit_code == 0, result.output
     assert expected in result.stdout
-    assert "venue" not in result.stdout.lower() or fmt == "text"
+    assert "ASPLOS" not in result.stdout  # the custom venue field is not exported
 
 
 def test_doi_offline_without_a_stored_record(survey: Path) -> None:
@@ -404,7 +404,7 @@ def test_add_to_a_latin1_file_writes_latex_accents(tmp_path: Path, fake_api: Any
     new = (tmp_path / "survey.bib").read_bytes()
     assert new.startswith(old)
     added = new[len(old):].decode("ascii")  # the 8-bit file stays 8-bit: accents as LaTeX
-    assert "@article{muller2021godel," in added or "muller2021godel," in added
+    assert added.startswith("\n@inproceedings{muller2021godel,\n  title     = {G{\\\"o}del ")
     assert r"M{\"u}ller, J{\"u}rgen" in added
 
 
