@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BIB = ROOT.parent / "shared" / "corpora" / "large" / "tugboat_beebe_biber-etc.bib"
@@ -56,6 +57,39 @@ def compare(name: str, baseline: list[str], ours: list[str], runs: int, cwd: Pat
     print(f"  surveybib runs: {' '.join(f'{t:.2f}' for t in our_times)}")
     print(f"  baseline runs:  {' '.join(f'{t:.2f}' for t in base_times)}")
     return ratio <= target
+
+
+def measure(bench: Any) -> list[Any]:
+    """The two export rows for `make bench` (benchmarks/run.py), timed by its harness."""
+    import harness
+
+    if not DEFAULT_BIB.is_file():
+        raise harness.BenchError(f"{DEFAULT_BIB}: missing (../shared must be beside the repo)")
+    work = bench.work / "export-tugboat"
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DEFAULT_BIB, work / "survey.bib")
+    bib = str(work / "survey.bib")
+    text = harness.Command(
+        "surveybib export text", bench.surveybib("-q", "export", "--format", "text", "--style",
+                                                 "plain", "-o", "ours.txt"), work)
+    pybtex = harness.Command(
+        "pybtex format", (sys.executable, "-m", "pybtex.database.format", "--style", "plain",
+                          bib, "baseline.txt"), work)
+    csl = harness.Command(
+        "surveybib export csl-json", bench.surveybib("-q", "export", "--format", "csl-json",
+                                                     "-o", "ours.json"), work)
+    twice = bench.python("import sys, bibtexparser; bibtexparser.parse_file(sys.argv[1]); "
+                         "bibtexparser.parse_file(sys.argv[1])", bib)
+    parse_twice = harness.Command("two bibtexparser parses", twice, work)
+    rows = []
+    ours, base = bench.time_pair(text, pybtex)
+    rows.append(harness.ratio_row("export-text-plain",
+                                  "export text, plain style, tugboat (3,644 entries)",
+                                  ours, base, 1.3))
+    ours, base = bench.time_pair(csl, parse_twice)
+    rows.append(harness.ratio_row("export-csl-json", "export CSL-JSON, tugboat",
+                                  ours, base, 1.0))
+    return rows
 
 
 def main() -> int:
