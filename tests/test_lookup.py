@@ -515,3 +515,20 @@ def test_note_after_add_prints_the_existing_path(survey: Path, api: Any) -> None
     assert (result.exit_code, result.stdout, result.stderr) == (
         0, "notes/miao2024specinfer.md\n", "")
     assert note.read_text(encoding="utf-8") == "My own notes.\n"
+
+
+def test_add_from_stdin_generates_a_key_for_a_keyless_entry(survey: Path) -> None:
+    keyless = ('@article{,\n title={Speculative Decoding at Scale}, author={M{\\"u}ller, '
+               'Hans}, year=2023, journal={J}}\n')
+    result = run(survey, None, "add", "-", stdin=keyless)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("@article{muller2023speculative,\n")
+    assert "muller2023speculative" in entries(survey)
+
+
+def test_add_offline_uses_what_doi_stored(survey: Path, api: Any) -> None:
+    assert run(survey, api, "doi", "2305.09781").exit_code == 0
+    result = run(survey, None, "add", "arXiv:2305.09781", "--offline")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("added miao2023specinfer to survey.bib:10 (DataCite "
+                                    "10.48550/arxiv.2305.09781, from the metadata store)")
