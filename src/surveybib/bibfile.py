@@ -54,7 +54,7 @@ def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        declared = _declared_coding(data)
+        declared = declared_coding(data)
         if declared:
             return _decode_with(data, path, declared, f"its coding line ({declared})")
         line = data.count(b"\n", 0, exc.start) + 1
@@ -65,7 +65,7 @@ def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
         ) from None
 
 
-def _declared_coding(data: bytes) -> str | None:
+def declared_coding(data: bytes) -> str | None:
     head = b"\n".join(data.splitlines()[:20])
     match = _CODING_RE.search(head)
     if not match:

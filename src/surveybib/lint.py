@@ -302,3 +302,26 @@ def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> It
         shorter = by_words.get(words[:i] + words[i + 1 :])
         if shorter is not None:
             yield shorter
+
+
+def title_duplicates(entry: Entry, entries: Sequence[Entry]) -> list[Entry]:
+    """The entries whose title `check` would call (nearly) the same as ENTRY's (for `add`,
+    which warns before the new entry is in the file): the same folded title, or one extra
+    non-number word on either side in a long title."""
+    words = title_words(entry.get("title"))
+    if len(words) < 2:
+        return []
+    return [other for other in entries
+            if _close_titles(words, title_words(other.get("title")))]
+
+
+def _close_titles(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    if len(b) < 2:
+        return False
+    if a == b:
+        return True
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    if len(longer) != len(shorter) + 1 or len(longer) < 6:
+        return False
+    return any(longer[:i] + longer[i + 1:] == shorter for i, word in enumerate(longer)
+               if not word.isdigit())

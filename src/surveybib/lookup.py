@@ -1,0 +1,332 @@
+"""One paper at a time: `surveybib doi`, `search` and `add` (no file I/O here).
+
+Parse what the user pasted (a DOI in any spelling, an arXiv id), fetch its record (the
+metadata store first, then Crossref, then DataCite), build the Entry that `add` appends,
+and check it against the bibliography (a DOI already there, a taken key, a taxonomy value
+outside the configured list, a near-identical title).
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from surveybib.bibfile import declared_coding, make_key, valid_key
+from surveybib.crossref import Client, Failed
+from surveybib.errors import NetworkError, SurveybibError, UsageError
+from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
+from surveybib.latex import to_unicode
+from surveybib.match import Candidate, Query, Verdict, candidates_from_items, judge
+from surveybib.metadata import MetadataStore, StoredWork, trim_record
+from surveybib.model import Entry, Problem
+from surveybib.records import Record, first_author_family, map_record
+
+
+class NotFound(SurveybibError):
+    """Neither Crossref nor DataCite holds the DOI (exit 1)."""
+
+
+class Refused(SurveybibError):
+    """`add` will not append this entry (a DOI already in the file): exit 1."""
+
+
+# ------------------------------------------------------------------ identifiers
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the user asked for: a lower-case DOI, and the arXiv id when it is arXiv's."""
+
+    doi: str
+    arxiv: str = ""
+
+
+def parse_target(text: str) -> Target:
+    """A DOI (bare, `doi:`, doi.org URL, percent-encoded, trailing punctuation) or an arXiv
+    id (`2305.09781v2`, `arXiv:...`, an arxiv.org URL, `cs/0112017`) -> Target.
+    Raises UsageError (exit 2) for anything else."""
+    arxiv = parse_arxiv_id(text)
+    if arxiv:
+        return Target(arxiv_doi(arxiv), arxiv)
+    doi = normalize_doi(text)
+    if doi:
+        return Target(doi)
+    raise UsageError(f"'{text.strip()}' is not a DOI (10.NNNN/...) or an arXiv id "
+                     "(2305.09781, arXiv:2305.09781, cs/0112017)")
+
+
+# ------------------------------------------------------------------ fetching
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A record for the DOI: where it came from and the (trimmed) JSON the store keeps."""
+
+    doi: str
+    source: str  # "crossref" | "datacite"
+    record: Mapping[str, Any]
+    cached: bool = False
+
+    @property
+    def source_name(self) -> str:
+        return {"crossref": "Crossref", "datacite": "DataCite"}.get(self.source, self.source)
+
+    def mapped(self) -> Record:
+        return map_record(self.source, self.record)
+
+
+def fetch(target: Target, store: MetadataStore | None, client: Client | None) -> Found:
+    """The stored record if the store has it, else Crossref, then DataCite.
+
+    Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
+    stored record)."""
+    if store is not None:
+        work = store.works.get(target.doi)
+        if work is not None:
+            return Found(target.doi, work.source, work.record, cached=True)
+    if client is None:
+        raise NetworkError(f"{target.doi} is not in the metadata store and the network is off "
+                           "(SURVEYBIB_OFFLINE); run again online")
+    outcome = client.get_work(target.doi)
+    if isinstance(outcome, Failed):
+        if outcome.not_found:
+            raise NotFound(f"{target.doi}: not found at Crossref or DataCite")
+        raise NetworkError(f"{target.doi}: {outcome.message}")
+    return Found(target.doi, outcome.source, trim_record(outcome.source, outcome.record))
+
+
+def stored(store: MetadataStore, found: Found) -> MetadataStore:
+    """The store with the fetched record in it (unchanged when it came from the store)."""
+    if found.cached:
+        return store
+    return store.with_updates(works={found.doi: StoredWork(found.source, found.record)})
+
+
+# ------------------------------------------------------------------ the entry
+
+
+def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str = "",
+                extra: Sequence[tuple[str, str]] = ()) -> Entry:
+    """The entry for a fetched record: our own mapping (records.py), a generated key
+    (`miao2024specinfer`) unless one is given, the short venue, then the extra (custom)
+    fields. An arXiv paper keeps `eprint` + `archiveprefix`, and its DOI reads
+    `10.48550/arXiv.<id>`."""
+    record = found.mapped()
+    fields = dict(record.fields)
+    if target.arxiv:
+        fields["doi"] = f"10.48550/arXiv.{target.arxiv}"
+        fields.setdefault("eprint", target.arxiv)
+        fields.setdefault("archiveprefix", "arXiv")
+    if record.venue:
+        fields.setdefault("venue", record.venue)
+    fields.update((name, value) for name, value in extra if value)
+    if not key:
+        year = record.year or fields.get("year", "")
+        key = make_key(to_unicode(first_author_family(record)), year,
+                       to_unicode(fields.get("title", "")), taken)
+    return Entry(key, record.type or "misc", tuple(fields.items()))
+
+
+def entry_for_output(found: Found, target: Target) -> Entry:
+    """`surveybib doi`: the entry with a generated key and no custom fields."""
+    return build_entry(found, target, ())
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_key(key: str, entries: Sequence[Entry]) -> None:
+    """A key given with --key (or pasted) must be valid BibTeX and not taken (also not in
+    another case: `check` reports keys that differ only in case). Raises UsageError."""
+    if not valid_key(key):
+        raise UsageError(f"'{key}' is not a valid BibTeX key (no spaces or any of "
+                         ", { } ( ) = \" # % ' ~ \\)")
+    for entry in entries:
+        if entry.key.casefold() == key.casefold():
+            where = f" (line {entry.line})" if entry.line else ""
+            same = "taken" if entry.key == key else f"taken, as '{entry.key}'"
+            raise UsageError(f"key '{key}' is already {same}{where}; choose another with --key")
+
+
+def same_doi(doi: str, entries: Sequence[Entry]) -> Entry | None:
+    """The entry that already has this DOI (its `doi`, or its arXiv id's DOI)."""
+    return next((e for e in entries if entry_doi(e) == doi), None)
+
+
+def refuse_duplicate(doi: str, entries: Sequence[Entry], bib: str) -> None:
+    """Raise Refused (exit 1) naming the entry that already holds DOI."""
+    other = same_doi(doi, entries)
+    if other is not None:
+        where = f"{bib}:{other.line}" if other.line else bib
+        raise Refused(f"{doi} is already in {where} as '{other.key}'; nothing added")
+
+
+def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxonomy") -> None:
+    """Every category in VALUE (`A; B`) must be in the configured list (when there is one).
+    Raises UsageError with a "did you mean"."""
+    if not taxonomy or not value.strip():
+        return
+    from surveybib.render import split_categories
+
+    for name in split_categories(value):
+        if name in taxonomy:
+            continue
+        close = difflib.get_close_matches(name, list(taxonomy), n=1, cutoff=0.6)
+        if not close:  # a case slip ("dynamic inference") is a typo too
+            folded = {t.casefold(): t for t in taxonomy}
+            close = [folded[name.casefold()]] if name.casefold() in folded else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        listed = ", ".join(f"'{t}'" for t in taxonomy)
+        raise UsageError(f"{group_by} '{name}' is not in the configured list{hint} "
+                         f"(the list: {listed})")
+
+
+def near_titles(entry: Entry, entries: Sequence[Entry]) -> tuple[Entry, ...]:
+    """Existing entries whose title is (nearly) the same as the new entry's, by the rule
+    `check` uses for near-duplicate-title (a preprint and its published version)."""
+    from surveybib.lint import title_duplicates
+
+    return tuple(other for other in title_duplicates(entry, entries) if other.key != entry.key)
+
+
+def related_versions(found: Found, entries: Sequence[Entry]) -> tuple[tuple[str, Entry], ...]:
+    """Entries that are the published version or a preprint of the fetched paper:
+    (relation, entry) with relation "published version" or "preprint"."""
+    record = found.mapped()
+    out: list[tuple[str, Entry]] = []
+    for relation, dois in (("published version", record.preprint_of),
+                           ("preprint", record.has_preprint)):
+        for doi in dois:
+            other = same_doi(doi.lower(), entries)
+            if other is not None and all(other is not e for _, e in out):
+                out.append((relation, other))
+    return tuple(out)
+
+
+def warnings_for(entry: Entry, line: int, entries: Sequence[Entry], bib: str,
+                 found: Found | None = None) -> list[Problem]:
+    """Warnings about a new entry: a near-identical title, a preprint/published version."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    if found is not None:
+        for relation, other in related_versions(found, entries):
+            seen.add(other.key)
+            problems.append(Problem(bib, line, entry.key, f"its {relation} is already in {bib} "
+                                    f"as '{other.key}' (line {other.line})", "add",
+                                    "warning", "near-duplicate-title"))
+    for other in near_titles(entry, entries):
+        if other.key in seen:
+            continue
+        problems.append(Problem(bib, line, entry.key, f"title (nearly) the same as "
+                                f"'{other.key}' (line {other.line}): a preprint and its "
+                                "published version?", "add", "warning", "near-duplicate-title"))
+    return problems
+
+
+# ------------------------------------------------------------------ pasted entries
+
+
+def prepare_pasted(entries: Sequence[Entry], existing: Sequence[Entry], *, key: str = "",
+                   extra: Sequence[tuple[str, str]] = ()) -> tuple[Entry, ...]:
+    """Entries read from stdin, checked like a fetched one: a key given or generated (a
+    keyless one gets `miao2024specinfer`), not taken; no DOI already in the file (nor twice
+    in the paste). --key only with one entry. Raises UsageError or Refused."""
+    if key and len(entries) != 1:
+        raise UsageError(f"--key names one entry, but {len(entries)} were given on stdin")
+    out: list[Entry] = []
+    for entry in entries:
+        fields = dict(entry.fields)
+        fields.update((name, value) for name, value in extra if value)
+        new_key = key or entry.key
+        if not new_key:
+            family = first_author_family(Record("", "", entry.type, entry.fields))
+            new_key = make_key(to_unicode(family), fields.get("year", "")[:4],
+                               to_unicode(fields.get("title", "")),
+                               [e.key for e in (*existing, *out)])
+        check_key(new_key, [*existing, *out])
+        doi = entry_doi(entry)
+        if doi is not None:
+            for other in (*existing, *out):
+                if entry_doi(other) == doi:
+                    where = "survey.bib" if other in existing else "the pasted text"
+                    raise Refused(f"{new_key}: {doi} is already in {where} as '{other.key}'"
+                                  "; nothing added")
+        out.append(dataclasses.replace(entry, key=new_key, fields=tuple(fields.items()),
+                                       path="", line=0, filled=()))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ search
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    query: Query
+    verdict: Verdict
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        return self.verdict.candidates
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "query": {"title": self.query.title, "author": self.query.family,
+                      "year": self.query.year},
+            "status": self.verdict.status,
+            "doi": self.verdict.doi,
+            "reason": self.verdict.reason,
+            "candidates": [{**c.as_json(), "passes": c.doi == self.verdict.doi}
+                           for c in self.candidates],
+        }
+
+
+def search(client: Client, title: str, *, author: str = "", year: str = "",
+           rows: int = 5) -> SearchAnswer:
+    """Crossref title search, judged by the wrong-match guard (match.judge)."""
+    query = Query(title, author, year)
+    items = client.search(query.text, rows=rows)
+    return SearchAnswer(query, judge(query, candidates_from_items(items)))
+
+
+def candidate_lines(answer: SearchAnswer) -> list[str]:
+    """One line per candidate, best first: mark, score, DOI, year, first author, title,
+    venue; the guard's reason for each rejected one."""
+    lines = []
+    for c in answer.candidates:
+        mark = "*" if c.doi == answer.verdict.doi else " "
+        venue = f"  [{c.container}]" if c.container else ""
+        why = f"  ({c.note})" if c.note else ""
+        lines.append(f"{mark} {c.score:8.3f}  {c.doi}  {c.year or '----'}  "
+                     f"{c.first_author or '-'}  {c.title.split(' | ')[0]}{venue}{why}")
+    return lines
+
+
+# ------------------------------------------------------------------ the file
+
+
+def file_encoding(raw: bytes, encoding: str | None) -> str:
+    """The encoding survey.bib was read with (bibfile.decode_bib's rules)."""
+    if encoding:
+        return codecs.lookup(encoding).name
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        declared = declared_coding(body)
+        if declared:
+            return codecs.lookup(declared).name
+    return "utf-8"
+
+
+def encodable(entry: Entry, encoding: str) -> Entry:
+    """An entry whose values an 8-bit file can hold: non-ASCII as LaTeX accents."""
+    if codecs.lookup(encoding).name == "utf-8":
+        return entry
+    from surveybib.latex import to_ascii_latex
+
+    return dataclasses.replace(entry, fields=tuple((n, to_ascii_latex(v))
+                                                   for n, v in entry.fields))
