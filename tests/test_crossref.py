@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from surveybib import __version__
+from surveybib.config import is_offline
 from surveybib.crossref import (
     Client,
     ClientConfig,
@@ -18,7 +19,6 @@ from surveybib.crossref import (
     RequestFailed,
     Unreachable,
     config_from_env,
-    is_offline,
 )
 
 MAILTO = "survey@example.org"

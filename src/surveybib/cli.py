@@ -316,10 +316,20 @@ def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
 def _fetch_missing(ctx: Context, survey: Survey, offline: bool) -> Survey:
     """build's fetching step: ask Crossref/DataCite only for what the store lacks, save
     the store after every batch, and merge what came back."""
-    from surveybib.enrich import fetch_missing
-    from surveybib.metadata import MetadataStore, save_store
+    from surveybib.config import is_offline
+    from surveybib.metadata import MetadataStore, lack_line, pending, save_store
 
     settings = ctx.settings
+    todo = pending(survey.parsed, survey.store)
+    if not todo:
+        return survey  # everything is stored: no request, and no HTTP code imported
+    if offline or is_offline():
+        if not ctx.quiet:
+            click.echo(f"offline: {lack_line(len(todo))}", err=True)
+        return survey
+
+    from surveybib.enrich import fetch_missing
+
     def checkpoint(store: MetadataStore) -> None:
         save_store(settings.metadata, store)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,11 @@ class Settings:
             return path.relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
+
+
+def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
+    """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
+    return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:

@@ -83,11 +83,6 @@ class ClientConfig:
     workers: int = 3
 
 
-def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
-    """SURVEYBIB_OFFLINE=1 (or true/yes): never touch the network."""
-    return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -> ClientConfig:
     """SURVEYBIB_CROSSREF_URL, SURVEYBIB_DATACITE_URL, SURVEYBIB_MAILTO (over the configured
     mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""

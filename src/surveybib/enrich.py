@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from surveybib.config import Settings
+from surveybib.config import Settings, is_offline
 from surveybib.crossref import (
     Client,
     Failed,
@@ -25,7 +25,6 @@ from surveybib.crossref import (
     Outcome,
     Unreachable,
     config_from_env,
-    is_offline,
 )
 from surveybib.errors import BibFileError, NetworkError
 from surveybib.identifiers import entry_doi
@@ -35,6 +34,7 @@ from surveybib.metadata import (
     MetadataStore,
     SearchResult,
     StoredWork,
+    lack_line,
     merge_entry,
     pending,
     stored_doi,
@@ -120,11 +120,6 @@ class EnrichResult:
         parts.append(f"{changed} field{'s' * (changed != 1)} to add")
         tail = f"; {self.unreachable}: {lacking}" if self.unreachable else ""
         return "metadata: " + ", ".join(parts) + tail
-
-
-def lack_line(count: int) -> str:
-    """`1 entry lacks metadata`, `5 entries lack metadata`."""
-    return f"{count} entry lacks metadata" if count == 1 else f"{count} entries lack metadata"
 
 
 @dataclass(slots=True)

@@ -96,9 +96,15 @@ def no_doi_venue(entry: Entry) -> str:
     """The venue an entry names when that venue publishes without DOIs, else ""."""
     for name in ("booktitle", "journal", "howpublished", "publisher", "series"):
         value = entry.get(name)
-        if value and _NO_DOI_VENUE_RE.search(_fold(_delatex(value))):
+        if value and _publishes_without_dois(value):
             return _delatex(value)
     return ""
+
+
+@lru_cache(maxsize=4096)
+def _publishes_without_dois(venue: str) -> bool:
+    """Cached: a bibliography names the same few venues thousands of times."""
+    return bool(_NO_DOI_VENUE_RE.search(_fold(_delatex(venue))))
 
 
 def title_similarity(a: str, b: str) -> float:

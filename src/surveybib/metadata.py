@@ -309,6 +309,11 @@ def merge_entries(
     return tuple(merged), tuple(problems)
 
 
+def lack_line(count: int) -> str:
+    """`1 entry lacks metadata`, `5 entries lack metadata`."""
+    return f"{count} entry lacks metadata" if count == 1 else f"{count} entries lack metadata"
+
+
 def pending(entries: Iterable[Entry], store: MetadataStore) -> tuple[Entry, ...]:
     """Entries a fetch would still ask about: a DOI not stored, or a title never searched
     (except at venues that publish without DOIs, where there is nothing to ask)."""
