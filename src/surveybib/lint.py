@@ -41,6 +41,12 @@ RULES: dict[str, tuple[Level, str]] = {
                                     "in the bibliography"),
     "export-format": ("warning", "an entry a formatting style could not format as its type"),
     "export-braces": ("warning", "a value whose braces BibTeX cannot balance"),
+    # from metadata.py / enrich.py (the fetched records)
+    "conflict": ("warning", "the user's year or title differs from the fetched record's"),
+    "preprint": ("warning", "a preprint whose record names a published version"),
+    "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
+    "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
+    "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
     # from this module
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
