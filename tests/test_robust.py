@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -381,3 +382,36 @@ def test_note_linked_outside_notes_is_not_read(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "TOP-SECRET-CONTENT" not in (survey / "README.md").read_text(encoding="utf-8")
     assert "notes/k.md: is a link to a file outside the notes directory" in result.stderr
+
+
+def test_a_killed_enrich_write_leaves_every_file_whole(tmp_path: Path, fake_api: Any) -> None:
+    """`enrich --write` killed at random moments: survey.bib is the old text or the complete
+    new one, and the metadata store is always a readable store (it is saved per batch)."""
+    from surveybib.metadata import load_store
+
+    fake_api.latency = 0.05
+    dois = fake_api.synthetic(240, prefix="10.5555/kill.")
+    bib = "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n  taxonomy = {{T}},\n}}\n"
+                  for i, doi in enumerate(dois)).encode("utf-8")
+    env = {**_env(), "SURVEYBIB_CROSSREF_URL": fake_api.url,
+           "SURVEYBIB_DATACITE_URL": fake_api.url, "SURVEYBIB_OFFLINE": "0"}
+    command = [sys.executable, "-m", "surveybib", "-q", "enrich", "--write"]
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "survey.bib").write_bytes(bib)
+    assert subprocess.run(command, cwd=done, env=env, capture_output=True).returncode == 0
+    new = (done / "survey.bib").read_bytes()
+    assert new != bib and new.startswith(b"@article{p0,")
+    rng = random.Random(11)
+    for attempt in range(5):
+        work = tmp_path / f"run{attempt}"
+        work.mkdir()
+        (work / "survey.bib").write_bytes(bib)
+        proc = subprocess.Popen(command, cwd=work, env=env, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert (work / "survey.bib").read_bytes() in (bib, new)
+        store = work / "survey.lock.json"
+        if store.exists():
+            load_store(store)  # raises if the file were cut short

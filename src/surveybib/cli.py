@@ -605,6 +605,8 @@ def enrich(ctx: Context, keys: tuple[str, ...], offline: bool, refresh: bool, dr
     settings = ctx.settings
     if dry_run and write:
         raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
+    if not dry_run:  # it writes the store (and with --write survey.bib): one run at a time
+        click.get_current_context().with_resource(survey_lock(settings))
     survey = load_survey(settings, encoding=ctx.encoding)
     _known_keys(keys, survey.parsed, settings)
     store = survey.store
