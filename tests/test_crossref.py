@@ -49,8 +49,7 @@ def test_polite_user_agent_and_mailto_parameter(fake_api: Any) -> None:
         outcome = client.get_work("10.1145/3448016.3452841")
     assert isinstance(outcome, Fetched) and outcome.source == "crossref"
     seen = fake_api.seen[0]
-    assert seen.user_agent == \
-        f"surveybib/{__version__} (https://github.com/surveybib/surveybib; mailto:{MAILTO})"
+    assert seen.user_agent == f"surveybib/{__version__} (mailto:{MAILTO})"
     assert seen.query["mailto"] == [MAILTO] and seen.pool == "polite"
 
 

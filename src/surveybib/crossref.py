@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CROSSREF_URL = "https://api.crossref.org"
 DEFAULT_DATACITE_URL = "https://api.datacite.org"
-PROJECT_URL = "https://github.com/surveybib/surveybib"
 MAX_BODY = 20 * 1024 * 1024  # a work-list of 1,000 full records is about 10 MB
 MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
 SAFETY = 0.85  # run at this fraction of the announced rate, to absorb timing jitter
@@ -594,9 +593,9 @@ def _pool_address(pool: Any) -> str:
 
 
 def user_agent(mailto: str) -> str:
-    """`surveybib/<version> (<project URL>; mailto:<address>)`, as Crossref asks."""
-    contact = f"; mailto:{mailto}" if mailto else ""
-    return f"surveybib/{__version__} ({PROJECT_URL}{contact})"
+    """`surveybib/<version> (mailto:<address>)`: the tool, its version and a contact, as
+    Crossref asks (no project URL is named: the tool has no published home yet)."""
+    return f"surveybib/{__version__} (mailto:{mailto})" if mailto else f"surveybib/{__version__}"
 
 
 def _connect_reason(cause: BaseException | None) -> str:
