@@ -117,3 +117,31 @@ def test_unreadable_store_is_an_error_and_is_kept(survey: Path, fake_api: Any) -
     assert "survey.lock.json: metadata store cannot be read" in result.stderr
     assert (survey / "survey.lock.json").read_text(encoding="utf-8") == "{broken"
     assert fake_api.count() == 0
+
+
+def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
+    tmp_path: Path, fake_api: Any
+) -> None:
+    """Issue 3's example: a DOI, a taxonomy and a reader are enough for the README; the
+    store is committed, so a later build with no network gives the same bytes."""
+    add_specinfer(fake_api)
+    (tmp_path / "survey.bib").write_text(
+        "@misc{specinfer, doi = {10.1145/3620666.3651335}, taxonomy = {Dynamic Inference}, "
+        "reader = {Yin, Lihao}}\n", encoding="utf-8")
+    environ = {"SURVEYBIB_CROSSREF_URL": fake_api.url, "SURVEYBIB_DATACITE_URL": fake_api.url,
+               "SURVEYBIB_OFFLINE": ""}
+    first = CliRunner().invoke(main, ["-C", str(tmp_path), "build"], env=environ)
+    assert first.exit_code == 0, first.output
+    assert "no title" not in first.stderr
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert ("| SpecInfer: Accelerating Large Language Model Serving with Tree-based Speculative "
+            "Inference and Verification (ASPLOS 2024) | Dynamic Inference | Yin, Lihao | "
+            "[paper](https://doi.org/10.1145/3620666.3651335)") in readme
+    asked = fake_api.count()
+    (tmp_path / "README.md").unlink()
+    again = CliRunner().invoke(main, ["-C", str(tmp_path), "build"],
+                               env={**environ, "SURVEYBIB_OFFLINE": "1"})
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
+    assert fake_api.count() == asked
+    assert "lack metadata" not in again.stderr

@@ -34,12 +34,23 @@ class Survey:
     def with_store(self, store: MetadataStore) -> Survey:
         """The same survey merged with another (e.g. freshly fetched) store."""
         entries, merge_problems = merge_entries(self.parsed, store)
-        kept = tuple(p for p in self.problems if p not in self.merge_problems)
+        kept = _still_untitled(
+            tuple(p for p in self.problems if p not in self.merge_problems), entries)
         return replace(self, entries=entries, store=store, merge_problems=merge_problems,
                        problems=kept + merge_problems)
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
+
+
+def _still_untitled(
+    problems: tuple[Problem, ...], merged: tuple[Entry, ...]
+) -> tuple[Problem, ...]:
+    """Drop "no title" for entries whose title the metadata store filled in."""
+    titled = {e.key for e in merged if "title" in e.filled}
+    if not titled:
+        return problems
+    return tuple(p for p in problems if not (p.rule == "no-title" and p.key in titled))
 
 
 def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
@@ -89,6 +100,7 @@ def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     entries, merge_problems = merge_entries(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
-    problems = (*parsed.problems, *note_problems, *orphan_problems, *merge_problems)
+    problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
+                *merge_problems)
     return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,
                   parsed.entries, store, merge_problems)
