@@ -396,3 +396,19 @@ def test_notes_fixture_reports_the_orphan_note() -> None:
         "notes/orphan.md: no entry with key 'orphan' in the bibliography"]
     assert "Speculative decoding: a small draft model proposes" in text
     assert "A note for a key that is not in survey.bib." not in text
+
+
+@pytest.mark.parametrize(
+    ("note", "anchor"),
+    [
+        P("Background\n---\nwhat came before", "background-1", id="setext-h2-takes-an-anchor"),
+        P("Background\n===\nwhat came before", "background-1", id="setext-h1-takes-an-anchor"),
+        P("Background\n\n---\nafter a rule", "background", id="rule-after-blank-line"),
+        P("- Background\n---", "background", id="rule-after-list-item"),
+    ],
+)
+def test_setext_headings_in_notes_count_for_anchors(note: str, anchor: str) -> None:
+    """A note's `Title` underlined with --- or === is a heading on GitHub, so a later paper
+    titled the same gets `-1`; a --- after a blank line or a list item is only a rule."""
+    readme, _ = render(bib("a", "First") + bib("b", "Background"), notes={"a": note})
+    assert f"[notes](#{anchor}) |" in readme

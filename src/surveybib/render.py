@@ -359,7 +359,11 @@ def _heading(level: int, text: str, ident: str) -> str:
     return f"{'#' * level} {md_text(text)}{_HEAD_MARK}{_PRIVATE.sub('', ident)}{_HEAD_MARK}"
 
 
-_SPECIAL_LINE = re.compile(r"^ {0,3}(?:#|`{3,}|~{3,}|<!--).*$", re.M)
+_SPECIAL_LINE = re.compile(r"^ {0,3}(?:#|`{3,}|~{3,}|<!--|=+[ \t]*$|-+[ \t]*$).*$", re.M)
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+# Lines that cannot be the last line of a paragraph (so a `---` under them is no heading).
+_NOT_PARAGRAPH = re.compile(
+    r"^(?: {0,3}(?:[#>|<]|[-*+][ \t]|\d{1,9}[.)][ \t]|`{3}|~{3})|[ \t]*$| {4})")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
 
 
@@ -398,7 +402,14 @@ def resolve_anchors(document: str) -> str:
                 break
             pos = document.find("\n", close) + 1 or len(document)
             continue
-        if fence is not None or "#" not in line[:4]:
+        if fence is not None:
+            continue
+        if _SETEXT_UNDERLINE.match(line):
+            text = _setext_text(document, found.start())
+            if text is not None:  # `Title` underlined with === or ---: a heading on GitHub
+                slugger.slug(heading_plain_text(text))
+            continue
+        if "#" not in line[:4]:
             continue
         match = _HEADING.match(line)
         if not match:
@@ -426,6 +437,20 @@ def resolve_anchors(document: str) -> str:
         return anchors[ident]
 
     return _LINK_MARK.sub(_link, document)
+
+
+def _setext_text(document: str, underline: int) -> str | None:
+    """The paragraph a setext underline at offset `underline` turns into a heading, if any."""
+    lines: list[str] = []
+    end = underline - 1  # the newline before the underline
+    while end > 0:
+        start = document.rfind("\n", 0, end) + 1
+        line = document[start:end]
+        if _NOT_PARAGRAPH.match(line):
+            break
+        lines.append(line.strip())
+        end = start - 1
+    return "\n".join(reversed(lines)) if lines else None
 
 
 def render_readme(
