@@ -76,11 +76,37 @@ def test_second_build_leaves_an_unchanged_readme_alone(tmp_path: Path) -> None:
 
 def test_build_rewrites_a_changed_readme_atomically(tmp_path: Path) -> None:
     root = survey(tmp_path)
-    (root / "README.md").write_text("hand-edited\n", encoding="utf-8")
+    (root / "README.md").write_text(f"{GENERATED_MARKER} stale -->\nhand-edited\n",
+                                    encoding="utf-8")
     assert run("build", cwd=root).returncode == 0
     assert (root / "README.md").read_bytes() == (GOLDEN / "taxonomy.md").read_bytes()
     # no temporary file left beside it, and no lock file either
     assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []
+
+
+def test_build_never_replaces_a_readme_it_did_not_write(tmp_path: Path) -> None:
+    root = survey(tmp_path)
+    (root / "README.md").write_text("# My own project page\n", encoding="utf-8")
+    result = run("build", cwd=root)
+    assert result.returncode == 1
+    assert "README.md exists and was not written by surveybib" in result.stderr
+    assert "--force" in result.stderr
+    assert (root / "README.md").read_text(encoding="utf-8") == "# My own project page\n"
+    assert run("build", "--force", cwd=root).returncode == 0
+    assert (root / "README.md").read_bytes() == (GOLDEN / "taxonomy.md").read_bytes()
+
+
+def test_text_above_the_generated_marker_is_kept(tmp_path: Path) -> None:
+    root = survey(tmp_path)
+    assert run("build", cwd=root).returncode == 0
+    generated = (root / "README.md").read_text(encoding="utf-8")
+    (root / "README.md").write_text("[![badge](https://example.org/b.svg)](x)\n\n"
+                                    + generated + "edited below the marker\n", encoding="utf-8")
+    assert run("build", "--check", cwd=root).returncode == 1  # the edit below is stale
+    assert run("build", cwd=root).returncode == 0
+    assert (root / "README.md").read_text(encoding="utf-8") == \
+        "[![badge](https://example.org/b.svg)](x)\n\n" + generated
+    assert run("build", "--check", cwd=root).returncode == 0
 
 
 def test_build_output_does_not_depend_on_hash_seed_or_directory(tmp_path: Path) -> None:

@@ -415,3 +415,112 @@ def test_a_killed_enrich_write_leaves_every_file_whole(tmp_path: Path, fake_api:
         store = work / "survey.lock.json"
         if store.exists():
             load_store(store)  # raises if the file were cut short
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param('exports = [{format = "bibtex", path = "survey.bib"}]',
+                     "exports path 'survey.bib' would overwrite the bibliography",
+                     id="export-over-survey-bib"),
+        pytest.param('readme = "survey.bib"', "readme would overwrite the bibliography",
+                     id="readme-over-survey-bib"),
+        pytest.param('readme = "notes/a.md"', "readme would overwrite a note",
+                     id="readme-into-notes"),
+        pytest.param('exports = [{format = "csl-json", path = "survey.lock.json"}]',
+                     "would overwrite the metadata store", id="export-over-store"),
+        pytest.param('exports = [{format = "ris", path = "README.md"}]',
+                     "would overwrite readme", id="export-over-readme"),
+        pytest.param('taxonomy = ["X", "X"]', "taxonomy lists 'X' more than once",
+                     id="taxonomy-twice"),
+    ],
+)
+def test_configured_outputs_never_overwrite_inputs(tmp_path: Path, config: str,
+                                                   message: str) -> None:
+    bib = "@string{j = {J}}\n@misc{a, title = {T}, journal = j, taxonomy = {X}}\n"
+    (tmp_path / "survey.bib").write_text(bib, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(f"[tool.surveybib]\n{config}\n", encoding="utf-8")
+    code, _, err = run(tmp_path, "build")
+    assert code == 1 and message in err, err
+    assert (tmp_path / "survey.bib").read_text(encoding="utf-8") == bib
+
+
+def test_export_o_refuses_the_bibliography(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
+    code, _, err = run(tmp_path, "export", "-o", "survey.bib")
+    assert code == 2 and "-o survey.bib: that is survey.bib" in err
+    assert (tmp_path / "survey.bib").read_text(encoding="utf-8") == "@misc{a, title = {T}}\n"
+
+
+@pytest.mark.parametrize(
+    ("note", "reason"),
+    [
+        pytest.param("```python\nprint(1)", "code fence ``` is never closed", id="fence"),
+        pytest.param("draft\n<!-- todo: finish", "HTML comment <!-- is never closed",
+                     id="comment"),
+    ],
+)
+def test_a_note_left_open_cannot_swallow_the_readme(tmp_path: Path, note: str,
+                                                    reason: str) -> None:
+    (tmp_path / "survey.bib").write_text(
+        "@misc{a, title = {First}}\n@misc{b, title = {Second}}\n", encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.md").write_text(note, encoding="utf-8")
+    code, _, err = run(tmp_path, "build")
+    assert code == 0, err
+    assert f"notes/a.md: a: warning: {reason}" in err
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert_links_resolve(readme)
+    assert "### Second" in readme
+
+
+def test_notes_are_merged_exactly_as_written(tmp_path: Path) -> None:
+    """Hard line breaks (two trailing spaces) and blank lines inside code survive."""
+    body = "first line  \nsecond line\n\n```\na\n\n\n\nb\n```"
+    (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.md").write_text(body, encoding="utf-8")
+    assert run(tmp_path, "build")[0] == 0
+    assert body in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_deep_categories_stay_markdown_headings(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text("@misc{a, title = {Deep}, taxonomy = {A/B/C/D/E}}\n",
+                                         encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.surveybib]\ntaxonomy = ["A", "A/B", "A/B/C", "A/B/C/D", "A/B/C/D/E"]\n',
+        encoding="utf-8")
+    code, _, err = run(tmp_path, "build")
+    assert code == 0, err
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "\n###### Deep\n" in readme
+    assert_links_resolve(readme)
+
+
+def test_a_category_named_with_and_or_keywords_with_commas(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text(
+        "@misc{a, title = {T}, taxonomy = {Search and Retrieval}}\n"
+        "@misc{b, title = {U}, taxonomy = {Search and Quantization}}\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.surveybib]\ntaxonomy = ["Search and Retrieval", "Search", "Quantization"]\n',
+        encoding="utf-8")
+    code, _, err = run(tmp_path, "build")
+    assert code == 0 and "not in the configured list" not in err, err
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "| T (misc) |" not in readme
+    assert "| T | Search and Retrieval |" in readme
+    assert "| U | Search, Quantization |" in readme
+    (tmp_path / "pyproject.toml").write_text('[tool.surveybib]\ngroup_by = "keywords"\n',
+                                             encoding="utf-8")
+    (tmp_path / "survey.bib").write_text("@misc{a, title = {T}, keywords = {LLM, Inference}}\n",
+                                         encoding="utf-8")
+    assert run(tmp_path, "build")[0] == 0
+    assert "| T | LLM, Inference |" in (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "## 3.2 Inference" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_intro_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
+    (tmp_path / "INTRO.md").write_bytes(b"caf\xe9\n")
+    code, _, err = run(tmp_path, "build")
+    assert code == 1 and "INTRO.md: not UTF-8" in err and "internal error" not in err

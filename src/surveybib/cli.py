@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from surveybib import __version__
-from surveybib.config import Settings, load_settings
+from surveybib.config import Settings, check_output_path, load_settings
 from surveybib.errors import SurveybibError, TemplateError, UsageError
 from surveybib.files import write_bytes_atomic
 from surveybib.model import Entry, Problem
@@ -180,7 +180,7 @@ def render_outputs(
     if survey is None:
         survey = load_survey(settings, encoding=ctx.encoding)
     gc.freeze()  # the survey lives until the process ends: later collections can skip it
-    intro = settings.intro.read_text(encoding="utf-8") if settings.intro.is_file() else ""
+    intro, intro_problems = _read_intro(settings)
     env = render.make_environment(settings.templates)
     with template_errors(settings):
         text, unknown = render.render_readme(
@@ -193,9 +193,9 @@ def render_outputs(
             title=settings.title or "Reading List",
             source=settings.rel(settings.bib),
         )
-    problems = list(survey.problems)
+    problems = [*survey.problems, *intro_problems]
     problems.extend(unknown_categories(unknown, settings))
-    outputs = [Output(settings.readme, text)]
+    outputs = [Output(settings.readme, _keep_preamble(settings.readme, text))]
     if settings.exports:
         from surveybib.export import render_configured
 
@@ -203,6 +203,24 @@ def render_outputs(
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
     return outputs, problems
+
+
+def _read_intro(settings: Settings) -> tuple[str, list[Problem]]:
+    """INTRO.md (optional), with a code fence or comment it leaves open closed."""
+    from surveybib.render import close_open_blocks
+
+    if not settings.intro.is_file():
+        return "", []
+    name = settings.rel(settings.intro)
+    try:
+        text = settings.intro.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    text, unclosed = close_open_blocks(text.strip())
+    if unclosed is None:
+        return text, []
+    return text, [Problem(name, None, None, f"{unclosed}; closed at its end", "render",
+                          level="warning", rule="note-unclosed")]
 
 
 @contextmanager
@@ -281,8 +299,10 @@ def _head(lines: Iterable[str], limit: int) -> list[str]:
               help="Write nothing, use no network; exit 1 with a diff if an output is stale.")
 @click.option("--offline", is_flag=True, help="Do not fetch metadata; render from what is stored.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the bibliography has any error.")
+@click.option("--force", is_flag=True,
+              help="Replace a README.md that surveybib did not write (it has no marker).")
 @pass_context
-def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
+def build(ctx: Context, check_only: bool, offline: bool, strict: bool, force: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
     from surveybib.lint import configure
     from surveybib.survey import load_survey
@@ -304,6 +324,8 @@ def build(ctx: Context, check_only: bool, offline: bool, strict: bool) -> None:
         if not ctx.quiet:
             click.echo(f"up to date; {counted(errors, warnings)}", err=True)
         return
+    if not force:
+        _refuse_foreign_readme(ctx.settings)
     for out in outputs:
         _write_if_changed(out)
     if not ctx.quiet:
@@ -342,6 +364,34 @@ def _fetch_missing(ctx: Context, survey: Survey, offline: bool) -> Survey:
     checkpoint(out.store)
     merged = survey.with_store(out.store)
     return replace(merged, problems=merged.problems + tuple(out.problems))
+
+
+def _keep_preamble(readme: Path, generated: str) -> str:
+    """Text a user keeps above the generated marker stays; only what follows is ours."""
+    from surveybib.render import GENERATED_MARKER
+
+    try:
+        current = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return generated
+    at = current.find(GENERATED_MARKER)
+    return current[:at] + generated if at > 0 else generated
+
+
+def _refuse_foreign_readme(settings: Settings) -> None:
+    """Never overwrite a README.md that surveybib did not write (no marker in it)."""
+    from surveybib.render import GENERATED_MARKER
+
+    try:
+        current = settings.readme.read_bytes()
+    except FileNotFoundError:
+        return
+    if current.strip() and GENERATED_MARKER.encode() not in current:
+        name = settings.rel(settings.readme)
+        raise SurveybibError(
+            f"{name} exists and was not written by surveybib (it has no "
+            f"'{GENERATED_MARKER}' marker); move your text to {settings.rel(settings.intro)} "
+            "or above the marker, or run `surveybib build --force` to replace it")
 
 
 def _write_if_changed(out: Output) -> None:
@@ -510,6 +560,8 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     from surveybib.survey import load_survey
 
     settings = ctx.settings
+    if output is not None:
+        check_output_path(settings, _under(ctx.root, output))
     wanted, sources = _wanted_keys(ctx.root, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
     csl_file = _under(ctx.root, Path(csl)) if csl else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from surveybib.errors import ConfigError
+from surveybib.errors import ConfigError, UsageError
 
 _PATH_KEYS = ("bib", "notes", "readme", "metadata", "templates", "intro")
 _DEFAULTS: dict[str, Any] = {
@@ -82,19 +82,65 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     table = _read_table(root / "pyproject.toml")
     values = {**_DEFAULTS, **table, **{k: v for k, v in (overrides or {}).items() if v}}
     paths = {key: _inside(root, str(values[key]), key) for key in _PATH_KEYS}
+    exports = tuple(_export_spec(item, root) for item in values["exports"])
+    _outputs_clear_of_inputs(paths, [("readme", paths["readme"])]
+                             + [(f"exports path {e.path!r}", root / e.path) for e in exports])
     return Settings(
         root=root,
         **paths,
-        taxonomy=tuple(_strings(values["taxonomy"], "taxonomy")),
+        taxonomy=_taxonomy(values["taxonomy"]),
         group_by=str(values["group_by"]).lower(),
         mailto=os.environ.get("SURVEYBIB_MAILTO") or str(values["mailto"]),
-        exports=tuple(_export_spec(item, root) for item in values["exports"]),
+        exports=exports,
         export_skip_fields=tuple(s.lower() for s in _strings(values["export_skip_fields"],
                                                                 "export_skip_fields")),
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
     )
+
+
+def _outputs_clear_of_inputs(paths: dict[str, Path], outputs: list[tuple[str, Path]]) -> None:
+    """No output may overwrite survey.bib, the store, the intro, a note, a template, the
+    project file or another output: build writes outputs without asking."""
+    names = {"bib": "the bibliography", "metadata": "the metadata store", "intro": "the intro"}
+    inputs = {paths[k].resolve(): what for k, what in names.items()}
+    inputs[(paths["bib"].parent / "pyproject.toml").resolve()] = "pyproject.toml"
+    seen: dict[Path, str] = {}
+    for name, path in outputs:
+        target = path.resolve()
+        clash = inputs.get(target) or seen.get(target)
+        if clash is None and (paths["notes"] in target.parents or
+                              paths["templates"] in target.parents):
+            clash = "a note" if paths["notes"] in target.parents else "a template"
+        if clash is not None:
+            raise ConfigError(f"[tool.surveybib] {name} would overwrite {clash} "
+                              f"({target.name}); choose another path")
+        seen[target] = name
+
+
+def check_output_path(settings: Settings, path: Path) -> None:
+    """Refuse an output file (`export -o`) that is one of the survey's own inputs."""
+    target = path.resolve()
+    protected = {settings.bib: "survey.bib", settings.metadata: "the metadata store",
+                 settings.intro: "the intro", settings.readme: "README.md",
+                 settings.root / "pyproject.toml": "pyproject.toml"}
+    for own, what in protected.items():
+        if target == own.resolve():
+            raise UsageError(f"-o {settings.rel(path)}: that is {what}; write the export "
+                             "somewhere else")
+    if settings.notes in target.parents or settings.templates in target.parents:
+        raise UsageError(f"-o {settings.rel(path)}: inside notes/ or templates/; write it "
+                         "somewhere else")
+
+
+def _taxonomy(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "taxonomy")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"[tool.surveybib] taxonomy lists {', '.join(map(repr, twice))} "
+                          "more than once")
+    return tuple(names)
 
 
 def _read_table(pyproject: Path) -> dict[str, Any]:

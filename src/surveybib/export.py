@@ -28,6 +28,7 @@ from typing import TypedDict
 
 from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
+from surveybib.identifiers import arxiv_id, is_arxiv_venue
 from surveybib.latex import to_ascii_latex, to_unicode
 from surveybib.model import Entry, Person, Problem, parse_name, parse_names
 
@@ -255,6 +256,8 @@ def select_entries(
 
     Returns (selected entries, requested keys that are not in the bibliography). The
     entries a selected one cross-references are kept too (BibTeX needs them)."""
+    from surveybib.render import split_categories
+
     by_key = {e.key: e for e in entries}
     unknown = tuple(dict.fromkeys(k for k in keys if k not in by_key)) if keys is not None else ()
     chosen = set(keys) if keys is not None else None
@@ -263,7 +266,8 @@ def select_entries(
     selected = [
         e for e in entries
         if (chosen is None or e.key in chosen)
-        and (wanted is None or _in_category(e.get(group_by), wanted, parent))
+        and (wanted is None or _in_category(split_categories(
+            e.get(group_by), declared, commas=group_by != "taxonomy"), wanted, parent))
     ]
     have = {e.key for e in selected}
     for entry in list(selected):
@@ -274,10 +278,8 @@ def select_entries(
     return tuple(selected), unknown
 
 
-def _in_category(value: str, wanted: str, parent: bool) -> bool:
-    from surveybib.render import split_categories
-
-    for name in split_categories(value):
+def _in_category(names: Sequence[str], wanted: str, parent: bool) -> bool:
+    for name in names:
         name = name.casefold()
         if name == wanted or (parent and name.startswith(wanted + "/")):
             return True
@@ -394,42 +396,6 @@ def year_number(value: str) -> int | None:
 
 
 # ---------------------------------------------------------------- arXiv
-
-
-_ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
-_ARXIV_TEXT = re.compile(
-    r"ar\{?x\}?iv(?:\s+e-?prints?)?(?:\s+preprint)?(?:\s*,?\s*ar\{?x\}?iv)?\s*[:.]?\s*(?:abs/)?"
-    rf"({_ARXIV_ID})", re.I)
-_ARXIV_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/({_ARXIV_ID})", re.I)
-_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)
-_ARXIV_VENUE = re.compile(r"^\s*(?:\{?ar\{?x\}?iv\}?|corr)\b", re.I)
-
-
-def arxiv_id(fields: Mapping[str, str]) -> str:
-    """The arXiv identifier an entry carries (eprint, DOI, venue text or URL), or ''."""
-    eprint = fields.get("eprint", "").strip()
-    prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "").strip().lower()
-    if eprint:
-        eprint = re.sub(r"^arxiv:\s*", "", eprint, flags=re.I)
-        if prefix == "arxiv" or (not prefix and re.fullmatch(_ARXIV_ID, eprint)):
-            return eprint
-    match = _ARXIV_DOI.match(fields.get("doi", ""))
-    if match:
-        return match.group(1)
-    for name in ("journal", "journaltitle", "howpublished", "note", "volume"):
-        value = fields.get(name)
-        if value and (match := _ARXIV_TEXT.search(value)):
-            return match.group(1)
-    volume = fields.get("volume", "")
-    if volume.startswith("abs/") and _ARXIV_VENUE.match(fields.get("journal", "")):
-        return volume[4:]
-    match = _ARXIV_URL.search(fields.get("url", ""))
-    return match.group(1) if match else ""
-
-
-def is_arxiv_venue(value: str) -> bool:
-    """`arXiv preprint arXiv:2404.14294`, `ArXiv`, `CoRR`: a venue that is arXiv itself."""
-    return bool(_ARXIV_VENUE.match(value))
 
 
 def _arxiv_only(name: str, value: str) -> bool:

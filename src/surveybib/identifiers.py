@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
 from surveybib.model import Entry
@@ -115,3 +116,41 @@ def doi_path(doi: str) -> str:
             encoded = encoded.replace(".", "%2E") or "%2F"
         segments.append(encoded)
     return "/".join(segments)
+
+
+# The arXiv id an entry carries in any of the ways real bibliographies write it (shared by
+# the README, the exports and check, so they never disagree about an entry).
+_ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+_ARXIV_TEXT = re.compile(
+    r"ar\{?x\}?iv(?:\s+e-?prints?)?(?:\s+preprint)?(?:\s*,?\s*ar\{?x\}?iv)?\s*[:.]?\s*(?:abs/)?"
+    rf"({_ARXIV_ID})", re.I)
+_ARXIV_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/({_ARXIV_ID})", re.I)
+_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)
+_ARXIV_VENUE = re.compile(r"^\s*(?:\{?ar\{?x\}?iv\}?|corr)\b", re.I)
+
+
+def arxiv_id(fields: Mapping[str, str]) -> str:
+    """The arXiv identifier an entry carries (eprint, DOI, venue text or URL), or ''."""
+    eprint = fields.get("eprint", "").strip()
+    prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "").strip().lower()
+    if eprint:
+        eprint = re.sub(r"^arxiv:\s*", "", eprint, flags=re.I)
+        if prefix == "arxiv" or (not prefix and re.fullmatch(_ARXIV_ID, eprint)):
+            return eprint
+    match = _ARXIV_DOI.match(fields.get("doi", ""))
+    if match:
+        return match.group(1)
+    for name in ("journal", "journaltitle", "howpublished", "note", "volume"):
+        value = fields.get(name)
+        if value and (match := _ARXIV_TEXT.search(value)):
+            return match.group(1)
+    volume = fields.get("volume", "")
+    if volume.startswith("abs/") and _ARXIV_VENUE.match(fields.get("journal", "")):
+        return volume[4:]
+    match = _ARXIV_URL.search(fields.get("url", ""))
+    return match.group(1) if match else ""
+
+
+def is_arxiv_venue(value: str) -> bool:
+    """`arXiv preprint arXiv:2404.14294`, `ArXiv`, `CoRR`: a venue that is arXiv itself."""
+    return bool(_ARXIV_VENUE.match(value))

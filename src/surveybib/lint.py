@@ -34,6 +34,8 @@ RULES: dict[str, tuple[Level, str]] = {
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
     "note-unreadable": ("error", "a note that is not UTF-8 text"),
     "note-collision": ("warning", "note files that differ only in case"),
+    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence or an HTML "
+                                 "comment open"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
     # from export.py / formatted.py (surveybib export, configured exports)
@@ -215,7 +217,8 @@ def _missing_fields(entry: Entry) -> Iterator[Problem]:
 
 
 def _taxonomy(entry: Entry, settings: Settings) -> Iterator[Problem]:
-    names = split_categories(entry.get(settings.group_by))
+    names = split_categories(entry.get(settings.group_by), settings.taxonomy,
+                             commas=settings.group_by != "taxonomy")
     if not names:
         yield _problem(entry, f"no {settings.group_by}; listed under Uncategorized",
                        "no-taxonomy", stage="taxonomy")

@@ -172,7 +172,7 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
         return
     from surveybib.render import split_categories
 
-    for name in split_categories(value):
+    for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
         close = difflib.get_close_matches(name, list(taxonomy), n=1, cutoff=0.6)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from surveybib.model import Entry, Note, Problem
+from surveybib.render import close_open_blocks
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 
@@ -63,7 +64,12 @@ def attach_notes(
                                     f"no entry with key '{key}' in the bibliography", "notes",
                                     rule="orphan-note"))
             continue
-        notes[key] = Note(key, path, text.strip())
+        body, unclosed = close_open_blocks(text.strip())
+        if unclosed:
+            problems.append(Problem(path, None, key, f"{unclosed}; closed at the end of the "
+                                    "note so it cannot swallow the rest of the README",
+                                    "notes", level="warning", rule="note-unclosed"))
+        notes[key] = Note(key, path, body)
     problems.extend(_case_collisions(keys, notes_dir))
     return notes, tuple(problems)
 

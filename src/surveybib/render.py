@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from surveybib.errors import TemplateError
+from surveybib.identifiers import arxiv_id, is_arxiv_venue
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 
@@ -28,7 +29,10 @@ from surveybib.model import Entry, Note
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
 _HEAD_MARK = "\ue000"
 _LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
-_PRIVATE = re.compile("[\ue000-\ue002]")
+_PRIVATE = re.compile("[\ue000-\ue004]")
+# User markdown (notes, the intro) goes into the README between these marker lines, so
+# the final tidy-up leaves it exactly as written (hard line breaks, blank lines in code).
+_VERBATIM_OPEN, _VERBATIM_CLOSE = "\ue003", "\ue004"
 _LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
@@ -177,14 +181,19 @@ class Category:
 UNCATEGORIZED = "Uncategorized"
 
 
-def split_categories(value: str) -> list[str]:
-    """`A; B` or `A and B` -> ['A', 'B'] (display text, duplicates dropped)."""
-    parts = re.split(r";|\s+and\s+", to_unicode(value))
+def split_categories(value: str, declared: Collection[str] = (), *, commas: bool = False
+                     ) -> list[str]:
+    """`A; B` or `A and B` -> ['A', 'B'] (display text, duplicates dropped). A part that is
+    itself a declared category is kept whole (`Search and Retrieval`); with `commas`
+    (a `keywords` field) `,` separates too."""
     out: list[str] = []
-    for part in parts:
+    for part in re.split(r"[;,]" if commas else ";", to_unicode(value)):
         part = part.strip()
-        if part and part not in out:
-            out.append(part)
+        pieces = [part] if part in declared else re.split(r"\s+and\s+", part)
+        for piece in pieces:
+            piece = piece.strip()
+            if piece and piece not in out:
+                out.append(piece)
     return out
 
 
@@ -202,7 +211,7 @@ def build_categories(
     for entry in entries:
         paper = to_paper(entry, notes.get(entry.key))
         papers.append(paper)
-        names = split_categories(entry.get(group_by))
+        names = split_categories(entry.get(group_by), declared, commas=group_by != "taxonomy")
         chosen = []
         for name in names:
             if declared and name not in declared:
@@ -252,17 +261,14 @@ def _short_venue(f: Mapping[str, str]) -> str:
     for name in ("booktitle", "journal", "journaltitle", "series"):
         value = f.get(name)
         if value:
+            if name != "booktitle" and is_arxiv_venue(value):
+                return "arXiv"  # `arXiv preprint arXiv:2404.14294`, `CoRR`
             text = to_unicode(value)
             match = _ACRONYM.search(text) if "(" in text else None
             return match.group(1) if match else text
-    if _arxiv_id(f):
+    if arxiv_id(f):
         return "arXiv"
     return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
-
-
-def _arxiv_id(f: Mapping[str, str]) -> str:
-    prefix = (f.get("archiveprefix") or f.get("eprinttype") or "").lower()
-    return f.get("eprint", "") if prefix == "arxiv" else ""
 
 
 def display_title(entry: Entry) -> str:
@@ -293,18 +299,49 @@ def _paper_url(f: Mapping[str, str]) -> str | None:
     url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     if url:
         return url
-    arxiv = _arxiv_id(f).strip()
+    arxiv = arxiv_id(f)
     return f"https://arxiv.org/abs/{quote(arxiv, safe='/.')}" if arxiv else None
 
 
 def to_paper(entry: Entry, note: Note | None) -> Paper:
     """An entry as the README shows it."""
-    body = strip_line_ends(note.body) if note is not None else None
+    body = note.body if note is not None else None
     if body is not None and not re.sub(r"<!--.*?-->", "", body, flags=re.S).strip():
         body = None  # a stub with nothing written yet
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
-                 to_unicode(f.get("reader", "")), note=body)
+                 to_unicode(f.get("reader", "")), note=verbatim(body) if body else None)
+
+
+def verbatim(markdown: str) -> str:
+    """User markdown, marked to pass the final tidy-up untouched."""
+    text = _PRIVATE.sub("", markdown.strip("\n"))
+    return f"{_VERBATIM_OPEN}\n{text}\n{_VERBATIM_CLOSE}"
+
+
+def close_open_blocks(markdown: str) -> tuple[str, str | None]:
+    """A note or intro with a code fence or HTML comment left open would swallow the
+    rest of the README on GitHub: close it at the end, and say what was closed."""
+    fence: str | None = None
+    comment = False
+    for line in markdown.split("\n"):
+        if comment:
+            comment = "-->" not in line
+            continue
+        opener = _FENCE.match(line)
+        if opener:
+            mark = opener.group(1)
+            if fence is None:
+                fence = mark
+            elif mark[0] == fence[0] and len(mark) >= len(fence):
+                fence = None
+        elif fence is None and _COMMENT_START.match(line):
+            comment = "-->" not in line[line.index("<!--") + 4 :]
+    if fence is not None:
+        return f"{markdown.rstrip()}\n{fence}", f"code fence {fence} is never closed"
+    if comment:
+        return f"{markdown.rstrip()} -->", "HTML comment <!-- is never closed"
+    return markdown, None
 
 
 # ---------------------------------------------------------------- rendering
@@ -350,12 +387,13 @@ def make_environment(user_templates: Path | None) -> Any:
     env.filters["md"] = md_text
     env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
     env.globals["heading"] = _heading
-    env.globals["link_to"] = lambda ident: f"{_LINK_OPEN}{ident}{_LINK_CLOSE}"
+    env.globals["link_to"] = lambda ident: f"{_LINK_OPEN}{_PRIVATE.sub('', ident)}{_LINK_CLOSE}"
     env.globals["url"] = lambda u: safe_url(u) or ""
     return env
 
 
 def _heading(level: int, text: str, ident: str) -> str:
+    level = max(1, min(level, 6))  # deeper nesting than Markdown has stays a level-6 heading
     return f"{'#' * level} {md_text(text)}{_HEAD_MARK}{_PRIVATE.sub('', ident)}{_HEAD_MARK}"
 
 
@@ -469,7 +507,7 @@ def render_readme(
     template = env.get_template("README.md.j2")
     text = template.render(
         title=title,
-        intro=strip_line_ends(_PRIVATE.sub("", intro.strip())),
+        intro=verbatim(intro.strip()) if intro.strip() else "",
         categories=categories,
         all_categories=[c for top in categories for c in top.walk()],
         papers=papers,
@@ -480,7 +518,12 @@ def render_readme(
 
 
 def _tidy(text: str) -> str:
-    """No runs of blank lines, one final newline (resolve_anchors strips line ends)."""
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip("\n") + "\n"
+    """No runs of blank lines or spaces at line ends, one final newline; user markdown
+    (between the verbatim markers) is left exactly as written."""
+    pieces = re.split(f"{_VERBATIM_OPEN}\n|\n{_VERBATIM_CLOSE}", text)
+    for i in range(0, len(pieces), 2):  # even pieces: template output
+        piece = strip_line_ends(pieces[i])
+        while "\n\n\n" in piece:
+            piece = piece.replace("\n\n\n", "\n\n")
+        pieces[i] = piece
+    return "".join(pieces).strip("\n") + "\n"
