@@ -124,8 +124,8 @@ _ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
 _ARXIV_TEXT = re.compile(
     r"ar\{?x\}?iv(?:\s+e-?prints?)?(?:\s+preprint)?(?:\s*,?\s*ar\{?x\}?iv)?\s*[:.]?\s*(?:abs/)?"
     rf"({_ARXIV_ID})", re.I)
-_ARXIV_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/({_ARXIV_ID})", re.I)
-_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)
+_ARXIV_ID_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/({_ARXIV_ID})", re.I)
+_ARXIV_ID_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)
 _ARXIV_VENUE = re.compile(r"^\s*(?:\{?ar\{?x\}?iv\}?|corr)\b", re.I)
 
 
@@ -137,7 +137,7 @@ def arxiv_id(fields: Mapping[str, str]) -> str:
         eprint = re.sub(r"^arxiv:\s*", "", eprint, flags=re.I)
         if prefix == "arxiv" or (not prefix and re.fullmatch(_ARXIV_ID, eprint)):
             return eprint
-    match = _ARXIV_DOI.match(fields.get("doi", ""))
+    match = _ARXIV_ID_DOI.match(fields.get("doi", ""))
     if match:
         return match.group(1)
     for name in ("journal", "journaltitle", "howpublished", "note", "volume"):
@@ -147,7 +147,7 @@ def arxiv_id(fields: Mapping[str, str]) -> str:
     volume = fields.get("volume", "")
     if volume.startswith("abs/") and _ARXIV_VENUE.match(fields.get("journal", "")):
         return volume[4:]
-    match = _ARXIV_URL.search(fields.get("url", ""))
+    match = _ARXIV_ID_URL.search(fields.get("url", ""))
     return match.group(1) if match else ""
 
 
