@@ -287,13 +287,14 @@ def test_write_changes_no_other_byte() -> None:
     assert reparsed["untouched"].fields == (("title", "Other"),)
 
 
-def test_write_skips_fields_the_entry_has_and_duplicate_keys_by_line() -> None:
+def test_write_fills_empty_fields_in_place_and_finds_duplicate_keys_by_line() -> None:
     text = "@misc{a,\n  title = {},\n}\n\n@misc{a,\n  title = {},\n  note = {2nd}\n}\n"
     # Two entries with one key (bibfile skips the second; a hand-made Entry can name it).
     second = [Entry("a", "misc", (("title", ""), ("note", "2nd")), "survey.bib", 5)]
     new = write_fields(text, second, [_change("a", ("title", "T"), ("year", "2020"))])
-    # The empty title stays (a second `title` would be a duplicate field): only year is added.
-    assert new == "@misc{a,\n  title = {},\n}\n\n@misc{a,\n  title = {},\n  note = {2nd},\n" \
+    # The empty title is filled where it stands (a second `title` would be a duplicate
+    # field); year is added; the first entry with the same key is left alone.
+    assert new == "@misc{a,\n  title = {},\n}\n\n@misc{a,\n  title = {T},\n  note = {2nd},\n" \
         "  year = {2020}\n}\n"
 
 

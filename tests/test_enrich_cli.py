@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,20 @@ def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
     assert fake_api.count() == asked
     assert "lack metadata" not in again.stderr
+
+
+def test_write_fills_empty_fields_in_place_and_honours_a_coding_line(
+    tmp_path: Path, fake_api: Any
+) -> None:
+    """`title = {}` is filled where it stands (not skipped while being counted), and a
+    Latin-1 file declared by its coding line is written back in Latin-1."""
+    add_specinfer(fake_api)
+    head = "% -*- coding: latin-1 -*-\n@string{caf = {Caf\xe9}}\n"
+    body = "@misc{s, doi = {10.1145/3620666.3651335}, title = {}, note = caf}\n"
+    (tmp_path / "survey.bib").write_bytes((head + body).encode("latin-1"))
+    result = _run(tmp_path, fake_api, "--write")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "survey.bib").read_bytes().decode("latin-1")
+    assert text.startswith(head + "@misc{s, doi = {10.1145/3620666.3651335}, title = {SpecInfer: ")
+    assert len(re.findall(r"(?<!book)title = ", text)) == 1
+    assert "note = caf" in text

@@ -96,9 +96,13 @@ def test_doi_accepts_every_spelling(tmp_path: Path, api: Any, text: str) -> None
     pytest.param("https://example.org/paper", id="other-url"),
     pytest.param("10.1145", id="no-suffix"),
     pytest.param("", id="empty"),
+    pytest.param("10.1234/../../dois/x", id="dot-dot-segments"),
+    pytest.param("10.1234/%2E%2E/works", id="encoded-dot-dot"),
+    pytest.param("10.1234//x", id="empty-segment"),
 ])
-def test_doi_refuses_what_is_not_a_doi(tmp_path: Path, text: str) -> None:
-    result = run(tmp_path, None, "doi", text)
+def test_doi_refuses_what_is_not_a_doi(tmp_path: Path, fake_api: Any, text: str) -> None:
+    result = run(tmp_path, fake_api, "doi", text)
+    assert fake_api.seen == []  # refused before any request: the path cannot be steered
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "is not a DOI (10.NNNN/...) or an arXiv id" in result.stderr

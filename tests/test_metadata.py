@@ -10,7 +10,7 @@ import pytest
 from conftest import shared_path
 
 from surveybib.errors import MetadataStoreError
-from surveybib.match import Candidate
+from surveybib.match import Candidate, query_for
 from surveybib.metadata import (
     MetadataStore,
     SearchResult,
@@ -153,15 +153,35 @@ def test_preprint_with_published_version_is_reported() -> None:
         ("preprint", "this preprint has a published version: 10.1038/s41597-019-0031-8")]
 
 
+def _asked(entry: Entry) -> str:
+    query = query_for(entry)
+    assert query is not None
+    return query.text
+
+
 def test_search_match_fills_the_doi() -> None:
-    store = _store("10.1145_3448016.3452841",
-                   searches={"k": SearchResult("matched", "10.1145/3448016.3452841", "q")})
-    merged, _ = merge_entry(_entry(title="Vector Quotient Filters", author="Pandey, P."),
-                            store)
+    entry = _entry(title="Vector Quotient Filters", author="Pandey, P.")
+    store = _store("10.1145_3448016.3452841", searches={
+        "k": SearchResult("matched", "10.1145/3448016.3452841", _asked(entry))})
+    merged, _ = merge_entry(entry, store)
     assert merged.get("doi") == "10.1145/3448016.3452841"
     assert merged.get("author") == "Pandey, P."
-    unmatched = MetadataStore(store.works, searches={"k": SearchResult("ambiguous", None, "q")})
-    assert merge_entry(_entry(title="Vector Quotient Filters"), unmatched)[0].filled == ()
+    bare = _entry(title="Vector Quotient Filters")
+    unmatched = MetadataStore(store.works,
+                              searches={"k": SearchResult("ambiguous", None, _asked(bare))})
+    assert merge_entry(bare, unmatched)[0].filled == ()
+
+
+def test_a_search_made_for_another_title_is_not_used() -> None:
+    """The key now names another paper (or its title was corrected): the old match must not
+    lend it a DOI, and a fetch must search again."""
+    old = _entry(title="Vector Quotient Filters", author="Pandey, P.")
+    store = _store("10.1145_3448016.3452841", searches={
+        "k": SearchResult("matched", "10.1145/3448016.3452841", _asked(old))})
+    cats = _entry(title="A completely different paper about cats", author="Smith, John")
+    merged, _ = merge_entry(cats, store)
+    assert merged.get("doi") == "" and merged.filled == ()
+    assert [e.key for e in pending([cats], store)] == ["k"]
 
 
 def test_empty_user_field_is_filled_in_place() -> None:
@@ -180,7 +200,8 @@ def test_merge_entries_without_records_returns_entries_unchanged() -> None:
 
 def test_pending_counts_what_a_fetch_would_ask() -> None:
     store = _store("10.1101_097196", missing={"10.5555/gone": "not found"},
-                   searches={"searched": SearchResult("no match", None, "q")})
+                   searches={"searched": SearchResult("no match", None,
+                                                      _asked(_entry(key="searched", title="T")))})
     entries = [_entry(key="stored", doi="10.1101/097196"),
                _entry(key="gone", doi="10.5555/gone"),
                _entry(key="new", doi="10.5555/new"),

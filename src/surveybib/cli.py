@@ -149,6 +149,8 @@ def main(ctx: click.Context, directory: Path, verbose: bool, quiet: bool,
     """Keep a literature survey's bibliography: survey.bib + notes/ -> README.md."""
     if not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a directory", param_hint="-C")
+    if not verbose:  # urllib3's multi-line retry notes are detail; problems are reported
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(name)s: %(message)s")
     ctx.obj = Context(directory, verbose, quiet, encoding)
@@ -707,10 +709,11 @@ def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
 
     from surveybib.enrich import write_fields
     from surveybib.latex import to_ascii_latex
+    from surveybib.lookup import file_encoding
 
     raw = path.read_bytes()
     bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
-    name = encoding or "utf-8"
+    name = file_encoding(raw, encoding or None)  # --encoding, else UTF-8 or a coding line
     try:
         text = raw[len(bom):].decode(name)
     except UnicodeDecodeError:

@@ -329,7 +329,7 @@ class Client:
             backoff_factor=config.backoff,
             backoff_jitter=config.backoff,
             backoff_max=30.0,
-            retry_after_max=60,
+            retry_after_max=15,  # a longer wait asked for fails the request, reported
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True,
@@ -356,7 +356,7 @@ class Client:
     def _throttled(self, host: str) -> None:
         limits = self._host_limits.get(host)
         if limits is not None:
-            log.warning("%s answered 429: slowing down", host)
+            log.info("%s answered 429: slowing down", host)
             limits.throttled()
 
     # -------------------------------------------------------------- one request

@@ -34,6 +34,7 @@ from surveybib.metadata import (
     MetadataStore,
     SearchResult,
     StoredWork,
+    current_search,
     lack_line,
     merge_entry,
     pending,
@@ -173,7 +174,7 @@ def run_enrich(
             titles.append(entry)
     to_fetch = [d for d in by_doi if refresh or (d not in store.works and d not in store.missing)]
     cached = tuple(d for d in by_doi if d in store.works and d not in to_fetch)
-    to_search = [e for e in titles if refresh or e.key not in store.searches]
+    to_search = [e for e in titles if refresh or current_search(e, store) is None]
     run = _Run(store, checkpoint, progress, by_doi,
                Counts(total=len(to_fetch) + len(to_search), cached=len(cached)))
     if client is not None and (to_fetch or to_search):
@@ -418,20 +419,34 @@ def write_fields(bib_text: str, entries: Sequence[Entry], changes: Sequence[Entr
     in the entry's own indentation and the file's newline style; no other byte changes."""
     newline = "\r\n" if "\r\n" in bib_text else "\n"
     wanted = {c.key: c for c in changes}
-    edits: list[tuple[int, str]] = []
+    edits: list[tuple[int, int, str]] = []  # (start, end, new text): end > start replaces
     for entry in entries:
         change = wanted.get(entry.key)
         if change is None:
             continue
         present = {name for name, _ in entry.fields}
-        fields = [(f.name, f.new) for f in change.fields if not f.old and f.name not in present]
-        if not fields:
-            continue
+        new = [(f.name, f.new) for f in change.fields if not f.old]
+        fields = [(name, value) for name, value in new if name not in present]
         start, close = _locate(bib_text, entry)
-        edits.append(_insertion(bib_text, start, close, fields, newline))
-    for position, text in sorted(edits, reverse=True):
-        bib_text = bib_text[:position] + text + bib_text[position:]
+        for name, value in new:
+            if name in present:  # written but empty (`title = {}`): fill it where it is
+                edits.extend(_fill_empty(bib_text, start, close, name, value))
+        if fields:
+            at, text = _insertion(bib_text, start, close, fields, newline)
+            edits.append((at, at, text))
+    for begin, end, text in sorted(edits, reverse=True):
+        bib_text = bib_text[:begin] + text + bib_text[end:]
     return bib_text
+
+
+def _fill_empty(text: str, opener: int, close: int, name: str, value: str
+                ) -> list[tuple[int, int, str]]:
+    """The edit that puts value into an empty `name = {}` (or `""`) of this entry."""
+    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}\s*=\s*(\{{\s*\}}|\"\s*\")", re.I)
+    match = pattern.search(text, opener, close)
+    if match is None:
+        return []
+    return [(match.start(1), match.end(1), "{" + value + "}")]
 
 
 _FIELD_LINE_RE = re.compile(r"^([ \t]*)([^\s=,{}]+)([ \t]*)=([ \t]*)", re.MULTILINE)

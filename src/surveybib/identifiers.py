@@ -38,6 +38,8 @@ def normalize_doi(text: str) -> str | None:
         value = value[:-1].rstrip(_TRAILING)
     if not _DOI_RE.fullmatch(value):
         return None
+    if any(part in ("", ".", "..") for part in value.split("/")[1:]):
+        return None  # no DOI has such a segment, and a server could resolve it as a path
     return value.lower()
 
 

@@ -16,7 +16,14 @@ from typing import Any
 from surveybib.errors import MetadataStoreError
 from surveybib.files import write_bytes_atomic
 from surveybib.identifiers import entry_arxiv_id, entry_doi
-from surveybib.match import Candidate, Status, no_doi_venue, normalize_title, title_similarity
+from surveybib.match import (
+    Candidate,
+    Status,
+    no_doi_venue,
+    normalize_title,
+    query_for,
+    title_similarity,
+)
 from surveybib.model import Entry, Problem
 from surveybib.records import Record, map_record
 
@@ -203,10 +210,21 @@ def stored_doi(entry: Entry, store: MetadataStore) -> str | None:
     doi = entry_doi(entry)
     if doi is not None and doi in store.works:
         return doi
-    found = store.searches.get(entry.key)
+    found = current_search(entry, store)
     if found is not None and found.status == "matched" and found.doi in store.works:
         return found.doi
     return None
+
+
+def current_search(entry: Entry, store: MetadataStore) -> SearchResult | None:
+    """The stored title search for this entry, if it was made for the entry as it is now:
+    an entry whose title, first author or year changed (or a key reused for another paper)
+    must be searched again, never given the old answer's DOI."""
+    found = store.searches.get(entry.key)
+    if found is None:
+        return None
+    query = query_for(entry)
+    return found if query is not None and query.text == found.query else None
 
 
 def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Problem, ...]]:
@@ -323,7 +341,7 @@ def pending(entries: Iterable[Entry], store: MetadataStore) -> tuple[Entry, ...]
         if doi is not None:
             if doi not in store.works and doi not in store.missing:
                 out.append(entry)
-        elif entry.get("title").strip() and entry.key not in store.searches \
+        elif entry.get("title").strip() and current_search(entry, store) is None \
                 and not no_doi_venue(entry):
             out.append(entry)
     return tuple(out)
