@@ -280,3 +280,17 @@ def test_short_venue(acronym: str, venue: str) -> None:
 
 def test_plain_text_double_encoded_entity() -> None:
     assert plain_text("Lab &amp;amp; University") == "Lab & University"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        pytest.param("x < y and z > w", "x < y and z > w", id="comparison-signs-are-text"),
+        pytest.param("A <i>B</i> <sub>2</sub>", "A B 2", id="inline-markup"),
+        pytest.param('<mml:math xmlns:mml="u"><mml:mi>x</mml:mi></mml:math>', "x",
+                     id="mathml"),
+        pytest.param("<jats:p>&amp; C</jats:p><br/>", "& C", id="jats-and-void-tags"),
+    ],
+)
+def test_plain_text_strips_tags_but_keeps_angle_brackets(raw: str, text: str) -> None:
+    assert plain_text(raw) == text

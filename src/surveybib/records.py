@@ -41,7 +41,7 @@ class Record:
 
 # ------------------------------------------------------------------ text cleaning
 
-_TAG_RE = re.compile(r"<[^<>]*>")
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")  # tags only: "x < y" is text
 _SPACE_RE = re.compile(r"\s+")
 _PLAIN_RE = re.compile(r"[<&\s]")
 
