@@ -520,10 +520,13 @@ def render_readme(
 def _tidy(text: str) -> str:
     """No runs of blank lines or spaces at line ends, one final newline; user markdown
     (between the verbatim markers) is left exactly as written."""
-    pieces = re.split(f"{_VERBATIM_OPEN}\n|\n{_VERBATIM_CLOSE}", text)
-    for i in range(0, len(pieces), 2):  # even pieces: template output
-        piece = strip_line_ends(pieces[i])
-        while "\n\n\n" in piece:
-            piece = piece.replace("\n\n\n", "\n\n")
-        pieces[i] = piece
+    pieces: list[str] = []
+    for i, chunk in enumerate(text.split(f"{_VERBATIM_OPEN}\n")):
+        if i:  # user markdown first, then the template output that follows it
+            user, _, chunk = chunk.partition(f"\n{_VERBATIM_CLOSE}")
+            pieces.append(user)
+        chunk = strip_line_ends(chunk)
+        while "\n\n\n" in chunk:
+            chunk = chunk.replace("\n\n\n", "\n\n")
+        pieces.append(chunk)
     return "".join(pieces).strip("\n") + "\n"
