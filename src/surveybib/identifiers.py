@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from surveybib.model import Entry
@@ -131,8 +132,15 @@ _ARXIV_ID_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)
 _ARXIV_VENUE = re.compile(r"^\s*(?:\{?ar\{?x\}?iv\}?|corr)\b", re.I)
 
 
+_ARXIV_PLACES = ("eprint", "doi", "journal", "journaltitle", "howpublished", "note", "url")
+
+
 def arxiv_id(fields: Mapping[str, str]) -> str:
     """The arXiv identifier an entry carries (eprint, DOI, venue text or URL), or ''."""
+    if not fields.get("eprint"):
+        seen = " ".join(fields.get(name, "") for name in _ARXIV_PLACES).lower()
+        if "arxiv" not in seen and "corr" not in seen and "10.48550" not in seen:
+            return ""  # the common case, cheaply: a README build asks for every entry
     eprint = fields.get("eprint", "").strip()
     prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "").strip().lower()
     if eprint:
@@ -153,6 +161,7 @@ def arxiv_id(fields: Mapping[str, str]) -> str:
     return match.group(1) if match else ""
 
 
+@lru_cache(maxsize=4096)
 def is_arxiv_venue(value: str) -> bool:
     """`arXiv preprint arXiv:2404.14294`, `ArXiv`, `CoRR`: a venue that is arXiv itself."""
     return bool(_ARXIV_VENUE.match(value))

@@ -181,15 +181,20 @@ class Category:
 UNCATEGORIZED = "Uncategorized"
 
 
+_LIST, _LIST_COMMAS, _AND = re.compile(";"), re.compile("[;,]"), re.compile(r"\s+and\s+")
+
+
 def split_categories(value: str, declared: Collection[str] = (), *, commas: bool = False
                      ) -> list[str]:
     """`A; B` or `A and B` -> ['A', 'B'] (display text, duplicates dropped). A part that is
     itself a declared category is kept whole (`Search and Retrieval`); with `commas`
     (a `keywords` field) `,` separates too."""
+    if not value.strip():
+        return []
     out: list[str] = []
-    for part in re.split(r"[;,]" if commas else ";", to_unicode(value)):
+    for part in (_LIST_COMMAS if commas else _LIST).split(to_unicode(value)):
         part = part.strip()
-        pieces = [part] if part in declared else re.split(r"\s+and\s+", part)
+        pieces = [part] if part in declared or " and " not in part else _AND.split(part)
         for piece in pieces:
             piece = piece.strip()
             if piece and piece not in out:
