@@ -157,6 +157,11 @@ def base_env() -> dict[str, str]:
         "LC_ALL": env.get("LC_ALL") or "C.UTF-8",
     })
     env.pop("SURVEYBIB_MAILTO", None)
+    # Python's default: compiled modules are cached in __pycache__ (the warm-up run writes
+    # them). This sandbox sets PYTHONDONTWRITEBYTECODE=1, under which an edited module of an
+    # editable install is recompiled by every process, while the libraries it is compared
+    # with were byte-compiled when pip installed them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
