@@ -524,3 +524,18 @@ def test_an_intro_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (tmp_path / "INTRO.md").write_bytes(b"caf\xe9\n")
     code, _, err = run(tmp_path, "build")
     assert code == 1 and "INTRO.md: not UTF-8" in err and "internal error" not in err
+
+
+def test_private_use_characters_in_data_cannot_break_the_anchor_pass(tmp_path: Path) -> None:
+    """surveybib marks headings and links with private-use characters while it renders;
+    the same characters in a key, a title, a category or a note are dropped, not obeyed."""
+    (tmp_path / "survey.bib").write_text(
+        "@misc{k\ue001ey, title = {T\ue000x}, taxonomy = {Cat\ue000x}}\n"
+        "@misc{b, title = {B\ue003}}\n", encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "b.md").write_text("# foo\ue000bar\ntext \ue004\n", encoding="utf-8")
+    code, _, err = run(tmp_path, "build")
+    assert code == 0, err
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert not re.search("[\ue000-\ue004]", readme)
+    assert_links_resolve(readme)
