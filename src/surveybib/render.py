@@ -525,13 +525,19 @@ def render_readme(
 def _tidy(text: str) -> str:
     """No runs of blank lines or spaces at line ends, one final newline; user markdown
     (between the verbatim markers) is left exactly as written."""
+    if _VERBATIM_OPEN not in text:  # no user markdown: tidy in place (a 50k-entry README
+        return _tidy_template(text).strip("\n") + "\n"  # is 20 MB; spare it copies)
     pieces: list[str] = []
     for i, chunk in enumerate(text.split(f"{_VERBATIM_OPEN}\n")):
         if i:  # user markdown first, then the template output that follows it
             user, _, chunk = chunk.partition(f"\n{_VERBATIM_CLOSE}")
             pieces.append(user)
-        chunk = strip_line_ends(chunk)
-        while "\n\n\n" in chunk:
-            chunk = chunk.replace("\n\n\n", "\n\n")
-        pieces.append(chunk)
+        pieces.append(_tidy_template(chunk))
     return "".join(pieces).strip("\n") + "\n"
+
+
+def _tidy_template(text: str) -> str:
+    text = strip_line_ends(text)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
