@@ -344,3 +344,19 @@ def test_progress_is_reported_after_every_batch(fake_api: Any) -> None:
         run_enrich(_entries(text), MetadataStore(), client, progress=seen.append)
     assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 300
     assert seen[-1].fetched == 300 and len(seen) >= 3
+
+
+def test_a_title_match_that_is_another_entrys_doi_is_not_taken(fake_api: Any) -> None:
+    """The guard accepts dl-learner's record, but an entry already has that DOI: the
+    second entry is the same paper (or a wrong match), so it gets no DOI and a warning."""
+    text = BIB + "\n@inproceedings{dl-learner-doi,\n  title = {DL-Learner},\n" \
+        "  doi = {10.1145/3184558.3186235},\n}\n"
+    with _client(fake_api) as client:
+        result = run_enrich(_entries(text), MetadataStore(), client)
+    assert "dl-learner" not in result.matched
+    assert result.store.searches["dl-learner"].doi is None
+    assert result.store.searches["dl-learner"].reason == \
+        "10.1145/3184558.3186235 is already the DOI of 'dl-learner-doi'"
+    assert ("dl-learner", "ambiguous") in [(p.key, p.rule) for p in result.problems]
+    merged, _ = merge_entries(_entries(text), result.store)
+    assert [e.get("doi") for e in merged if e.key == "dl-learner"] == [""]

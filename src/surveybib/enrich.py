@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -137,7 +136,7 @@ class _Run:
     failed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unreachable: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    taken: dict[str, str] = field(default_factory=dict)  # DOI -> key of the entry that has it
 
     def tick(self, **kw: int) -> None:
         values = {name: getattr(self.counts, name) + n for name, n in kw.items()}
@@ -177,6 +176,8 @@ def run_enrich(
     to_search = [e for e in titles if refresh or current_search(e, store) is None]
     run = _Run(store, checkpoint, progress, by_doi,
                Counts(total=len(to_fetch) + len(to_search), cached=len(cached)))
+    if to_search:
+        run.taken = {doi: e.key for e in entries if (doi := entry_doi(e)) is not None}
     if client is not None and (to_fetch or to_search):
         if progress is not None:
             progress(run.counts)
@@ -277,6 +278,16 @@ def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answe
                                         f"title search failed: {error}; asked again next run",
                                         "metadata", "warning", "fetch-failed"))
             continue
+        owner = run.taken.get(result.doi or "")
+        if owner is not None and owner != entry.key:
+            # The guard's match is the DOI of another entry: one paper twice, or a wrong
+            # match. Either way this entry gets nothing, and the user is told.
+            result = replace(result, status="no match", doi=None,
+                             reason=f"{result.doi} is already the DOI of '{owner}'")
+            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
+                                        f"title search found {owner}'s DOI; the same paper "
+                                        "twice? nothing taken", "metadata", "warning",
+                                        "ambiguous"))
         searches[entry.key] = result
         if result.doi and item is not None and result.doi not in run.store.works:
             works[result.doi] = StoredWork("crossref", trim_record("crossref", item))
