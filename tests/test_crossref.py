@@ -150,6 +150,7 @@ def test_a_doi_cannot_change_the_request_path(fake_api: Any, doi: str) -> None:
     [
         pytest.param("429", 1, "list", "1", True, id="429-with-retry-after"),
         pytest.param("429", 2, "list", None, True, id="429-without-retry-after"),
+        pytest.param("429", 99, "list", "0", True, id="list-route-always-429-then-singly"),
         pytest.param("500", 1, "list", None, True, id="500-once"),
         pytest.param("503", 2, "list", "0", True, id="503-twice"),
         pytest.param("500", 99, "", None, False, id="500-always"),

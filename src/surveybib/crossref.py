@@ -136,6 +136,10 @@ class Unreachable(NetworkError):
 class RequestFailed(NetworkError):
     """One request ended without a usable answer (after the retries)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the last HTTP status, when the server answered
+
 
 class _BadAnswer(Exception):
     """An answer that retrying will not fix (malformed JSON, 400, too large)."""
@@ -529,7 +533,12 @@ class Client:
             log.info("batch of %d DOIs: %s; asking singly", len(dois), exc)
             found = {}
         except RequestFailed as exc:
-            return [Failed(doi, f"Crossref: {exc}") for doi in dois]
+            if exc.status != 429:
+                return [Failed(doi, f"Crossref: {exc}") for doi in dois]
+            # Lists are throttled harder than single works (3/s against 10/s in the
+            # polite pool): what the list route will not give, ask for one by one.
+            log.info("batch of %d DOIs: %s; asking singly", len(dois), exc)
+            found = {}
         outcomes: list[Outcome] = [Fetched(d, "crossref", found[d]) for d in dois if d in found]
         outcomes.extend(self.get_work(doi) for doi in dois if doi not in found)
         return outcomes
@@ -622,7 +631,7 @@ def _short(exc: BaseException | None) -> str:
 def _json_body(reply: _Reply, api: str) -> Any:
     if reply.status == 429 or reply.status >= 500:
         # Still failing after the retries: the server is in trouble, not the request.
-        raise RequestFailed(f"{api} answered HTTP {reply.status} (after retries)")
+        raise RequestFailed(f"{api} answered HTTP {reply.status} (after retries)", reply.status)
     try:
         return json.loads(reply.body)
     except (ValueError, UnicodeDecodeError):
