@@ -39,7 +39,6 @@ from surveybib.export import (
     month_number,
     parse_aux,
     protect_case,
-    raw_link,
     render_configured,
     render_export,
     run_export,
@@ -48,7 +47,7 @@ from surveybib.export import (
     spec_options,
     to_csl_json,
 )
-from surveybib.latex import to_unicode
+from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry
 
 TESTS = Path(__file__).resolve().parent
@@ -635,7 +634,7 @@ def test_round_trip_biblatex(name: str) -> None:
 
 def test_doi_helpers() -> None:
     assert clean_doi(" https://dx.doi.org/10.1/a\\_b ") == "10.1/a_b"
-    assert raw_link("plain") == "plain"
+    assert url_from_latex("plain") == "plain"
 
 
 # ---------------------------------------------------------------- real BibTeX

@@ -36,6 +36,7 @@ from urllib3.util.retry import Retry
 from surveybib import __version__
 from surveybib.errors import NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
+from surveybib.metadata import NOT_FOUND
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ DEFAULT_DATACITE_URL = "https://api.datacite.org"
 MAX_BODY = 20 * 1024 * 1024  # a work-list of 1,000 full records is about 10 MB
 MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
 SAFETY = 0.85  # run at this fraction of the announced rate, to absorb timing jitter
-NOT_FOUND = "not found at Crossref or DataCite"
 
 # Registration agencies other than Crossref hold these prefixes: ask DataCite directly.
 # 10.48550 arXiv, 10.4230 Dagstuhl LIPIcs, 10.5281 Zenodo.

@@ -28,8 +28,8 @@ from typing import TypedDict
 
 from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
-from surveybib.identifiers import arxiv_id, is_arxiv_venue
-from surveybib.latex import to_ascii_latex, to_unicode
+from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
+from surveybib.latex import to_ascii_latex, to_unicode, url_from_latex
 from surveybib.model import Entry, Person, Problem, parse_name, parse_names
 
 FORMATS = ("bibtex", "biblatex", "csl-json", "ris", "text", "markdown", "html")
@@ -314,21 +314,9 @@ def _author_sort_key(entry: Entry) -> tuple[str, str, tuple[int, int], str]:
 # ---------------------------------------------------------------- shared field cleaning
 
 
-_LINK_ESCAPE = re.compile(r"\\([_%&#$])|\{\\([_%&#$])\}|\\textasciitilde(?:\{\})?|\\~\{\}")
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-
-
-def raw_link(value: str) -> str:
-    """A `url`/`doi` value as written by LaTeX users or escaped from Crossref -> the raw
-    string (BibTeX's url and doi fields are never LaTeX-escaped)."""
-    if "\\" not in value:
-        return value
-    return _LINK_ESCAPE.sub(lambda m: m.group(1) or m.group(2) or "~", value)
-
-
 def clean_doi(value: str) -> str:
     """A DOI field -> the bare DOI (`10.1145/...`)."""
-    return _DOI_PREFIX.sub("", raw_link(value).strip())
+    return strip_doi_prefix(url_from_latex(value))
 
 
 def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
@@ -344,7 +332,7 @@ def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
         if name == "doi":
             value = clean_doi(value)
         elif name == "url":
-            value = raw_link(value)
+            value = url_from_latex(value)
         out[name] = value
     return out
 

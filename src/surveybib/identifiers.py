@@ -44,6 +44,11 @@ def normalize_doi(text: str) -> str | None:
     return value.lower()
 
 
+def strip_doi_prefix(value: str) -> str:
+    """`https://doi.org/10.x/y`, `doi:10.x/y` -> `10.x/y` (case and the rest kept)."""
+    return _DOI_PREFIXES.sub("", value.strip()).strip()
+
+
 def parse_arxiv_id(text: str) -> str | None:
     """`2305.09781v2`, `arXiv:...`, an arxiv.org URL, `cs/0112017` -> the id, version dropped."""
     value = text.strip()

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from surveybib.errors import TemplateError
-from surveybib.identifiers import arxiv_id, is_arxiv_venue
+from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 
@@ -293,13 +293,12 @@ def paper_url(entry: Entry) -> str | None:
     return _paper_url(entry.as_dict())
 
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.I)
 
 
 def _paper_url(f: Mapping[str, str]) -> str | None:
     doi = f.get("doi", "").strip()
     if doi:
-        doi = _DOI_PREFIX.sub("", url_from_latex(doi)).strip()
+        doi = strip_doi_prefix(url_from_latex(doi))
         return "https://doi.org/" + quote(doi, safe="/:;._-")
     url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     if url:
