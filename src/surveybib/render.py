@@ -323,6 +323,14 @@ def verbatim(markdown: str) -> str:
     return f"{_VERBATIM_OPEN}\n{text}\n{_VERBATIM_CLOSE}"
 
 
+def _next_fence(fence: str | None, mark: str) -> str | None:
+    """The open code fence after a fence line `mark`: it opens one, or closes the open
+    one when it is of the same character and at least as long (CommonMark)."""
+    if fence is None:
+        return mark
+    return None if mark[0] == fence[0] and len(mark) >= len(fence) else fence
+
+
 def close_open_blocks(markdown: str) -> tuple[str, str | None]:
     """A note or intro with a code fence or HTML comment left open would swallow the
     rest of the README on GitHub: close it at the end, and say what was closed."""
@@ -334,11 +342,7 @@ def close_open_blocks(markdown: str) -> tuple[str, str | None]:
             continue
         opener = _FENCE.match(line)
         if opener:
-            mark = opener.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
+            fence = _next_fence(fence, opener.group(1))
         elif fence is None and _COMMENT_START.match(line):
             comment = "-->" not in line[line.index("<!--") + 4 :]
     if fence is not None:
@@ -431,11 +435,7 @@ def resolve_anchors(document: str) -> str:
         pos = found.end() + 1
         opener = _FENCE.match(line)
         if opener:
-            mark = opener.group(1)
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence):
-                fence = None
+            fence = _next_fence(fence, opener.group(1))
             continue
         if fence is None and "<!--" in line[:7] and _COMMENT_START.match(line):
             # an HTML comment block (a note's commented-out draft) hides its headings
