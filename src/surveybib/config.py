@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,7 +137,7 @@ def check_output_path(settings: Settings, path: Path) -> None:
 
 def _taxonomy(value: Any) -> tuple[str, ...]:
     names = _strings(value, "taxonomy")
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)
     if twice:
         raise ConfigError(f"[tool.surveybib] taxonomy lists {', '.join(map(repr, twice))} "
                           "more than once")

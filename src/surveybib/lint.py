@@ -17,7 +17,9 @@ from typing import Any
 from surveybib.config import Settings
 from surveybib.errors import ConfigError
 from surveybib.latex import to_unicode
+from surveybib.limits import MAX_TITLE_WORDS
 from surveybib.model import Entry, Level, Problem
+from surveybib.readme.inline import drop_comments
 from surveybib.readme.render import split_categories
 from surveybib.survey import Survey
 
@@ -105,8 +107,10 @@ def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     found.extend(_case_duplicates(entries))
     found.extend(_doi_duplicates(entries))
     found.extend(_title_duplicates(entries))
+    declared = frozenset(settings.taxonomy)
+    hints = _Hints(settings.taxonomy)
     for entry in entries:
-        found.extend(_entry_problems(entry, settings))
+        found.extend(_entry_problems(entry, settings, declared, hints))
         found.extend(_reader_without_note(entry, survey))
     return tuple(found)
 
@@ -143,17 +147,32 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
     return levels
 
 
-def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings) -> list[Problem]:
-    """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
-    import difflib
+class _Hints:
+    """"Did you mean" for names outside the configured taxonomy: each name looked up once,
+    and at most MAX_HINTS names (difflib compares a name with every declared one)."""
 
-    out = []
-    for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
-                                   f"list{hint}", "unknown-taxonomy", stage="taxonomy"))
-    return out
+    MAX_HINTS = 100
+
+    def __init__(self, taxonomy: Sequence[str]) -> None:
+        self.taxonomy = list(taxonomy)
+        self.known: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self.known and len(self.known) < self.MAX_HINTS:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.taxonomy, n=1, cutoff=0.6)
+            self.known[name] = f" (did you mean '{close[0]}'?)" if close else ""
+        return self.known.get(name, "")
+
+
+def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings,
+                       hints: _Hints | None = None) -> list[Problem]:
+    """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
+    hint = hints or _Hints(settings.taxonomy)
+    return [_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
+                            f"list{hint(name)}", "unknown-taxonomy", stage="taxonomy")
+            for entry, name in unknown]
 
 
 # ---------------------------------------------------------------- identifiers
@@ -188,9 +207,10 @@ def _problem(entry: Entry, message: str, rule: str, stage: str = "check") -> Pro
     return Problem(entry.path, entry.line, entry.key, message, stage, RULES[rule][0], rule)
 
 
-def _entry_problems(entry: Entry, settings: Settings) -> Iterator[Problem]:
+def _entry_problems(entry: Entry, settings: Settings, declared: frozenset[str],
+                    hints: _Hints) -> Iterator[Problem]:
     yield from _missing_fields(entry)
-    yield from _taxonomy(entry, settings)
+    yield from _taxonomy(entry, settings, declared, hints)
     doi = entry.get("doi").strip()
     if doi and normalize_doi(doi) is None:
         yield _problem(entry, f"doi '{doi}' is not a DOI (expected 10.NNNN/...)", "bad-doi")
@@ -216,16 +236,17 @@ def _missing_fields(entry: Entry) -> Iterator[Problem]:
                                   "metadata store)", "missing-field")
 
 
-def _taxonomy(entry: Entry, settings: Settings) -> Iterator[Problem]:
-    names = split_categories(entry.get(settings.group_by), settings.taxonomy,
+def _taxonomy(entry: Entry, settings: Settings, declared: frozenset[str],
+              hints: _Hints) -> Iterator[Problem]:
+    names = split_categories(entry.get(settings.group_by), declared,
                              commas=settings.group_by != "taxonomy")
     if not names:
         yield _problem(entry, f"no {settings.group_by}; listed under Uncategorized",
                        "no-taxonomy", stage="taxonomy")
         return
-    if settings.taxonomy:
-        unknown = [(entry, n) for n in names if n not in settings.taxonomy]
-        yield from unknown_categories(unknown, settings)
+    if declared:
+        unknown = [(entry, n) for n in names if n not in declared]
+        yield from unknown_categories(unknown, settings, hints)
 
 
 def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
@@ -233,7 +254,7 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
     if not reader:
         return
     note = survey.notes.get(entry.key)
-    body = re.sub(r"<!--.*?-->", "", note.body, flags=re.S).strip() if note else ""
+    body = drop_comments(note.body, across_lines=True).strip() if note else ""
     if not body:
         yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
                               f"`surveybib note {entry.key}`)", "reader-without-note",
@@ -303,8 +324,10 @@ def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> It
     exact = by_words.get(words)
     if exact is not None:
         yield exact
-    if len(words) < 6:
-        return  # short titles differing by a word are different papers
+    if len(words) < 6 or len(words) > MAX_TITLE_WORDS:
+        # Short titles differing by a word are different papers; a title longer than any
+        # real one is compared whole (each dropped word below costs the title's length).
+        return
     for i, word in enumerate(words):
         if word.isdigit():
             continue  # "Llama 2" vs "Llama": versions are different papers
@@ -330,7 +353,7 @@ def _close_titles(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     if a == b:
         return True
     longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-    if len(longer) != len(shorter) + 1 or len(longer) < 6:
+    if len(longer) != len(shorter) + 1 or not 6 <= len(longer) <= MAX_TITLE_WORDS:
         return False
     return any(longer[:i] + longer[i + 1:] == shorter for i, word in enumerate(longer)
                if not word.isdigit())

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from surveybib.errors import BibFileError
+from surveybib.limits import EXPANSION_PER_BYTE, MAX_VALUE
 from surveybib.model import Entry, ParsedBib, Problem
 
 MONTHS = {
@@ -108,30 +109,73 @@ def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
             gc.enable()
 
 
+class _Macros:
+    """The @string macros defined so far, and how much text their expansion may still
+    add to this file's values: a multiple of the file's size (limits.EXPANSION_PER_BYTE),
+    so 26 lines of `@string{sN = sN-1 # sN-1}` cannot claim gigabytes."""
+
+    def __init__(self, size: int) -> None:
+        self.values: dict[str, str] = {}
+        self.cut: set[str] = set()  # macros whose value was cut
+        self.budget = MAX_VALUE + EXPANSION_PER_BYTE * size
+        self.total = self.budget
+
+    def expand(self, raw: str) -> tuple[str, list[str], str]:
+        """(value, undefined macro names, why the value is not whole or "")."""
+        room = max(0, min(MAX_VALUE, self.budget))
+        value, undefined, cut = _resolve(raw, self.values, room)
+        self.budget -= len(value)
+        if cut and room == MAX_VALUE:
+            return value, undefined, f"is longer than {MAX_VALUE:,} characters; cut there"
+        if cut:
+            return value, undefined, (f"is cut: @string expansion in this file passes "
+                                      f"{self.total:,} characters in all")
+        if self.cut:
+            used = [name for name in _macro_names(raw) if name in self.cut]
+            if used:
+                return value, undefined, f"uses @string {used[0]}, whose value was cut"
+        return value, undefined, ""
+
+    def define(self, name: str, raw: str) -> tuple[list[str], str]:
+        """Define a macro; (undefined macro names in its value, why it is not whole)."""
+        value, undefined, cut = self.expand(raw)
+        self.values[name.lower()] = value
+        if cut:
+            self.cut.add(name.lower())
+        return undefined, cut
+
+
+def _macro_names(raw: str) -> list[str]:
+    """The lower-case names of the macros a raw value refers to."""
+    if "#" not in raw and raw.strip()[:1] in ('{', '"'):
+        return []
+    return [part.lower() for part in _split_concat(raw.strip())
+            if part[0] not in '{"' and not part.isdigit()]
+
+
 def _parse(library: Any, text: str, path: str) -> ParsedBib:
     from bibtexparser import model as bm
 
-    strings: dict[str, str] = {}
+    macros = _Macros(len(text))
+    strings = macros.values
     entries: list[Entry] = []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
     for block in library.blocks:
         line = (block.start_line or 0) + 1
         if isinstance(block, bm.String):
-            value, undefined = resolve_value(str(block.value), strings)
-            strings[block.key.lower()] = value
-            problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
+            problems.extend(_define(macros, block.key, str(block.value), path, line))
         elif isinstance(block, bm.Entry):
-            entry, found = _convert(block, strings, path)
+            entry, found = _convert(block, macros, path)
             first_line.setdefault(entry.key, entry.line)
             entries.append(entry)
             problems.extend(found)
         elif isinstance(block, bm.DuplicateBlockKeyBlock) and isinstance(
             block.ignore_error_block, bm.String
         ):
-            value, undefined = resolve_value(str(block.ignore_error_block.value), strings)
-            strings[block.key.lower()] = value  # as in BibTeX, the later definition wins
-            problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
+            # as in BibTeX, the later definition wins
+            problems.extend(_define(macros, block.key, str(block.ignore_error_block.value),
+                                    path, line))
             problems.append(Problem(path, line, f"@string {block.key}",
                                     "redefined; the later value is used", "parse",
                                     level="warning", rule="duplicate-string"))
@@ -139,7 +183,7 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.append(_duplicate_key(block, path, first_line))
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
             original = block.ignore_error_block
-            entry, found = _convert(original, strings, path)
+            entry, found = _convert(original, macros, path)
             first_line.setdefault(entry.key, entry.line)
             entries.append(entry)
             problems.extend(found)
@@ -147,6 +191,16 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.append(_failed_block(block, path, line))
     newline = "\r\n" if "\r\n" in text[:10000] else "\n"
     return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline)
+
+
+def _define(macros: _Macros, name: str, raw: str, path: str, line: int) -> list[Problem]:
+    """One @string definition; the problems it has (undefined macros, a cut value)."""
+    undefined, cut = macros.define(name, raw)
+    problems = _undefined(path, line, f"@string {name}", undefined)
+    if cut:
+        problems.append(Problem(path, line, f"@string {name}", f"value {cut}", "parse",
+                                rule="value-too-long"))
+    return problems
 
 
 def _duplicate_key(block: object, path: str, first_line: dict[str, int]) -> Problem:
@@ -182,7 +236,7 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
 _ENCLOSING = {"{": "}", '"': '"'}
 
 
-def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, list[Problem]]:
+def _convert(block: Any, macros: _Macros, path: str) -> tuple[Entry, list[Problem]]:
     key = str(block.key)
     line = (block.start_line or 0) + 1
     problems: list[Problem] = []
@@ -195,13 +249,17 @@ def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, lis
         raw = fld.value
         # The common case, inlined (a 3,644-entry file has 57k values): one braced or
         # quoted part, nothing to concatenate.
-        if "#" not in raw and raw[:1] in _ENCLOSING and raw[-1:] == _ENCLOSING[raw[:1]]:
+        if "#" not in raw and raw[:1] in _ENCLOSING and raw[-1:] == _ENCLOSING[raw[:1]] \
+                and len(raw) <= MAX_VALUE + 2:
             fields[name] = raw[1:-1]
             continue
-        value, undefined = resolve_value(raw, strings)
+        value, undefined, cut = macros.expand(raw)
+        fline = (fld.start_line or line - 1) + 1
         if undefined:
-            fline = (fld.start_line or line - 1) + 1
             problems.extend(_undefined(path, fline, key, undefined, name))
+        if cut:
+            problems.append(Problem(path, fline, key, f"field '{name}' {cut}", "parse",
+                                    rule="value-too-long"))
         fields[name] = value
     entry = Entry(key, block.entry_type.lower(), tuple(fields.items()), path, line)
     if not fields.get("title", "").strip():
@@ -252,32 +310,47 @@ def _undefined(
 
 def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
     """A raw BibTeX value (`{..}`, `".."`, a number, a macro, joined by `#`) -> its text,
-    and the names of macros that are not defined."""
+    and the names of macros that are not defined (the text cut at limits.MAX_VALUE)."""
+    value, undefined, _ = _resolve(raw, strings, MAX_VALUE)
+    return value, undefined
+
+
+def _resolve(raw: str, strings: dict[str, str], room: int) -> tuple[str, list[str], bool]:
+    """resolve_value, building at most `room` characters; True when the text was cut."""
     raw = raw.strip()
     if not raw:
-        return "", []
+        return "", [], False
     if "#" not in raw:  # the common case: one part, no concatenation to split
         first, last = raw[0], raw[-1]
         if (first == "{" and last == "}") or (first == '"' and last == '"' and len(raw) > 1):
-            return raw[1:-1], []
+            return _cut(raw[1:-1], room)
     elif raw.startswith("{") and _closes_at_end(raw):
-        return raw[1:-1], []
-    parts = _split_concat(raw)
+        return _cut(raw[1:-1], room)
     out: list[str] = []
     undefined: list[str] = []
-    for part in parts:
+    size = 0
+    for part in _split_concat(raw):
         if (part[0], part[-1]) in (("{", "}"), ('"', '"')) and len(part) >= 2:
-            out.append(part[1:-1])
+            text = part[1:-1]
         elif part.isdigit():
-            out.append(part)
+            text = part
         elif part.lower() in strings:
-            out.append(strings[part.lower()])
+            text = strings[part.lower()]
         elif part.lower() in MONTHS:
-            out.append(MONTHS[part.lower()])
+            text = MONTHS[part.lower()]
         else:
             undefined.append(part)
-            out.append(part)
-    return "".join(out), undefined
+            text = part
+        if size + len(text) > room:  # stop before the text is ever built
+            out.append(text[: room - size])
+            return "".join(out), undefined, True
+        out.append(text)
+        size += len(text)
+    return "".join(out), undefined, False
+
+
+def _cut(text: str, room: int) -> tuple[str, list[str], bool]:
+    return (text, [], False) if len(text) <= room else (text[:room], [], True)
 
 
 _BRACE_OR_QUOTE = re.compile(r'[{}"#]')

@@ -259,6 +259,7 @@ def select_entries(
     from surveybib.readme.render import split_categories
 
     by_key = {e.key: e for e in entries}
+    names = frozenset(declared)
     unknown = tuple(dict.fromkeys(k for k in keys if k not in by_key)) if keys is not None else ()
     chosen = set(keys) if keys is not None else None
     wanted = taxonomy.strip().casefold() if taxonomy else None
@@ -267,7 +268,7 @@ def select_entries(
         e for e in entries
         if (chosen is None or e.key in chosen)
         and (wanted is None or _in_category(split_categories(
-            e.get(group_by), declared, commas=group_by != "taxonomy"), wanted, parent))
+            e.get(group_by), names, commas=group_by != "taxonomy"), wanted, parent))
     ]
     have = {e.key for e in selected}
     for entry in list(selected):

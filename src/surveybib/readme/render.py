@@ -11,7 +11,6 @@ GitHub puts them, and every internal link resolves.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,9 @@ from urllib.parse import quote
 from surveybib.errors import TemplateError
 from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
+from surveybib.limits import MAX_SHOWN
 from surveybib.model import Entry, Note
+from surveybib.readme import inline
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
@@ -73,7 +74,6 @@ class Slugger:
 # ---------------------------------------------------------------- escaping
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
-_MARKUP = re.compile(r"[<\[`*_\\&]")
 _MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
 
 
@@ -118,16 +118,7 @@ def safe_url(url: str) -> str | None:
 @lru_cache(maxsize=1 << 15)
 def heading_plain_text(markdown: str) -> str:
     """The text GitHub sees in a heading's markdown (for headings we did not write)."""
-    if not _MARKUP.search(markdown):
-        return markdown.strip()
-    text = re.sub(r"<!--.*?-->", "", markdown)
-    # An escaped `\<`, `\[` or `\`` is literal text (as in our own headings), not markup.
-    text = re.sub(r"(?<!\\)!?\[((?:\\.|[^\]\\])*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"(?<!\\)<[^>]+>", "", text)
-    text = re.sub(r"(?<!\\)(`+)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<!\\)(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1", r"\2", text)
-    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
-    return html.unescape(text).strip()
+    return inline.heading_plain_text(markdown)
 
 
 # ---------------------------------------------------------------- the model shown
@@ -191,15 +182,15 @@ def split_categories(value: str, declared: Collection[str] = (), *, commas: bool
     (a `keywords` field) `,` separates too."""
     if not value.strip():
         return []
-    out: list[str] = []
+    out: dict[str, None] = {}
     for part in (_LIST_COMMAS if commas else _LIST).split(to_unicode(value)):
         part = part.strip()
         pieces = [part] if part in declared or " and " not in part else _AND.split(part)
         for piece in pieces:
-            piece = piece.strip()
-            if piece and piece not in out:
-                out.append(piece)
-    return out
+            piece = cut_shown(piece.strip())
+            if piece:
+                out[piece] = None
+    return list(out)
 
 
 def build_categories(
@@ -207,8 +198,8 @@ def build_categories(
 ) -> tuple[list[Category], list[Paper], list[tuple[Entry, str]]]:
     """Group papers by taxonomy. Returns top-level categories, papers in file order, and
     (entry, value) pairs whose category is not in the configured list."""
-    declared = list(taxonomy)
-    order: list[str] = list(declared)
+    declared = frozenset(taxonomy)
+    order = dict.fromkeys(taxonomy)  # an ordered set
     papers: list[Paper] = []
     unknown: list[tuple[Entry, str]] = []
     by_name: dict[str, Category] = {}
@@ -222,12 +213,11 @@ def build_categories(
             if declared and name not in declared:
                 unknown.append((entry, name))
                 continue
-            if name not in order:
-                order.append(name)
+            order[name] = None
             chosen.append(name)
         assignments.append((paper, chosen or [UNCATEGORIZED]))
     has_uncategorized = any(names == [UNCATEGORIZED] for _, names in assignments)
-    tops = _number(order + ([UNCATEGORIZED] if has_uncategorized else []), by_name, set(declared))
+    tops = _number([*order, *([UNCATEGORIZED] if has_uncategorized else [])], by_name, declared)
     for paper, names in assignments:
         for name in names:
             category = by_name[name]
@@ -236,7 +226,8 @@ def build_categories(
     return tops, papers, unknown
 
 
-def _number(names: list[str], by_name: dict[str, Category], declared: set[str]) -> list[Category]:
+def _number(names: list[str], by_name: dict[str, Category], declared: Collection[str]
+            ) -> list[Category]:
     tops: list[Category] = []
     for name in names:
         parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
@@ -282,10 +273,31 @@ def display_title(entry: Entry) -> str:
 
 
 def _display_title(key: str, f: Mapping[str, str]) -> str:
-    title = to_unicode(f.get("title", "")) or key
+    title = shown(f.get("title", "")) or cut_shown(key)
     year = f.get("year") or f.get("date", "")[:4]
-    suffix = " ".join(p for p in (_short_venue(f), to_unicode(year)) if p)
+    suffix = " ".join(p for p in (cut_shown(_short_venue(f)), shown(year)) if p)
     return f"{title} ({suffix})" if suffix else title
+
+
+def shown(value: str) -> str:
+    """A field value as display text, at most limits.MAX_SHOWN characters: a longer one is
+    cut and ends in "…" (a 50 MB title once made a 262 MB README)."""
+    if len(value) <= MAX_SHOWN:
+        return to_unicode(value)
+    return cut_shown(to_unicode(value[: 4 * MAX_SHOWN]), cut=True)
+
+
+def cut_shown(text: str, cut: bool = False) -> str:
+    """Display text cut to limits.MAX_SHOWN characters (ending in "…" when cut)."""
+    if len(text) <= MAX_SHOWN and not cut:
+        return text
+    return text[: MAX_SHOWN - 1].rstrip() + "…"
+
+
+def too_long_to_show(entry: Entry, group_by: str) -> list[str]:
+    """The fields of an entry that the README shows cut (see `shown`)."""
+    names = ("title", "venue", "journal", "booktitle", "reader", "year", group_by)
+    return [name for name in dict.fromkeys(names) if len(entry.get(name)) > MAX_SHOWN]
 
 
 def paper_url(entry: Entry) -> str | None:
@@ -310,11 +322,11 @@ def _paper_url(f: Mapping[str, str]) -> str | None:
 def to_paper(entry: Entry, note: Note | None) -> Paper:
     """An entry as the README shows it."""
     body = note.body if note is not None else None
-    if body is not None and not re.sub(r"<!--.*?-->", "", body, flags=re.S).strip():
+    if body is not None and not inline.drop_comments(body, across_lines=True).strip():
         body = None  # a stub with nothing written yet
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
-                 to_unicode(f.get("reader", "")), note=verbatim(body) if body else None)
+                 shown(f.get("reader", "")), note=verbatim(body) if body else None)
 
 
 def verbatim(markdown: str) -> str:
@@ -430,32 +442,36 @@ def resolve_anchors(document: str) -> str:
     last = 0
     fence: str | None = None
     pos = 0
+    floor = 0  # where the latest heading, fence or comment ended: no paragraph goes back past it
     while (found := _SPECIAL_LINE.search(document, pos)) is not None:
         line = found.group(0)
         pos = found.end() + 1
         opener = _FENCE.match(line)
         if opener:
             fence = _next_fence(fence, opener.group(1))
+            floor = pos
             continue
         if fence is None and "<!--" in line[:7] and _COMMENT_START.match(line):
             # an HTML comment block (a note's commented-out draft) hides its headings
             close = document.find("-->", found.start() + line.index("<!--") + 4)
             if close < 0:
                 break
-            pos = document.find("\n", close) + 1 or len(document)
+            pos = floor = document.find("\n", close) + 1 or len(document)
             continue
         if fence is not None:
             continue
         if _SETEXT_UNDERLINE.match(line):
-            text = _setext_text(document, found.start())
+            text = _setext_text(document, found.start(), floor)
             if text is not None:  # `Title` underlined with === or ---: a heading on GitHub
                 slugger.slug(heading_plain_text(text))
+                floor = pos
             continue
         if "#" not in line[:4]:
             continue
         match = _HEADING.match(line)
         if not match:
             continue
+        floor = pos
         text = (match.group(2) or "").rstrip(" \t")
         if text.endswith("#"):  # an optional closing sequence: `## Title ##`
             text = _CLOSING_HASHES.sub("", text)
@@ -481,12 +497,14 @@ def resolve_anchors(document: str) -> str:
     return _LINK_MARK.sub(_link, document)
 
 
-def _setext_text(document: str, underline: int) -> str | None:
-    """The paragraph a setext underline at offset `underline` turns into a heading, if any."""
+def _setext_text(document: str, underline: int, floor: int = 0) -> str | None:
+    """The paragraph a setext underline at offset `underline` turns into a heading, if any
+    (it starts at `floor` at the earliest, so no line is read twice)."""
     lines: list[str] = []
     end = underline - 1  # the newline before the underline
-    while end > 0:
-        start = document.rfind("\n", 0, end) + 1
+    while end > 0 and end >= floor:
+        newline = document.rfind("\n", floor, end)
+        start = newline + 1 if newline >= 0 else floor
         line = document[start:end]
         if _NOT_PARAGRAPH.match(line):
             break
