@@ -151,6 +151,8 @@ def _read_table(pyproject: Path) -> dict[str, Any]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{pyproject}: its TOML nests too deeply to read") from None
     table = data.get("tool", {}).get("surveybib", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.surveybib] must be a table")

@@ -130,7 +130,7 @@ def doi_path(doi: str) -> str:
 # the README, the exports and check, so they never disagree about an entry).
 _ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
 _ARXIV_TEXT = re.compile(
-    r"ar\{?x\}?iv(?:\s+e-?prints?)?(?:\s+preprint)?(?:\s*,?\s*ar\{?x\}?iv)?\s*[:.]?\s*(?:abs/)?"
+    r"ar\{?x\}?iv(?:\s++e-?prints?)?(?:\s++preprint)?(?:\s*+,?\s*+ar\{?x\}?iv)?\s*+[:.]?\s*+(?:abs/)?"
     rf"({_ARXIV_ID})", re.I)
 _ARXIV_ID_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/({_ARXIV_ID})", re.I)
 _ARXIV_ID_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_ID})$", re.I)

@@ -8,6 +8,8 @@ refused, and named in a diagnostic, never silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 MIB = 1024 * 1024
 
 # ---------------------------------------------------------------- files
@@ -29,4 +31,23 @@ MAX_QUERY = 300  # characters of a title sent as a Crossref search query
 MAX_TITLE_WORDS = 100  # longer titles are compared for equality only (near-duplicates)
 MAX_COMPARE = 500  # characters: longer titles are compared for equality, not similarity
 MAX_DEPTH = 64  # nesting of a JSON answer or of the metadata store's records
+MAX_BRACE_DEPTH = 32  # nested braces in a value that the formatted exports (pybtex) take
 MAX_NAME_BYTES = 255  # a note's file name (the usual file system limit)
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON data (dicts and lists) nests deeper than `limit` (found without
+    recursion, so no depth can overflow the stack)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -31,7 +31,7 @@ def _in_survey(ctx: Context) -> bool:
         return True
     try:
         table = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return False
     return isinstance(table.get("tool"), dict) and "surveybib" in table["tool"]
 

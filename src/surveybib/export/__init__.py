@@ -410,7 +410,8 @@ def is_preprint(etype: str, fields: Mapping[str, str]) -> bool:
 # ---------------------------------------------------------------- names
 
 
-_AND = re.compile(r"\s+and\s+", re.I)
+# `(?<!\s)`: one try per run of spaces, not one per space (quadratic on a long run)
+_AND = re.compile(r"(?<!\s)\s+and\s+", re.I)
 
 
 def split_names(value: str) -> list[str]:

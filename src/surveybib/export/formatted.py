@@ -31,10 +31,12 @@ from surveybib.export import (
     protect_case,
     to_csl_json,
 )
+from surveybib.limits import MAX_BRACE_DEPTH
 from surveybib.model import Entry, Problem
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 BUNDLED_CSL = "surveybib-numeric"
+_BRACE = re.compile("[{}]")
 _SAFE_SCHEME = re.compile(r"^(?:https?|ftp)://[^\s]|^mailto:[^\s]", re.I)
 
 
@@ -71,6 +73,12 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
         if entry.key in data.entries:  # pybtex's keys are case-insensitive
             problems.append(_problem(entry, "a key that differs only in case was exported "
                                             "already; this entry is left out"))
+            continue
+        deep = next((name for name, value in entry.fields
+                     if brace_depth(value) > MAX_BRACE_DEPTH), None)
+        if deep is not None:  # pybtex reads and formats nested braces recursively
+            problems.append(_problem(entry, f"field '{deep}' nests braces more than "
+                                            f"{MAX_BRACE_DEPTH} deep; this entry is left out"))
             continue
         fields = {name: value if name in ("doi", "url") else
                   balance_braces(entry, name, value, problems)
@@ -142,6 +150,17 @@ def _format_one(formatter: Any, label: str, pybtex_entry: Any, data: Any,
     if entry is not None:
         problems.append(_problem(entry, f"{reason}; formatted as @misc", level="warning"))
     return text
+
+
+def brace_depth(value: str) -> int:
+    """How deep braces nest in a value (escaped ones count, as BibTeX counts them)."""
+    if "{" not in value:
+        return 0
+    depth = deepest = 0
+    for match in _BRACE.finditer(value):
+        depth = depth + 1 if match.group() == "{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _problem(entry: Entry, message: str, level: str = "error") -> Problem:

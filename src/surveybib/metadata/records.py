@@ -179,7 +179,8 @@ def crossref_date(message: Json) -> tuple[int, ...]:
     return ()
 
 
-_DASHES_RE = re.compile(r"\s*[-\u2010-\u2015\u2212]+\s*")
+# `(?<!\s)`: one try per run of spaces, not one per space (quadratic on a long run)
+_DASHES_RE = re.compile(r"(?<!\s)\s*[-\u2010-\u2015\u2212]+\s*")
 
 
 def format_pages(page: str) -> str:
@@ -190,7 +191,7 @@ def format_pages(page: str) -> str:
     return escape_latex(_DASHES_RE.sub("--", value))
 
 
-_ACRONYM_YEAR_RE = re.compile(r"\s*(?:'|’|‘)?\s*\d{2}(?:\d{2})?\s*$")
+_ACRONYM_YEAR_RE = re.compile(r"(?<!\s)\s*+(?:'|’|‘)?\s*+\d{2}(?:\d{2})?\s*$")
 
 
 def short_venue(acronym: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from surveybib.errors import MetadataStoreError
 from surveybib.files import write_bytes_atomic
 from surveybib.identifiers import entry_arxiv_id, entry_doi
+from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.metadata.match import (
     Candidate,
     Status,
@@ -132,6 +133,10 @@ def store_from_json(text: str, where: str) -> MetadataStore:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _unreadable(where, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise _unreadable(where, f"its JSON nests deeper than {MAX_DEPTH} levels") from None
+    if too_deep(data, MAX_DEPTH + 4):  # the store's own levels come on top of a record's
+        raise _unreadable(where, f"its JSON nests deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict) or data.get("surveybib-metadata") != FORMAT:
         raise _unreadable(where, f"not a surveybib metadata store (format {FORMAT})")
     try:

@@ -36,6 +36,7 @@ from urllib3.util.retry import Retry
 from surveybib import __version__
 from surveybib.errors import NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
+from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.metadata.store import NOT_FOUND
 
 log = logging.getLogger(__name__)
@@ -621,7 +622,7 @@ def _connect_reason(cause: BaseException | None) -> str:
 
 
 def _short(exc: BaseException | None) -> str:
-    text = str(exc)
+    text = str(exc)[:2000]
     inner = re.search(r"\(Caused by (\w+)\((?:.*?: )?(.*)\)\)$", text)
     if inner:
         text = f"{inner.group(1)}: {inner.group(2)}"
@@ -633,12 +634,19 @@ def _json_body(reply: _Reply, api: str) -> Any:
         # Still failing after the retries: the server is in trouble, not the request.
         raise RequestFailed(f"{api} answered HTTP {reply.status} (after retries)", reply.status)
     try:
-        return json.loads(reply.body)
+        data = json.loads(reply.body)
+    except RecursionError:
+        raise _BadAnswer(f"{api} sent JSON nested too deeply to read (HTTP {reply.status})"
+                         ) from None
     except (ValueError, UnicodeDecodeError):
         if reply.status >= 400:
             snippet = reply.body[:60].decode("utf-8", "replace").strip()
             raise _BadAnswer(f"{api} answered HTTP {reply.status}: {snippet!r}") from None
         raise _BadAnswer(f"{api} sent malformed JSON (HTTP {reply.status})") from None
+    if too_deep(data):
+        raise _BadAnswer(f"{api} sent JSON nested deeper than {MAX_DEPTH} levels "
+                         f"(HTTP {reply.status})")
+    return data
 
 
 def _envelope(reply: _Reply, api: str, kind: str) -> Mapping[str, Any]:

@@ -164,9 +164,13 @@ class Category:
         return self.name.rsplit("/", 1)[-1] if self.depth else self.name
 
     def walk(self) -> Iterator[Category]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This category and every one below it, depth first (without recursion: a
+        taxonomy may nest as deep as its list declares)."""
+        stack = [self]
+        while stack:
+            category = stack.pop()
+            yield category
+            stack.extend(reversed(category.children))
 
 
 UNCATEGORIZED = "Uncategorized"
@@ -243,7 +247,7 @@ def _number(names: list[str], by_name: dict[str, Category], declared: Collection
     return tops
 
 
-_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*(?:'|’)?\s*\d{0,4}\)")
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*+(?:'|’)?\s*+\d{0,4}\)")
 
 
 def short_venue(entry: Entry) -> str:
