@@ -15,7 +15,8 @@ from pathlib import Path
 
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
-from surveybib.files import write_text_atomic
+from surveybib.files import read_existing, write_bytes_atomic, write_text_atomic
+from surveybib.limits import MAX_OUTPUT_BYTES, MAX_TEXT_BYTES
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
 from surveybib.model import Entry, Problem
@@ -71,11 +72,12 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
 
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
     """INTRO.md (optional), with a code fence or comment it leaves open closed."""
-    if not settings.intro.is_file():
-        return "", []
     name = settings.rel(settings.intro)
+    raw = read_existing(settings.intro, MAX_TEXT_BYTES, name)
+    if raw is None:
+        return "", []
     try:
-        text = settings.intro.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     text, unclosed = render.close_open_blocks(text.strip())
@@ -125,15 +127,14 @@ def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[O
     """(output, diff) for each output whose file differs from what it should be."""
     stale = []
     for out in outputs:
+        name = settings.rel(out.path)
+        raw = read_existing(out.path, MAX_OUTPUT_BYTES, name)
         try:
-            current = out.path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            current = None
+            current = None if raw is None else raw.decode("utf-8")
         except UnicodeDecodeError:
             current = ""
         if current == out.text:
             continue
-        name = settings.rel(out.path)
         if current is None:
             stale.append((out, f"{name}: missing (run `surveybib build`)"))
             continue
@@ -181,8 +182,8 @@ def fetch_missing(settings: Settings, survey: Survey, offline: bool,
 def keep_preamble(readme: Path, generated: str) -> str:
     """Text a user keeps above the generated marker stays; only what follows is ours."""
     try:
-        current = readme.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        current = (read_existing(readme, MAX_OUTPUT_BYTES) or b"").decode("utf-8")
+    except UnicodeDecodeError:
         return generated
     at = current.find(render.GENERATED_MARKER)
     return current[:at] + generated if at > 0 else generated
@@ -190,9 +191,8 @@ def keep_preamble(readme: Path, generated: str) -> str:
 
 def refuse_foreign_readme(settings: Settings) -> None:
     """Never overwrite a README.md that surveybib did not write (no marker in it)."""
-    try:
-        current = settings.readme.read_bytes()
-    except FileNotFoundError:
+    current = read_existing(settings.readme, MAX_OUTPUT_BYTES, settings.rel(settings.readme))
+    if current is None:
         return
     if current.strip() and render.GENERATED_MARKER.encode() not in current:
         name = settings.rel(settings.readme)
@@ -203,28 +203,27 @@ def refuse_foreign_readme(settings: Settings) -> None:
             "`surveybib build --force` to replace it")
 
 
-def write_outputs(outputs: Sequence[Output]) -> None:
+def write_outputs(outputs: Sequence[Output], settings: Settings | None = None) -> None:
     """Write each output whose file differs (atomically); leave the others untouched."""
     for out in outputs:
-        try:
-            if out.path.read_bytes() == out.text.encode("utf-8"):
-                continue
-        except FileNotFoundError:
-            pass
-        write_text_atomic(out.path, out.text)
+        name = settings.rel(out.path) if settings is not None else str(out.path)
+        data = out.text.encode("utf-8")
+        if read_existing(out.path, MAX_OUTPUT_BYTES, name) == data:
+            continue
+        write_bytes_atomic(out.path, data, name)
 
 
 def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
     """notes/<key>.md from the note template unless it exists (never overwritten);
     returns its path and whether it was created."""
     path = settings.notes / note_filename(entry.key)
-    if path.exists():
+    if path.exists() or path.is_symlink():  # a link is never followed to write a note
         return path, False
     env = render.make_environment(settings.templates)
     with template_errors(settings):
         stub = env.get_template("note.md.j2").render(key=entry.key,
                                                       title=render.display_title(entry))
-    write_text_atomic(path, stub)
+    write_text_atomic(path, stub, shown=settings.rel(path))
     return path, True
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from surveybib.errors import ConfigError, UsageError
+from surveybib.errors import ConfigError, FileError, UsageError
+from surveybib.files import read_existing, resolve
+from surveybib.limits import MAX_TEXT_BYTES
 
 _PATH_KEYS = ("bib", "notes", "readme", "metadata", "templates", "intro")
 _DEFAULTS: dict[str, Any] = {
@@ -84,7 +86,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     values = {**_DEFAULTS, **table, **{k: v for k, v in (overrides or {}).items() if v}}
     paths = {key: _inside(root, str(values[key]), key) for key in _PATH_KEYS}
     exports = tuple(_export_spec(item, root) for item in values["exports"])
-    _outputs_clear_of_inputs(paths, [("readme", paths["readme"])]
+    _outputs_clear_of_inputs(root, paths, [("readme", paths["readme"])]
                              + [(f"exports path {e.path!r}", root / e.path) for e in exports])
     return Settings(
         root=root,
@@ -101,15 +103,21 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     )
 
 
-def _outputs_clear_of_inputs(paths: dict[str, Path], outputs: list[tuple[str, Path]]) -> None:
+def _outputs_clear_of_inputs(root: Path, paths: dict[str, Path],
+                             outputs: list[tuple[str, Path]]) -> None:
     """No output may overwrite survey.bib, the store, the intro, a note, a template, the
     project file or another output: build writes outputs without asking."""
     names = {"bib": "the bibliography", "metadata": "the metadata store", "intro": "the intro"}
     inputs = {paths[k].resolve(): what for k, what in names.items()}
     inputs[(paths["bib"].parent / "pyproject.toml").resolve()] = "pyproject.toml"
     seen: dict[Path, str] = {}
-    for name, path in outputs:
+    for name, path in [*outputs, ("metadata", paths["metadata"])]:
         target = path.resolve()
+        why = output_problem(root, target)
+        if why is not None:
+            raise ConfigError(f"[tool.surveybib] {name} ({settings_path(root, target)}) {why}")
+        if name == "metadata":
+            continue
         clash = inputs.get(target) or seen.get(target)
         if clash is None and (paths["notes"] in target.parents or
                               paths["templates"] in target.parents):
@@ -120,9 +128,24 @@ def _outputs_clear_of_inputs(paths: dict[str, Path], outputs: list[tuple[str, Pa
         seen[target] = name
 
 
+def settings_path(root: Path, path: Path) -> str:
+    """A path relative to the survey's root when it is inside it (as Settings.rel)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def check_output_path(settings: Settings, path: Path) -> None:
-    """Refuse an output file (`export -o`) that is one of the survey's own inputs."""
-    target = path.resolve()
+    """Refuse an output file (`export -o`) that is one of the survey's own inputs, a
+    directory, or inside .git/."""
+    try:
+        target = resolve(path, str(path))
+    except FileError as exc:
+        raise UsageError(f"-o: {exc}") from None
+    why = output_problem(settings.root, target)
+    if why is not None:
+        raise UsageError(f"-o {str(path) if str(path) != '.' else repr('')}: {why}")
     protected = {settings.bib: "survey.bib", settings.metadata: "the metadata store",
                  settings.intro: "the intro", settings.readme: "README.md",
                  settings.root / "pyproject.toml": "pyproject.toml"}
@@ -145,15 +168,20 @@ def _taxonomy(value: Any) -> tuple[str, ...]:
 
 
 def _read_table(pyproject: Path) -> dict[str, Any]:
-    if not pyproject.is_file():
+    try:
+        raw = read_existing(pyproject, MAX_TEXT_BYTES)
+    except FileError as exc:
+        raise ConfigError(str(exc)) from None
+    if raw is None:
         return {}
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{pyproject}: its TOML nests too deeply to read") from None
-    table = data.get("tool", {}).get("surveybib", {})
+    tool = data.get("tool", {})
+    table = tool.get("surveybib", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.surveybib] must be a table")
     for key in table:
@@ -165,11 +193,44 @@ def _read_table(pyproject: Path) -> dict[str, Any]:
 
 
 def _inside(root: Path, value: str, key: str) -> Path:
-    """A configured path, which must stay inside the survey's directory."""
-    path = (root / value).resolve()
+    """A configured path, which must stay inside the survey's directory (a pull request
+    could otherwise make a build read or write any file through a link)."""
+    try:
+        path = resolve(root / value, value)
+    except FileError as exc:
+        raise ConfigError(f"[tool.surveybib] {key} = {value!r}: {exc}") from None
     if path != root and root not in path.parents:
+        link = _link_outside(root, value)
+        if link is not None:
+            raise ConfigError(
+                f"{link} is a symbolic link to {path}, outside the survey ({root}); surveybib "
+                f"reads and writes only inside it: put the file itself there "
+                f"(cp --remove-destination {path} {link})")
         raise ConfigError(f"[tool.surveybib] {key} = {value!r} points outside {root}")
     return path
+
+
+def _link_outside(root: Path, value: str) -> str | None:
+    """The first symbolic link on the way to a configured path (relative to the root)."""
+    current = root
+    for part in Path(value).parts:
+        current = current / part
+        if current.is_symlink():
+            return current.relative_to(root).as_posix()
+    return None
+
+
+def output_problem(root: Path, target: Path) -> str | None:
+    """Why a resolved output path cannot be written by surveybib, or None."""
+    if target.is_dir():
+        return "is a directory; name a file"
+    try:
+        parts = target.relative_to(root).parts
+    except ValueError:
+        return None
+    if ".git" in parts:
+        return "is inside .git/, the repository's own files; surveybib never writes there"
+    return None
 
 
 def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:

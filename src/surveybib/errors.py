@@ -11,6 +11,11 @@ class ConfigError(SurveybibError):
     """The [tool.surveybib] table or a configured path is unusable."""
 
 
+class FileError(SurveybibError):
+    """A file cannot be read or written as it is: its kind (a FIFO, a device, a loop of
+    links), its size, or the disk (full, read-only). The message names the file."""
+
+
 class BibFileError(SurveybibError):
     """survey.bib cannot be read at all (missing, undecodable)."""
 

@@ -16,6 +16,7 @@ MIB = 1024 * 1024
 
 MAX_BIB_BYTES = 256 * MIB  # survey.bib (the 50,000-entry benchmark file is 50 MB)
 MAX_STORE_BYTES = 512 * MIB  # survey.lock.json
+MAX_OUTPUT_BYTES = 512 * MIB  # README.md or an export, read back to compare
 MAX_TEXT_BYTES = 4 * MIB  # a note, INTRO.md, a template, pyproject.toml, a CSL style
 MAX_AUX_BYTES = 64 * MIB  # one LaTeX .aux file (`export --aux`, and each \@input)
 MAX_AUX_FILES = 1_000  # .aux files one --aux may pull in through \@input

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from surveybib.bibtex.parse import key_problem
 from surveybib.config import Settings
 from surveybib.errors import ConfigError
 from surveybib.latex import to_unicode
@@ -32,6 +33,8 @@ RULES: dict[str, tuple[Level, str]] = {
     "undefined-macro": ("error", "an @string macro that is not defined"),
     "duplicate-string": ("warning", "an @string macro defined twice (the later value wins)"),
     "no-title": ("warning", "an entry without a title"),
+    "value-too-long": ("error", "a value longer than 1,000,000 characters (after @string "
+                                "expansion); cut"),
     # from notes.py / survey.py
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
     "note-unreadable": ("error", "a note that is not UTF-8 text"),
@@ -51,7 +54,11 @@ RULES: dict[str, tuple[Level, str]] = {
     "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
     "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
+    # from build.py
+    "readme-cut": ("warning", "a title, venue, reader or category the README shows cut "
+                              "(over 1,000 characters)"),
     # from this module
+    "bad-key": ("error", "a key BibTeX or biber cannot read (a space, a comma, %, ...)"),
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
     "near-duplicate-title": ("warning", "two entries with (nearly) the same title"),
@@ -209,6 +216,10 @@ def _problem(entry: Entry, message: str, rule: str, stage: str = "check") -> Pro
 
 def _entry_problems(entry: Entry, settings: Settings, declared: frozenset[str],
                     hints: _Hints) -> Iterator[Problem]:
+    why = key_problem(entry.key)
+    if why is not None:
+        yield _problem(entry, f"{why}; BibTeX and biber cannot read it: rename the entry "
+                              "(and its note)", "bad-key")
     yield from _missing_fields(entry)
     yield from _taxonomy(entry, settings, declared, hints)
     doi = entry.get("doi").strip()

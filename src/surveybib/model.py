@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 Level = Literal["error", "warning"]
+
+# What must never reach a terminal or a CI log raw from a value: control characters (a
+# newline would start a `::error::` workflow command, ESC an escape sequence), line and
+# paragraph separators, and bidirectional overrides that reorder what is shown.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
+                          "\u202a-\u202e\u2066-\u2069]")
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print as one line: those characters written as escapes (`\\n`,
+    `\\x1b`, `\\u202e`), everything else as it is."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text (from json.dumps, which escapes the rest) with DEL, C1 controls,
+    separators and bidirectional overrides as `\\uXXXX` escapes: the same JSON value."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +48,7 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         who = f" {self.key}:" if self.key else ""
         prefix = "warning: " if self.level == "warning" else ""
-        return f"{where}:{who} {prefix}{self.message}"
+        return printable(f"{where}:{who} {prefix}{self.message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from surveybib.bibtex.parse import decode_bib, parse_bib
 from surveybib.config import Settings
-from surveybib.errors import BibFileError
+from surveybib.errors import BibFileError, FileError
+from surveybib.files import read_regular, resolve
+from surveybib.limits import MAX_BIB_BYTES, MAX_TEXT_BYTES
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
@@ -57,14 +59,12 @@ def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
     """survey.bib as text (see bibfile.decode_bib for the encoding rules)."""
     path = settings.bib
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
     except FileNotFoundError:
         raise BibFileError(
             f"{settings.rel(path)}: no such file; create it, or point [tool.surveybib] bib "
             "at your bibliography"
         ) from None
-    except OSError as exc:
-        raise BibFileError(f"{settings.rel(path)}: cannot be read: {exc.strerror}") from None
     return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)
 
 
@@ -76,20 +76,28 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
     problems: list[Problem] = []
     root = notes_dir.resolve()
     for path in sorted(notes_dir.glob("*.md")):
-        if not path.is_file():
-            continue
-        if path.is_symlink() and root not in path.resolve().parents:
-            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
-                                    "is a link to a file outside the notes directory; skipped",
-                                    "notes", rule="note-unreadable"))
-            continue
+        shown = f"{notes_dir.name}/{path.name}"
         try:
-            files.append((path.name, path.read_text(encoding="utf-8")))
-        except (UnicodeDecodeError, OSError) as exc:
-            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
-                                    f"cannot be read as UTF-8 text ({exc}); skipped", "notes",
-                                    rule="note-unreadable"))
+            if path.is_symlink() and root not in resolve(path, shown).parents:
+                raise FileError(f"{shown}: is a link to a file outside the notes directory")
+            text = read_regular(path, MAX_TEXT_BYTES, shown).decode("utf-8")
+        except FileNotFoundError:
+            continue  # a dangling link, or removed while we looked
+        except FileError as exc:
+            problems.append(Problem(shown, None, None, f"{_after_name(str(exc), shown)}; "
+                                    "skipped", "notes", rule="note-unreadable"))
+            continue
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(shown, None, None, f"cannot be read as UTF-8 text ({exc}); "
+                                    "skipped", "notes", rule="note-unreadable"))
+            continue
+        files.append((path.name, text))
     return files, problems
+
+
+def _after_name(message: str, name: str) -> str:
+    """A FileError's message without the file name it starts with (the Problem names it)."""
+    return message.removeprefix(f"{name}: ")
 
 
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:

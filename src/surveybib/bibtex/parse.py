@@ -12,6 +12,7 @@ import codecs
 import gc
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -494,16 +495,27 @@ def append_entries(text: str, blocks: Iterable[str], newline: str) -> str:
     return text + tail + separator + body
 
 
+# Letters that Unicode does not decompose into an ASCII letter and a mark ("Øster" would
+# lose its first letter): their usual ASCII spelling.
+_ASCII_LETTERS = str.maketrans({
+    "Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss", "ẞ": "SS",
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th",
+    "ı": "i", "ȷ": "j", "Ħ": "H", "ħ": "h", "Ŋ": "N", "ŋ": "n", "Ŧ": "T", "ŧ": "t",
+    "ſ": "s", "ĸ": "k", "Ŀ": "L", "ŀ": "l",
+})
+
+
 def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
     """`miao2024specinfer`: first author's family name, year, first significant title
-    word, ASCII-folded and lower-case; `a`, `b`, ... appended on collision."""
-    import unicodedata
+    word, ASCII-folded and lower-case (each part at most 20 characters); `a`, `b`, ...
+    appended on collision."""
 
     def fold(text: str) -> str:
-        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return re.sub(r"[^a-z0-9]", "", ascii_text.lower())
+        ascii_text = (unicodedata.normalize("NFKD", text[:100].translate(_ASCII_LETTERS))
+                      .encode("ascii", "ignore").decode())
+        return re.sub(r"[^a-z0-9]", "", ascii_text.lower())[:20]
 
-    words = [fold(w) for w in re.split(r"[\s\-/:]+", title)]
+    words = (fold(w) for w in re.split(r"[\s\-/:]+", title[:1000]))
     word = next((w for w in words if w and w not in _STOPWORDS), "")
     base = f"{fold(family.split()[-1] if family.split() else '') or 'anon'}{fold(year)}{word}"
     used = {k.lower() for k in taken}
@@ -519,6 +531,27 @@ def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
 
 
 KEY_RE = re.compile(r"^[^\s,{}()=\"#%'~\\]+$")
+# Characters that end or break a key for BibTeX or biber (or, `%`, for TeX in \cite).
+_KEY_BREAKERS = {",": "a comma", "{": "a brace", "}": "a brace", "(": "a parenthesis",
+                 ")": "a parenthesis", "=": "an equals sign", '"': "a double quote",
+                 "#": "a #", "%": "a % (TeX reads the rest of the line as a comment)",
+                 "\\": "a backslash"}
+
+
+def key_problem(key: str) -> str | None:
+    """Why BibTeX or biber cannot read KEY as an entry key, or None when they can."""
+    if not key:
+        return "the entry has no key"
+    for char in key:
+        if char.isspace():
+            what = {" ": "a space", "\t": "a tab", "\n": "a line break"}.get(
+                char, f"a space character (U+{ord(char):04X})")
+            return f"the key contains {what}"
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            return f"the key contains an invisible or control character (U+{ord(char):04X})"
+        if char in _KEY_BREAKERS:
+            return f"the key contains {_KEY_BREAKERS[char]}"
+    return None
 
 
 def valid_key(key: str) -> bool:

@@ -15,7 +15,7 @@ import click
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
 from surveybib.errors import SurveybibError, UsageError
-from surveybib.model import Problem
+from surveybib.model import Problem, printable
 
 if TYPE_CHECKING:
     from surveybib.enrich import Counts
@@ -55,7 +55,7 @@ def counted(errors: int, warnings: int) -> str:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"surveybib: {message}", err=True)
+    click.echo(f"surveybib: {printable(message)}", err=True)
     sys.exit(code)
 
 

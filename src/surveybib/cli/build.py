@@ -14,7 +14,7 @@ from surveybib import build as pipeline
 from surveybib.cli.app import Context, counted, fail, main, pass_context, progress_bar, report
 from surveybib.files import survey_lock
 from surveybib.lint import configure
-from surveybib.model import Problem
+from surveybib.model import Problem, json_safe, printable
 from surveybib.survey import load_survey
 
 
@@ -41,7 +41,7 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     if check_only:
         stale = pipeline.stale_outputs(outputs, settings)
         for _, diff in stale:
-            click.echo(diff)
+            click.echo("\n".join(printable(line) for line in diff.split("\n")))
         if stale:
             fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)")
         if not ctx.quiet:
@@ -49,7 +49,7 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
         return
     if not force:
         pipeline.refuse_foreign_readme(settings)
-    pipeline.write_outputs(outputs)
+    pipeline.write_outputs(outputs, settings)
     if not ctx.quiet:
         names = ", ".join(settings.rel(o.path) for o in outputs)
         click.echo(f"wrote {names}; {counted(errors, warnings)}", err=True)
@@ -102,8 +102,8 @@ def findings_json(problems: Sequence[Problem], errors: int, warnings: int) -> st
     """`check --format json`: the findings and their counts."""
     items = [{"path": p.path, "line": p.line, "key": p.key, "rule": p.rule, "level": p.level,
               "stage": p.stage, "message": p.message} for p in problems]
-    return json.dumps({"findings": items, "errors": errors, "warnings": warnings},
-                      ensure_ascii=False, indent=2, sort_keys=True)
+    return json_safe(json.dumps({"findings": items, "errors": errors, "warnings": warnings},
+                                ensure_ascii=False, indent=2, sort_keys=True))
 
 
 def github_annotations(problems: Sequence[Problem], root: Path) -> list[str]:
@@ -111,12 +111,13 @@ def github_annotations(problems: Sequence[Problem], root: Path) -> list[str]:
     lines = []
     for p in problems:
         path = _workspace_path(root / p.path)
-        props = f"file={_gh_escape(path, True)}"
+        props = f"file={_gh_escape(printable(path), True)}"
         if p.line:
             props += f",line={p.line}"
         if p.rule:
             props += f",title={_gh_escape('surveybib ' + p.rule, True)}"
         text = f"{p.key}: {p.message}" if p.key else p.message
+        text = "\n".join(printable(line) for line in text.split("\n"))  # %0A: GitHub's break
         lines.append(f"::{p.level} {props}::{_gh_escape(text, False)}")
     return lines
 

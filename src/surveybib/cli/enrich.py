@@ -14,11 +14,12 @@ from surveybib.cli.app import Context, main, pass_context, progress_bar, report
 from surveybib.config import Settings
 from surveybib.enrich import EnrichResult, EntryChange
 from surveybib.errors import UsageError
-from surveybib.files import survey_lock, write_bytes_atomic
+from surveybib.files import read_regular, survey_lock, write_bytes_atomic
 from surveybib.latex import to_ascii_latex
+from surveybib.limits import MAX_BIB_BYTES
 from surveybib.lookup import file_encoding
 from surveybib.metadata.store import MetadataStore, save_store
-from surveybib.model import Entry
+from surveybib.model import Entry, printable
 from surveybib.survey import load_survey
 
 
@@ -52,7 +53,7 @@ def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
     report(result.problems, ctx.quiet)
     if dry_run or ctx.verbose:
         for line in stage.change_lines(result.changes):
-            click.echo(line)
+            click.echo(printable(line))
     if write and result.changes:
         _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
     click.echo(result.summary(), err=True)
@@ -69,7 +70,7 @@ def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Setting
 def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
                result: EnrichResult) -> None:
     """Add the filled fields into survey.bib, every other byte as it was (BOM, newlines)."""
-    raw = path.read_bytes()
+    raw = read_regular(path, MAX_BIB_BYTES, path.name)
     bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
     name = file_encoding(raw, encoding or None)  # --encoding, else UTF-8 or a coding line
     try:
@@ -86,7 +87,7 @@ def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
         raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
                          f"{exc}") from None
     if data != raw:
-        write_bytes_atomic(path, data)
+        write_bytes_atomic(path, data, path.name)
         click.echo(f"added {sum(len(c.fields) for c in changes)} field(s) to {path.name}",
                    err=True)
 

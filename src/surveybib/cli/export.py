@@ -9,8 +9,9 @@ import click
 
 from surveybib.cli.app import Context, counted, main, pass_context, report
 from surveybib.config import check_output_path
-from surveybib.errors import UsageError
-from surveybib.files import write_text_atomic
+from surveybib.errors import FileError, UsageError
+from surveybib.files import read_regular, resolve, write_text_atomic
+from surveybib.limits import MAX_AUX_BYTES, MAX_AUX_FILES
 from surveybib.lint import configure
 from surveybib.model import Problem
 from surveybib.survey import load_survey
@@ -64,7 +65,8 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     if output is None:
         click.echo(result.text, nl=False)
     else:
-        write_text_atomic(_under(ctx.root, output), result.text)
+        write_text_atomic(_under(ctx.root, output), result.text, shown=str(output),
+                          devices=True)
         if not ctx.quiet:
             click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",
                        err=True)
@@ -90,9 +92,13 @@ def _wanted_keys(root: Path, aux: Path | None, keys: str | None
         seen: set[Path] = set()
         while pending:
             path = pending.pop(0)
-            if path in seen:
+            real = resolve(path, str(path))
+            if real in seen:
                 continue
-            seen.add(path)
+            seen.add(real)
+            if len(seen) > MAX_AUX_FILES:
+                raise UsageError(f"--aux {aux}: pulls in more than {MAX_AUX_FILES:,} .aux files "
+                                 "through \\@input; is it a loop?")
             text = _read_aux(path, required=path == _under(root, aux))
             cited, star = parse_aux(text)
             cite_all = cite_all or star
@@ -107,13 +113,13 @@ def _wanted_keys(root: Path, aux: Path | None, keys: str | None
 
 def _read_aux(path: Path, required: bool) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_AUX_BYTES)
     except FileNotFoundError:
         if required:
             raise UsageError(f"--aux {path}: no such file (run LaTeX first)") from None
         return ""  # an \include'd chapter that LaTeX has not written yet
-    except OSError as exc:
-        raise UsageError(f"--aux {path}: cannot be read: {exc.strerror}") from None
+    except FileError as exc:
+        raise UsageError(f"--aux {exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

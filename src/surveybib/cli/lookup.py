@@ -7,6 +7,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -16,11 +17,12 @@ from surveybib.build import ensure_note
 from surveybib.cli.app import Context, fail, main, pass_context, report
 from surveybib.config import Settings
 from surveybib.enrich import open_client
-from surveybib.errors import UsageError
+from surveybib.errors import MetadataStoreError, SurveybibError, UsageError
 from surveybib.export import render_export
-from surveybib.files import survey_lock, write_bytes_atomic
+from surveybib.files import read_regular, survey_lock, write_bytes_atomic
+from surveybib.limits import MAX_BIB_BYTES, MAX_TEXT_BYTES
 from surveybib.metadata.store import load_store, save_store
-from surveybib.model import Entry
+from surveybib.model import Entry, json_safe, printable
 from surveybib.survey import load_survey
 
 
@@ -53,14 +55,16 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
         found = lookup.fetch(target, store, client)
-    if store is not None:
-        save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
     if fmt == "bibtex":
-
         click.echo(format_entry(entry), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
+    if store is not None:
+        try:  # the answer is printed; a store that cannot be written only loses the cache
+            save_store(settings.metadata, lookup.stored(store, found))
+        except MetadataStoreError as exc:
+            click.echo(f"surveybib: warning: {exc}; the record was not kept", err=True)
     if ctx.verbose:
         how = "metadata store" if found.cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
@@ -90,10 +94,11 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
             fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
     if fmt == "json":
-        click.echo(json.dumps(answer.as_json(), ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(json_safe(json.dumps(answer.as_json(), ensure_ascii=False, indent=2,
+                                        sort_keys=True)))
         return
     for line in lookup.candidate_lines(answer):
-        click.echo(line)
+        click.echo(printable(line))
     if ctx.quiet:
         return
     verdict = answer.verdict
@@ -103,7 +108,8 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
         click.echo(f"* passes the match guard: {verdict.doi}", err=True)
     else:
         hint = "" if author and year else " (give --author and --year to let it decide)"
-        click.echo(f"no candidate passes the match guard: {verdict.reason}{hint}", err=True)
+        click.echo(printable(f"no candidate passes the match guard: {verdict.reason}{hint}"),
+                   err=True)
 
 
 @main.command("add")
@@ -123,7 +129,7 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
     lookup.check_categories(taxonomy, settings.taxonomy, settings.group_by)
     extra = [(settings.group_by, taxonomy.strip()), ("reader", reader.strip())]
     target = None if paper == "-" else lookup.parse_target(paper)
-    pasted = sys.stdin.read() if target is None else ""
+    pasted = _read_stdin() if target is None else ""
     click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
     if key:
@@ -139,22 +145,49 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         save_store(settings.metadata, lookup.stored(store, found))
-    lines = _append_entries(settings, ctx.encoding, survey.newline, entries)
+    for entry in entries:  # before anything is written: all or nothing
+        lookup.check_note_name(entry.key)
+    lines, before = _append_entries(settings, ctx.encoding, survey.newline, entries)
+    notes = _notes_or_undo(settings, entries, before)
     problems = []
     for entry, line in zip(entries, lines, strict=True):
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
     report(problems, ctx.quiet)
 
-    for entry, line in zip(entries, lines, strict=True):
+    for entry, line, (path, created) in zip(entries, lines, notes, strict=True):
         click.echo(format_entry(entry), nl=False)
         source = ""
         if found is not None:
             source = f" ({found.source_name} {found.doi}" + \
                      (", from the metadata store)" if found.cached else ")")
-        click.echo(f"added {entry.key} to {bib}:{line}{source}", err=True)
-        path, created = ensure_note(settings, entry)
+        click.echo(printable(f"added {entry.key} to {bib}:{line}{source}"), err=True)
         if created:
             click.echo(f"created {settings.rel(path)}", err=True)
+
+
+def _notes_or_undo(settings: Settings, entries: Sequence[Entry], before: bytes
+                   ) -> list[tuple[Path, bool]]:
+    """Each new entry's note (created unless it exists); if one cannot be written,
+    survey.bib gets its old bytes back and nothing is added."""
+    made: list[tuple[Path, bool]] = []
+    try:
+        for entry in entries:
+            made.append(ensure_note(settings, entry))
+    except (SurveybibError, OSError) as exc:
+        write_bytes_atomic(settings.bib, before, settings.rel(settings.bib))
+        for path, created in made:
+            if created:
+                path.unlink(missing_ok=True)
+        raise SurveybibError(f"{exc}; nothing added") from None
+    return made
+
+
+def _read_stdin() -> str:
+    """What was pasted on stdin, up to limits.MAX_TEXT_BYTES."""
+    text = sys.stdin.read(MAX_TEXT_BYTES + 1)
+    if len(text) > MAX_TEXT_BYTES:
+        raise UsageError(f"stdin: more than {MAX_TEXT_BYTES:,} characters; paste fewer entries")
+    return text
 
 
 def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
@@ -176,13 +209,13 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
 
 
 def _append_entries(settings: Settings, encoding: str | None, newline: str,
-                    entries: Sequence[Entry]) -> list[int]:
+                    entries: Sequence[Entry]) -> tuple[list[int], bytes]:
     """Append the entries to survey.bib in its own encoding and line ends; the old bytes
     are kept as they were (the new text is encoded alone and added after them). Returns
-    the line each entry starts on."""
+    the line each entry starts on, and the file's bytes before."""
 
     path = settings.bib
-    raw = path.read_bytes()
+    raw = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
     name = lookup.file_encoding(raw, encoding or settings.encoding or None)
     blocks = [format_entry(lookup.encodable(e, name)) for e in entries]
     text = raw.decode(name)
@@ -197,5 +230,5 @@ def _append_entries(settings: Settings, encoding: str | None, newline: str,
     for block in blocks:
         lines.append(line)
         line += block.count("\n") + 1
-    write_bytes_atomic(path, data)
-    return lines
+    write_bytes_atomic(path, data, settings.rel(path))
+    return lines, raw

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypedDict
 
+from surveybib.bibtex.parse import key_problem
 from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
 from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
@@ -557,7 +558,7 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
     """Entries -> a .bib for classic 8-bit BibTeX (or UTF-8 BibTeX with `unicode`)."""
     problems: list[Problem] = []
     blocks = []
-    for entry in crossref_last(entries):
+    for entry in crossref_last(readable_keys(entries, "BibTeX", problems)):
         fields = classic_fields(clean_fields(entry, strip))
         etype = bibtex_type(entry.type, fields)
         lines = [f"@{etype}{{{entry.key},"]
@@ -567,6 +568,21 @@ def to_bibtex(entries: Sequence[Entry], *, unicode: bool = False,
             lines[-1] = lines[-1].rstrip(",")
         blocks.append("\n".join(lines) + "\n}\n")
     return Export("\n".join(blocks), tuple(problems), len(blocks))
+
+
+def readable_keys(entries: Sequence[Entry], what: str, problems: list[Problem]
+                  ) -> list[Entry]:
+    """The entries whose key BibTeX and biber can read; each other one is an error."""
+    kept = []
+    for entry in entries:
+        why = key_problem(entry.key)
+        if why is None:
+            kept.append(entry)
+        else:
+            problems.append(Problem(entry.path, entry.line, entry.key, f"{why}; left out of the "
+                                    f"{what} export (BibTeX and biber cannot read it)", "export",
+                                    rule="bad-key"))
+    return kept
 
 
 def classic_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -673,7 +689,7 @@ def to_biblatex(entries: Sequence[Entry], *, strip: frozenset[str] = DEFAULT_SKI
     `eprint`/`eprinttype = {arxiv}`, `@online` for preprints and web pages."""
     problems: list[Problem] = []
     blocks = []
-    for entry in crossref_last(entries):
+    for entry in crossref_last(readable_keys(entries, "BibLaTeX", problems)):
         etype, fields = biblatex_fields(entry.type, clean_fields(entry, strip))
         lines = [f"@{etype}{{{entry.key},"]
         for name, value in fields.items():

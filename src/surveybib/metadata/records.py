@@ -44,23 +44,29 @@ class Record:
 _TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")  # tags only: "x < y" is text
 _SPACE_RE = re.compile(r"\s+")
 _PLAIN_RE = re.compile(r"[<&\s]")
+# Control characters and bidirectional overrides in an API's text: never data, and an
+# escape sequence in a title would reach the terminal of whoever prints it.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain_text(value: str) -> str:
-    """Strip inline markup (HTML, JATS, MathML), decode entities, collapse whitespace."""
+    """Strip inline markup (HTML, JATS, MathML) and control characters, decode entities,
+    collapse whitespace."""
+    if not value.isprintable():
+        value = _CONTROL_RE.sub("", value)
     if not _PLAIN_RE.search(value.replace(" ", "")) and "  " not in value:
         return value.strip()  # the common case: nothing to strip
     text = _TAG_RE.sub("", value) if "<" in value else value
     if "&" in text:
         # Twice: some deposits double-encode (`&amp;amp;`); a literal `&amp;` in a title is rarer.
-        text = html.unescape(html.unescape(text))
+        text = _CONTROL_RE.sub("", html.unescape(html.unescape(text)))
     return _SPACE_RE.sub(" ", text).strip()
 
 
 def verbatim(value: str) -> str:
     """A DOI, URL or eprint id: kept as typed (BibTeX reads these fields verbatim, and users
     write `10.1007/..._49`, not `\\_`); only what would unbalance the value is encoded."""
-    text = value.strip()
+    text = _CONTROL_RE.sub("", value).strip()
     return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from surveybib.errors import MetadataStoreError
-from surveybib.files import write_bytes_atomic
+from surveybib.errors import FileError, MetadataStoreError
+from surveybib.files import read_existing, read_regular, write_bytes_atomic
 from surveybib.identifiers import entry_arxiv_id, entry_doi
-from surveybib.limits import MAX_DEPTH, too_deep
+from surveybib.limits import MAX_DEPTH, MAX_STORE_BYTES, too_deep
 from surveybib.metadata.match import (
     Candidate,
     Status,
@@ -174,11 +174,11 @@ def _unreadable(where: str, why: str) -> MetadataStoreError:
 def load_store(path: Path) -> MetadataStore:
     """Read the store; a missing file is an empty store, an unreadable one an error."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_STORE_BYTES)
     except FileNotFoundError:
         return MetadataStore()
-    except OSError as exc:
-        raise _unreadable(str(path), exc.strerror or str(exc)) from None
+    except FileError as exc:
+        raise _unreadable(str(path), str(exc).removeprefix(f"{path}: ")) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -192,17 +192,14 @@ def save_store(path: Path, store: MetadataStore) -> bool:
     Returns True when the file was written."""
     data = store_to_json(store).encode("utf-8")
     try:
-        if path.read_bytes() == data:
+        current = read_existing(path, MAX_STORE_BYTES)
+        if current == data:
             return False
-    except FileNotFoundError:
-        if not (store.works or store.missing or store.searches):
+        if current is None and not (store.works or store.missing or store.searches):
             return False  # nothing fetched yet: no file to commit
-    except OSError as exc:
-        raise MetadataStoreError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    try:
         write_bytes_atomic(path, data)
-    except OSError as exc:
-        raise MetadataStoreError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+    except FileError as exc:
+        raise MetadataStoreError(str(exc)) from None
     return True
 
 
