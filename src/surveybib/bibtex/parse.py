@@ -59,12 +59,18 @@ def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
         declared = declared_coding(data)
         if declared:
             return _decode_with(data, path, declared, f"its coding line ({declared})")
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = line_number(data, exc.start)
         raise BibFileError(
             f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
             "convert the file to UTF-8, or name its encoding with --encoding "
             "(e.g. --encoding latin-1 or --encoding gbk)"
         ) from None
+
+
+def line_number(data: bytes, index: int) -> int:
+    """The line of byte `index`, whatever the line ends (LF, CRLF, or CR alone)."""
+    return (data.count(b"\n", 0, index) + data.count(b"\r", 0, index)
+            - data.count(b"\r\n", 0, index) + 1)
 
 
 def declared_coding(data: bytes) -> str | None:
@@ -79,13 +85,16 @@ def declared_coding(data: bytes) -> str | None:
 
 def _decode_with(data: bytes, path: str, encoding: str, source: str) -> str:
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
         raise BibFileError(f"{path}: unknown encoding {encoding!r} (from {source})") from None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, hex, base64, zlib, ...
+        raise BibFileError(f"{path}: {encoding!r} (from {source}) is not a text encoding; "
+                           "name the file's character set, e.g. utf-8 or latin-1")
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = line_number(data, exc.start)
         raise BibFileError(
             f"{path}:{line}: cannot be decoded as {encoding} (from {source}); "
             "name the right one with --encoding"
@@ -101,8 +110,9 @@ def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        # Values of a CRLF file would keep "\r\n" inside multi-line fields.
-        lf_text = text.replace("\r\n", "\n") if "\r" in text else text
+        # Values of a CRLF file would keep "\r\n" inside multi-line fields, and a file
+        # with CR alone for line ends (old Mac) would be one line to bibtexparser.
+        lf_text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
         library = bibtexparser.parse_string(lf_text, parse_stack=[])  # type: ignore[attr-defined]
         return _parse(library, text, path)
     finally:
@@ -190,7 +200,8 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.extend(found)
         elif isinstance(block, bm.ParsingFailedBlock):
             problems.append(_failed_block(block, path, line))
-    newline = "\r\n" if "\r\n" in text[:10000] else "\n"
+    head = text[:10000]
+    newline = "\r\n" if "\r\n" in head else "\r" if "\r" in head and "\n" not in head else "\n"
     return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline)
 
 

@@ -373,16 +373,23 @@ _MONTHS["sept"] = 9
 def month_number(value: str) -> int | None:
     """`5`, `05`, `May`, `may.`, `{May}` -> 5; None when it is not one month."""
     text = value.strip().strip("{}").strip().rstrip(".").lower()
-    if text.isdigit():
-        number = int(text)
+    if text.isdecimal():  # not isdigit: "²" is a digit that int() refuses
+        number = int(text) if len(text) <= 2 else 0  # 4,300 digits are more than int() takes
         return number if 1 <= number <= 12 else None
     return _MONTHS.get(text)
+
+
+def day_number(value: str) -> int | None:
+    """`9`, `09` -> 9; None when it is not a day of a month."""
+    text = value.strip()
+    number = int(text) if text.isdecimal() and len(text) <= 2 else 0
+    return number if 1 <= number <= 31 else None
 
 
 def year_number(value: str) -> int | None:
     """`2024` -> 2024; None for `in press`, `2024a` and the like."""
     value = value.strip().strip("{}")
-    return int(value) if len(value) == 4 and value.isdigit() else None
+    return int(value) if len(value) == 4 and value.isdecimal() else None
 
 
 # ---------------------------------------------------------------- arXiv
@@ -713,8 +720,8 @@ def biblatex_fields(etype: str, fields: dict[str, str]) -> tuple[str, dict[str, 
     date = ""
     if year_number(year) and "date" not in fields and ("month" not in fields or month):
         date = year + (f"-{month:02d}" if month else "")
-        if month and day.isdigit() and 1 <= int(day) <= 31:
-            date += f"-{int(day):02d}"
+        if month and (number := day_number(day)):
+            date += f"-{number:02d}"
         else:
             day = ""
     out: dict[str, str] = {}
@@ -911,9 +918,9 @@ def csl_date(fields: Mapping[str, str]) -> dict[str, object] | None:
     month = month_number(fields.get("month", "")) if "month" in fields else None
     if month:
         date.append(month)
-        day = fields.get("day", "").strip()
-        if day.isdigit() and 1 <= int(day) <= 31:
-            date.append(int(day))
+        day = day_number(fields.get("day", ""))
+        if day:
+            date.append(day)
     return {"date-parts": [date]}
 
 

@@ -204,7 +204,13 @@ class _Gate:
             self._cond.notify_all()
 
 
-_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_INTERVAL_RE = re.compile(r"^\s*+(\d+(?:\.\d+)?)\s*+(ms|s|m|h)?\s*$")
+
+
+def header_number(value: str | None) -> int | None:
+    """A header's whole number (ASCII digits, at most 18 of them), else None."""
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 class _Limits:
@@ -220,14 +226,15 @@ class _Limits:
     def update(self, route: str, headers: Mapping[str, str]) -> None:
         limit = headers.get("x-rate-limit-limit")
         interval = _INTERVAL_RE.match(headers.get("x-rate-limit-interval") or "1s")
-        if limit and limit.strip().isdigit() and int(limit) > 0 and interval:
+        count = header_number(limit)
+        if count and interval:
             scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[interval.group(2) or "s"]
-            seconds = float(interval.group(1)) * scale
+            seconds = float(interval.group(1)[:20]) * scale
             if seconds > 0:
-                self.buckets[route].set_rate(int(limit) / seconds * SAFETY)
-        concurrency = headers.get("x-concurrency-limit")
-        if concurrency and concurrency.strip().isdigit() and int(concurrency) > 0:
-            self.gate.set_limit(int(concurrency))
+                self.buckets[route].set_rate(count / seconds * SAFETY)
+        concurrency = header_number(headers.get("x-concurrency-limit"))
+        if concurrency:
+            self.gate.set_limit(min(concurrency, 64))
 
     def throttled(self) -> None:
         for bucket in self.buckets.values():
@@ -406,9 +413,9 @@ class Client:
 
     def _read(self, response: requests.Response) -> bytes:
         limit = self.config.max_body
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            raise _BadAnswer(f"answer of {int(length):,} bytes is over the {limit:,}-byte limit")
+        length = header_number(response.headers.get("content-length"))
+        if length is not None and length > limit:
+            raise _BadAnswer(f"answer of {length:,} bytes is over the {limit:,}-byte limit")
         chunks: list[bytes] = []
         size = 0
         deadline = time.monotonic() + max(60.0, self.config.read_timeout * 4)

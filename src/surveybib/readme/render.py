@@ -277,7 +277,7 @@ def display_title(entry: Entry) -> str:
 
 
 def _display_title(key: str, f: Mapping[str, str]) -> str:
-    title = shown(f.get("title", "")) or cut_shown(key)
+    title = shown(f.get("title", "")) or cut_shown(key) or "(an entry without a key)"
     year = f.get("year") or f.get("date", "")[:4]
     suffix = " ".join(p for p in (cut_shown(_short_venue(f)), shown(year)) if p)
     return f"{title} ({suffix})" if suffix else title
