@@ -16,7 +16,7 @@ from pathlib import Path
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import read_existing, write_bytes_atomic, write_text_atomic
-from surveybib.limits import MAX_OUTPUT_BYTES, MAX_TEXT_BYTES
+from surveybib.limits import MAX_OUTPUT_BYTES, MAX_SHOWN, MAX_TEXT_BYTES
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
 from surveybib.model import Entry, Problem
@@ -60,6 +60,11 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
         )
     problems = [*survey.problems, *intro_problems]
     problems.extend(unknown_categories(unknown, settings))
+    problems.extend(Problem(e.path, e.line or None, e.key, f"{name} is {len(e.get(name)):,} "
+                            f"characters long; the README shows its first {MAX_SHOWN:,}",
+                            "render", "warning", "value-cut")
+                    for e in survey.entries for name in render.too_long_to_show(e,
+                                                                               settings.group_by))
     outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
     if settings.exports:
         from surveybib.export import render_configured

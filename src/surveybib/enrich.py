@@ -19,6 +19,7 @@ from typing import Any
 from surveybib.config import Settings, is_offline
 from surveybib.errors import BibFileError, NetworkError
 from surveybib.identifiers import entry_doi
+from surveybib.limits import MAX_QUERY
 from surveybib.metadata.match import candidates_from_items, judge, query_for
 from surveybib.metadata.store import (
     NOT_FOUND,
@@ -232,6 +233,11 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
             results[entry.key] = SearchResult("no match", None, query.text, (), verdict.reason)
         elif query is not None:
             asked.append(entry)
+            if query.cut:
+                run.problems.append(Problem(
+                    entry.path, entry.line or None, entry.key,
+                    f"title is {len(query.title):,} characters long; searched with its first "
+                    f"{MAX_QUERY}", "metadata", "warning", "value-cut"))
     if results:
         run.store = run.store.with_updates(searches=results)
         run.tick(done=len(results))
@@ -405,7 +411,7 @@ def fetch_missing(
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in ("fetch-failed", "not-found", "ambiguous"))
+                           if p.rule in ("fetch-failed", "not-found", "ambiguous", "value-cut"))
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 

@@ -54,9 +54,9 @@ RULES: dict[str, tuple[Level, str]] = {
     "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
     "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
-    # from build.py
-    "readme-cut": ("warning", "a title, venue, reader or category the README shows cut "
-                              "(over 1,000 characters)"),
+    # from build.py and enrich.py
+    "value-cut": ("warning", "a value shown or sent cut: a README cell over 1,000 "
+                             "characters, a title search over 300"),
     # from this module
     "bad-key": ("error", "a key BibTeX or biber cannot read (a space, a comma, %, ...)"),
     "duplicate-key-case": ("error", "keys that differ only in case"),

@@ -24,8 +24,8 @@ from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_
 from surveybib.metadata.records import Record, first_author_family, map_record
 from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
 from surveybib.model import Entry, Problem
-from surveybib.notes import note_filename
 from surveybib.net.crossref import Client, Failed
+from surveybib.notes import note_filename
 
 
 class NotFound(SurveybibError):

@@ -20,7 +20,7 @@ from surveybib.enrich import open_client
 from surveybib.errors import MetadataStoreError, SurveybibError, UsageError
 from surveybib.export import render_export
 from surveybib.files import read_regular, survey_lock, write_bytes_atomic
-from surveybib.limits import MAX_BIB_BYTES, MAX_TEXT_BYTES
+from surveybib.limits import MAX_BIB_BYTES, MAX_QUERY, MAX_TEXT_BYTES
 from surveybib.metadata.store import load_store, save_store
 from surveybib.model import Entry, json_safe, printable
 from surveybib.survey import load_survey
@@ -93,6 +93,9 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
         if client is None:
             fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
+    if answer.query.cut and not ctx.quiet:
+        click.echo(f"surveybib: warning: the title is {len(title):,} characters long; searched "
+                   f"with its first {MAX_QUERY}", err=True)
     if fmt == "json":
         click.echo(json_safe(json.dumps(answer.as_json(), ensure_ascii=False, indent=2,
                                         sort_keys=True)))

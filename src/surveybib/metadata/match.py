@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from surveybib.identifiers import normalize_doi
 from surveybib.latex import to_unicode
+from surveybib.limits import MAX_COMPARE, MAX_QUERY
 from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles, plain_text
 from surveybib.model import Entry, parse_names
 
@@ -113,6 +114,8 @@ def title_similarity(a: str, b: str) -> float:
         return 1.0
     if not a or not b or min(len(a), len(b)) < SHORT_TITLE:
         return 0.0
+    if max(len(a), len(b)) > MAX_COMPARE:
+        return 0.0  # difflib's ratio is quadratic; no real title is this long
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < TITLE_SIMILARITY or matcher.quick_ratio() < TITLE_SIMILARITY:
         return 0.0
@@ -159,8 +162,20 @@ class Query:
 
     @property
     def text(self) -> str:
-        """The `query.bibliographic` string: title, first author's family name, year."""
-        return " ".join(p for p in (_delatex(self.title), _delatex(self.family), self.year) if p)
+        """The `query.bibliographic` string: title, first author's family name, year; at
+        most limits.MAX_QUERY characters of the title (a 100 KB one made a URL that every
+        run sent and got 414 for)."""
+        title = _delatex(self.title[: 4 * MAX_QUERY])
+        if len(title) > MAX_QUERY:
+            title = title[:MAX_QUERY].rsplit(" ", 1)[0]
+        family = _delatex(self.family[:MAX_QUERY])[:100]
+        return " ".join(p for p in (title, family, self.year) if p)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the search sends only part of the title."""
+        return len(self.title) > MAX_QUERY and len(_delatex(self.title[: 4 * MAX_QUERY])) > \
+            MAX_QUERY
 
 
 def query_for(entry: Entry) -> Query | None:
