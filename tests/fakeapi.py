@@ -6,7 +6,8 @@ polite/public pool limits (answering 429 when a client exceeds them), announces 
 the same headers as Crossref, counts every request, and can be told to misbehave: add
 latency, answer 429 (with or without Retry-After), 500/503, hang past the client's
 timeout, reset the connection, send malformed JSON, a plain-text 404, a 400
-validation-failure body, or a huge body.
+validation-failure body, or a huge body. Hostile modes too: JSON nested 200,000 deep,
+an answer dripped one byte at a time, and (`flaky`) a share of all requests failing.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class FakeAPI:
     latency: float = 0.0
     enforce: bool = True
     hang_seconds: float = 2.0
+    drip_seconds: float = 0.2  # the pause between two bytes of a "drip" answer
+    flaky: float = 0.0  # this share of requests answers 503, evenly spread
     works: dict[str, dict[str, Any]] = field(default_factory=dict)
     datacite: dict[str, dict[str, Any]] = field(default_factory=dict)
     searches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -91,6 +94,7 @@ class FakeAPI:
     def __post_init__(self) -> None:
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self._inflight: dict[str, int] = {"polite": 0, "public": 0}
+        self._answered = 0  # requests counted for `flaky`
         self.max_inflight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -253,6 +257,11 @@ class FakeAPI:
                 if fault.times > 0 and fault.route in ("", route) and fault.match in target:
                     fault.times -= 1
                     return fault
+            if self.flaky:
+                n = self._answered
+                self._answered += 1
+                if int((n + 1) * self.flaky) > int(n * self.flaky):
+                    return Fault("503")
         return None
 
     # ------------------------------------------------------------ answers
@@ -419,7 +428,29 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("huge", "huge-declared"):
             self._huge(declared=kind == "huge-declared")
             return 200
+        if kind == "deep":  # valid-looking JSON nested past any parser's recursion
+            self._send(200, b"[" * 200_000 + b"]" * 200_000, pool, route)
+            return 200
+        if kind == "drip":
+            self.fake._leave(pool, route)  # a stalled answer no longer counts as in flight
+            self._drip()
+            self.fake._reenter(pool, route)
+            return 200
         raise ValueError(f"unknown fault {kind!r}")
+
+    def _drip(self) -> None:
+        """A whole answer, one byte every `drip_seconds`: never idle long enough for a read
+        timeout, until the client stops reading."""
+        self.close_connection = True
+        data = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n" + b" " * 100_000)
+        try:
+            for index in range(len(data)):
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
+                time.sleep(self.fake.drip_seconds)
+        except OSError:
+            pass
 
     def _huge(self, declared: bool) -> None:
         """300 MB of JSON-ish bytes, until the client stops reading."""

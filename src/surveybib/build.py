@@ -177,8 +177,9 @@ def fetch_missing(settings: Settings, survey: Survey, offline: bool,
 
     out = fetch(settings, survey.parsed, survey.store, offline=offline,
                 checkpoint=checkpoint, progress=progress)
-    if out.store == survey.store:
-        return Fetched(survey, out.summary)
+    if out.store == survey.store:  # nothing came back: each entry's reason is still named
+        return Fetched(replace(survey, problems=survey.problems + tuple(out.problems)),
+                       out.summary)
     checkpoint(out.store)
     merged = survey.with_store(out.store)
     return Fetched(replace(merged, problems=merged.problems + tuple(out.problems)), out.summary)

@@ -136,16 +136,17 @@ def settings_path(root: Path, path: Path) -> str:
         return str(path)
 
 
-def check_output_path(settings: Settings, path: Path) -> None:
+def check_output_path(settings: Settings, path: Path, given: str | None = None) -> None:
     """Refuse an output file (`export -o`) that is one of the survey's own inputs, a
-    directory, or inside .git/."""
+    directory, or inside .git/. `given` is the path as the user wrote it."""
+    shown = given if given is not None else str(path)
     try:
-        target = resolve(path, str(path))
+        target = resolve(path, shown)
     except FileError as exc:
         raise UsageError(f"-o: {exc}") from None
     why = output_problem(settings.root, target)
     if why is not None:
-        raise UsageError(f"-o {str(path) if str(path) != '.' else repr('')}: {why}")
+        raise UsageError(f"-o {shown if shown not in ('', '.') else repr(shown)}: {why}")
     protected = {settings.bib: "survey.bib", settings.metadata: "the metadata store",
                  settings.intro: "the intro", settings.readme: "README.md",
                  settings.root / "pyproject.toml": "pyproject.toml"}

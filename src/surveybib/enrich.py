@@ -93,6 +93,8 @@ class EnrichResult:
     cached: tuple[str, ...] = ()  # DOIs already in the store
     not_found: tuple[str, ...] = ()  # DOIs neither Crossref nor DataCite knows (this run or before)
     failed: tuple[str, ...] = ()  # DOIs whose requests failed (asked again next run)
+    left: tuple[str, ...] = ()  # DOIs not asked: the deadline passed or a host's circuit opened
+    stopped: str = ""  # why DOIs were left ("" when none was)
     matched: tuple[str, ...] = ()  # entry keys whose title search found the DOI
     ambiguous: tuple[str, ...] = ()  # entry keys whose title search was ambiguous
     no_match: tuple[str, ...] = ()  # entry keys whose title search found nothing certain
@@ -117,6 +119,8 @@ class EnrichResult:
             parts.append(f"{len(self.no_match)} without a match")
         if self.failed:
             parts.append(f"{len(self.failed)} failed (retried next run)")
+        if self.left:
+            parts.append(f"{len(self.left)} left for the next run ({self.stopped})")
         changed = sum(len(c.fields) for c in self.changes)
         parts.append(f"{changed} field{'s' * (changed != 1)} to add")
         tail = f"; {self.unreachable}: {lacking}" if self.unreachable else ""
@@ -135,8 +139,10 @@ class _Run:
     fetched: list[str] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unreachable: str = ""
+    stopped: str = ""
     taken: dict[str, str] = field(default_factory=dict)  # DOI -> key of the entry that has it
 
     def tick(self, **kw: int) -> None:
@@ -208,7 +214,11 @@ def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:
         elif outcome.unreachable:
             run.unreachable = run.unreachable or outcome.message
         else:
-            run.failed.append(outcome.doi)
+            if outcome.left:
+                run.left.append(outcome.doi)
+                run.stopped = run.stopped or outcome.message
+            else:
+                run.failed.append(outcome.doi)
             run.problems.extend(_failure(e, outcome) for e in run.by_doi.get(outcome.doi, []))
     run.store = run.store.with_updates(works=works, missing=missing)
     run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing),
@@ -325,6 +335,8 @@ def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
         not_found=tuple(dict.fromkeys([*run.not_found,
                                        *(d for d in run.by_doi if d in store.missing)])),
         failed=tuple(run.failed),
+        left=tuple(run.left),
+        stopped=run.stopped,
         matched=tuple(k for k, s in searched.items() if s.status == "matched"),
         ambiguous=tuple(k for k, s in searched.items() if s.status == "ambiguous"),
         no_match=tuple(k for k, s in searched.items() if s.status == "no match"),

@@ -155,22 +155,28 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 class _Hints:
-    """"Did you mean" for names outside the configured taxonomy: each name looked up once,
-    and at most MAX_HINTS names (difflib compares a name with every declared one)."""
+    """"Did you mean" for names outside the configured taxonomy, each looked up once.
+    difflib compares a name with every declared one, so it is asked while the comparisons
+    stay under COMPARISONS in all; past that, only a name that differs in case is hinted."""
 
-    MAX_HINTS = 100
+    COMPARISONS = 20_000
 
     def __init__(self, taxonomy: Sequence[str]) -> None:
         self.taxonomy = list(taxonomy)
+        self.folded = {name.casefold(): name for name in reversed(self.taxonomy)}
+        self.left = self.COMPARISONS
         self.known: dict[str, str] = {}
 
     def __call__(self, name: str) -> str:
-        if name not in self.known and len(self.known) < self.MAX_HINTS:
-            import difflib
+        if name not in self.known:
+            close = [self.folded[name.casefold()]] if name.casefold() in self.folded else []
+            if not close and self.left >= len(self.taxonomy):
+                import difflib
 
-            close = difflib.get_close_matches(name, self.taxonomy, n=1, cutoff=0.6)
+                self.left -= len(self.taxonomy)
+                close = difflib.get_close_matches(name, self.taxonomy, n=1, cutoff=0.6)
             self.known[name] = f" (did you mean '{close[0]}'?)" if close else ""
-        return self.known.get(name, "")
+        return self.known[name]
 
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings,

@@ -4,7 +4,9 @@ Context they fill, how findings are printed, and the one map from errors to exit
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,9 +62,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
-    if ctx.quiet or not sys.stderr.isatty():
+    """A one-line progress bar on stderr when it is a terminal; otherwise (CI) a line of
+    progress at most every SURVEYBIB_PROGRESS_INTERVAL seconds (30), so a long online run
+    is never silent."""
+    if ctx.quiet:
         return None
+    if not sys.stderr.isatty():
+        return _progress_lines(_seconds(os.environ.get("SURVEYBIB_PROGRESS_INTERVAL"), 30.0))
     from surveybib.enrich import progress_line
 
     def show(counts: Counts) -> None:
@@ -70,6 +76,29 @@ def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
         click.echo(f"\r{progress_line(counts)}{end}", err=True, nl=False)
 
     return show
+
+
+def _progress_lines(interval: float) -> Callable[[Counts], None]:
+    last = time.monotonic()
+
+    def show(counts: Counts) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if counts.done >= counts.total or now - last < interval:
+            return  # the summary line follows the last step
+        last = now
+        click.echo(f"metadata: {counts.done}/{counts.total} asked ({counts.fetched} fetched, "
+                   f"{counts.not_found} not found, {counts.failed} failed)", err=True)
+
+    return show
+
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        number = float(value[:30]) if value else default
+    except ValueError:
+        return default
+    return number if number >= 0 else default
 
 
 # ---------------------------------------------------------------- global options

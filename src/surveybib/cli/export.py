@@ -36,18 +36,18 @@ from surveybib.survey import load_survey
               help="bibtex: keep non-ASCII as UTF-8 instead of LaTeX accents.")
 @click.option("--keep", multiple=True, metavar="FIELD",
               help="Keep a field that is stripped by default (e.g. abstract); repeatable.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write here (atomically) instead of stdout.")
 @pass_context
 def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
                    aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
-                   unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
+                   unicode_: bool, keep: tuple[str, ...], output: str | None) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
     from surveybib.export import DEFAULT_SKIP, run_export
 
     settings = ctx.settings
     if output is not None:
-        check_output_path(settings, _under(ctx.root, output))
+        check_output_path(settings, _under(ctx.root, Path(output)), output)
     wanted, sources = _wanted_keys(ctx.root, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
     csl_file = _under(ctx.root, Path(csl)) if csl else None
@@ -65,7 +65,7 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     if output is None:
         click.echo(result.text, nl=False)
     else:
-        write_text_atomic(_under(ctx.root, output), result.text, shown=str(output),
+        write_text_atomic(_under(ctx.root, Path(output)), result.text, shown=output,
                           devices=True)
         if not ctx.quiet:
             click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -38,6 +40,7 @@ from surveybib.errors import NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
 from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.metadata.store import NOT_FOUND
+from surveybib.net.guard import WATCHED_POOLS, Breaker, Deadline, Stopped, Watch
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,10 @@ DEFAULT_CROSSREF_URL = "https://api.crossref.org"
 DEFAULT_DATACITE_URL = "https://api.datacite.org"
 MAX_BODY = 20 * 1024 * 1024  # a work-list of 1,000 full records is about 10 MB
 MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
+DEADLINE = 600.0  # a run's requests end within ten minutes; what is left waits for the next
+BREAKER = 5  # failed requests in a row after which a host is left alone for the run
+MAX_WAIT = 15.0  # the longest Retry-After (seconds) honoured; a longer one fails at once
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFETY = 0.85  # run at this fraction of the announced rate, to absorb timing jitter
 
 # Registration agencies other than Crossref hold these prefixes: ask DataCite directly.
@@ -81,28 +88,39 @@ class ClientConfig:
     max_body: int = MAX_BODY
     max_url: int = MAX_URL
     workers: int = 3
+    deadline: float = DEADLINE  # seconds for all of a run's requests
+    request_deadline: float = 60.0  # seconds for one request, headers and body
+    breaker: int = BREAKER  # failed requests in a row after which a host is left alone
+    max_wait: float = MAX_WAIT  # the longest Retry-After honoured; a longer one fails at once
 
 
 def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -> ClientConfig:
     """SURVEYBIB_CROSSREF_URL, SURVEYBIB_DATACITE_URL, SURVEYBIB_MAILTO (over the configured
-    mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""
-    timeout = _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
+    mailto), SURVEYBIB_TIMEOUT (read timeout, seconds; a request gets twice that in all),
+    SURVEYBIB_RETRIES, SURVEYBIB_DEADLINE (seconds for a run's requests), SURVEYBIB_BREAKER
+    (failed requests in a row that stop asking a host)."""
+    timeout = max(0.05, _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0))
     return ClientConfig(
         crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
         datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
         mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,
-        retries=int(_number(environ.get("SURVEYBIB_RETRIES"), 4)),
+        retries=max(0, int(_number(environ.get("SURVEYBIB_RETRIES"), 4))),
         backoff=min(0.5, timeout / 4),
+        deadline=max(0.0, _number(environ.get("SURVEYBIB_DEADLINE"), DEADLINE)),
+        request_deadline=2 * timeout,
+        breaker=max(1, int(_number(environ.get("SURVEYBIB_BREAKER"), BREAKER))),
+        max_wait=min(MAX_WAIT, timeout),
     )
 
 
 def _number(value: str | None, default: float) -> float:
     try:
-        return float(value) if value else default
+        number = float(value[:30]) if value else default
     except ValueError:
         return default
+    return number if number == number and abs(number) != float("inf") else default
 
 
 # ------------------------------------------------------------------ results and errors
@@ -125,6 +143,7 @@ class Failed:
     message: str
     not_found: bool = False
     unreachable: bool = False  # the API host could not be reached: not the DOI's fault
+    left: bool = False  # not asked: the run's deadline passed or the host's circuit is open
 
 
 Outcome = Fetched | Failed
@@ -137,9 +156,10 @@ class Unreachable(NetworkError):
 class RequestFailed(NetworkError):
     """One request ended without a usable answer (after the retries)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, final: bool = False) -> None:
         super().__init__(message)
         self.status = status  # the last HTTP status, when the server answered
+        self.final = final  # retrying would not help (the request outlived its deadline)
 
 
 class _BadAnswer(Exception):
@@ -246,11 +266,9 @@ class _Limits:
 
 @dataclass(slots=True)
 class _Hosts:
-    """What the retry policy shares with the client: hosts that have answered, and what to
-    slow down when a host says 429."""
+    """What the retry policy shares with the client: the hosts that have answered."""
 
     answered: set[str] = field(default_factory=set)
-    on_throttle: Callable[[str], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def mark(self, host: str) -> None:
@@ -267,9 +285,10 @@ class _FailFast(MaxRetryError):
 
 
 class _Retry(Retry):
-    """urllib3's Retry, plus: no connect retries while a host has never answered (so a
-    machine without network stops at once), a backoff that waits before the first retry
-    too, and a hook that slows the client down on 429."""
+    """urllib3's Retry for connection errors only, plus: no connect retries while a host
+    has never answered (so a machine without network stops at once), and a backoff that
+    waits before the first retry too. Answers (429, 5xx) and broken reads are retried by
+    the client itself, so that every retry waits its turn in the rate limiter."""
 
     hosts: _Hosts
 
@@ -289,8 +308,6 @@ class _Retry(Retry):
         if error is not None and self._is_connection_error(error) and host \
                 and not self.hosts.has_answered(host):
             raise _FailFast(_pool, url or "", error) from error
-        if response is not None and response.status == 429 and self.hosts.on_throttle:
-            self.hosts.on_throttle(host)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:
@@ -320,8 +337,10 @@ class Client:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._hosts = _Hosts(on_throttle=self._throttled)
+        self._hosts = _Hosts()
         self._down: dict[str, str] = {}
+        self._deadline = Deadline(config.deadline)
+        self._breaker = Breaker(config.breaker)
         self._count_lock = threading.Lock()
         self.requests_made = 0
         polite = bool(config.mailto)
@@ -332,25 +351,25 @@ class Client:
                             (config.crossref_url, self._crossref)):
             self._host_limits[_address(url)] = limits
         retry = _Retry(
-            total=config.retries + 2,
+            total=2,
             connect=2,
-            read=2,
-            status=config.retries,
+            read=0,
+            status=0,
             other=0,
             redirect=3,
             backoff_factor=config.backoff,
             backoff_jitter=config.backoff,
             backoff_max=30.0,
-            retry_after_max=15,  # a longer wait asked for fails the request, reported
-            status_forcelist=(429, 500, 502, 503, 504),
+            status_forcelist=(),
             allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=True,
+            respect_retry_after_header=False,
             raise_on_status=False,
             hosts=self._hosts,
         )
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4,
                               pool_maxsize=max(4, config.workers + 1))
+        adapter.poolmanager.pool_classes_by_scheme = dict(WATCHED_POOLS)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = user_agent(config.mailto)
@@ -365,38 +384,83 @@ class Client:
     def close(self) -> None:
         self.session.close()
 
-    def _throttled(self, host: str) -> None:
-        limits = self._host_limits.get(host)
-        if limits is not None:
-            log.info("%s answered 429: slowing down", host)
-            limits.throttled()
-
     # -------------------------------------------------------------- one request
 
     def _get(self, limits: _Limits, route: str, url: str) -> _Reply:
-        """One GET through the limiter and the retry policy; the body read with a size cap."""
-        host = _address(url)
+        """One GET, retried on 429, 5xx and broken answers with backoff or Retry-After; every
+        attempt waits its turn in the limiter and keeps to the run's deadline and the host's
+        breaker. A 429 or 5xx still there after the retries is returned (callers report it);
+        a Retry-After longer than the run waits fails at once and rests the host."""
+        host, shown = _address(url), urlsplit(url).netloc
+        attempt = 0
+        while True:
+            try:
+                reply = self._attempt(limits, route, url, host, shown)
+            except RequestFailed as exc:
+                if exc.final or attempt >= self.config.retries:
+                    self._breaker.failed(host, shown, str(exc))
+                    raise
+                wait = self._backoff(attempt)
+            else:
+                if reply.status not in RETRY_STATUSES:
+                    self._breaker.succeeded(host)
+                    return reply
+                if reply.status == 429:
+                    log.info("%s answered 429: slowing down", host)
+                    limits.throttled()
+                asked = _retry_after(reply.headers)
+                if asked is not None and asked > min(self.config.max_wait, self._deadline.left()):
+                    reason = (f"{shown} answered HTTP {reply.status} asking to wait "
+                              f"{asked:,.0f} s, longer than this run waits")
+                    self._breaker.trip(host, f"{reason}; asked again next run")
+                    raise RequestFailed(reason, reply.status)
+                if attempt >= self.config.retries:
+                    self._breaker.failed(host, shown, f"HTTP {reply.status}")
+                    return reply
+                wait = asked if asked is not None else self._backoff(attempt)
+            if wait >= self._deadline.left():
+                self._deadline.check()
+                raise Stopped(f"the run's network deadline ({self._deadline.seconds:g} s, "
+                              "SURVEYBIB_DEADLINE) passes before a retry could be made")
+            time.sleep(wait)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        value = self.config.backoff * (2 ** attempt) + random.random() * self.config.backoff
+        return float(min(30.0, value))
+
+    def _open(self, host: str) -> None:
+        """Raise when this host may not be asked now (deadline, breaker, known down)."""
+        self._deadline.check()
+        self._breaker.check(host)
         if host in self._down:
             raise Unreachable(self._down[host])
+
+    def _attempt(self, limits: _Limits, route: str, url: str, host: str, shown: str) -> _Reply:
+        """One request through the limiter, cut when it outlives its own deadline."""
+        self._open(host)
         with limits.gate:
-            if host in self._down:  # found down while this request waited its turn
-                raise Unreachable(self._down[host])
+            self._open(host)  # the deadline may pass, or the host fail, while this waits
             limits.buckets[route].take()
             with self._count_lock:
                 self.requests_made += 1
-            try:
-                response = self.session.get(
-                    url, timeout=(self.config.connect_timeout, self.config.read_timeout),
-                    stream=True, allow_redirects=True,
-                )
-            except requests.RequestException as exc:
-                raise self._transport_error(host, urlsplit(url).netloc, exc) from None
-            try:
-                self._hosts.mark(host)
-                limits.update(route, response.headers)
-                body = self._read(response)
-            finally:
-                response.close()
+            seconds = max(0.0, min(self.config.request_deadline, self._deadline.left()))
+            with Watch(seconds) as watch:
+                try:
+                    response = self.session.get(
+                        url, timeout=(self.config.connect_timeout, self.config.read_timeout),
+                        stream=True, allow_redirects=True,
+                    )
+                except requests.RequestException as exc:
+                    if watch.cut:
+                        raise _too_slow(shown, seconds) from None
+                    raise self._transport_error(host, shown, exc) from None
+                try:
+                    self._hosts.mark(host)
+                    limits.update(route, response.headers)
+                    body = self._read(response, watch, shown)
+                finally:
+                    response.close()
         return _Reply(response.status_code, body, response.headers)
 
     def _transport_error(self, host: str, shown: str,
@@ -411,23 +475,22 @@ class Client:
             return RequestFailed(f"{shown}: {_short(cause)} (after retries)")
         return RequestFailed(f"{shown}: {_short(exc)}")
 
-    def _read(self, response: requests.Response) -> bytes:
+    def _read(self, response: requests.Response, watch: Watch, shown: str) -> bytes:
         limit = self.config.max_body
         length = header_number(response.headers.get("content-length"))
         if length is not None and length > limit:
             raise _BadAnswer(f"answer of {length:,} bytes is over the {limit:,}-byte limit")
         chunks: list[bytes] = []
         size = 0
-        deadline = time.monotonic() + max(60.0, self.config.read_timeout * 4)
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > limit:
                     raise _BadAnswer(f"answer is over the {limit:,}-byte limit; not read further")
-                if time.monotonic() > deadline:
-                    raise _BadAnswer("answer took too long to arrive; not read further")
                 chunks.append(chunk)
         except requests.RequestException as exc:
+            if watch.cut:
+                raise _too_slow(shown, watch.seconds) from None
             raise RequestFailed(f"answer broke off: {_short(exc)}") from None
         return b"".join(chunks)
 
@@ -464,6 +527,8 @@ class Client:
             return Failed(doi, str(exc))
         except _BadAnswer as exc:
             return Failed(doi, str(exc))
+        except Stopped as exc:
+            return Failed(doi, str(exc), left=True)
 
     def _crossref_single(self, doi: str) -> Fetched | None:
         reply = self._get(self._crossref, "single", self.work_url(doi))
@@ -536,6 +601,8 @@ class Client:
         """One list request, then every DOI it did not return singly (then at DataCite)."""
         try:
             found = self.fetch_list(dois)
+        except Stopped as exc:
+            return [Failed(doi, str(exc), left=True) for doi in dois]
         except _BadAnswer as exc:
             # An answer no retry fixes (malformed JSON, 400): each DOI on its own.
             log.info("batch of %d DOIs: %s; asking singly", len(dois), exc)
@@ -593,6 +660,28 @@ class Client:
                 for future in futures:
                     future.cancel()
                 raise
+
+
+def _too_slow(shown: str, seconds: float) -> RequestFailed:
+    return RequestFailed(f"{shown}: the answer took longer than {seconds:g} s to arrive (a slow "
+                         "or stalled server); not waited for further", final=True)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a Retry-After header asks for, in seconds (a number or an HTTP date)."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    number = header_number(value)
+    if number is not None:
+        return float(number)
+    try:
+        when = parsedate_to_datetime(value[:100])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _address(url: str) -> str:
