@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import re
 import shutil
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from harness import REPO, WORK
 
-SHARED = (REPO / ".." / "shared").resolve()
+# ../shared beside the clone, or SURVEYBIB_SHARED (as in tests/conftest.py; worktrees need it)
+SHARED = Path(os.environ.get("SURVEYBIB_SHARED") or REPO / ".." / "shared").resolve()
 CORPORA = SHARED / "corpora"
 TUGBOAT = CORPORA / "large" / "tugboat_beebe_biber-etc.bib"
 ICML2023 = CORPORA / "large" / "icml2023_b-vitamins.bib"

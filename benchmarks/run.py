@@ -147,6 +147,10 @@ EXPECTED: dict[str, tuple[tuple[str, str, str], ...]] = {
          "ratio <= 1.3 vs pybtex formatting alone"),
         ("export-csl-json", "export CSL-JSON, tugboat", "ratio <= 1.0 vs two bibtexparser parses"),
     ),
+    "bench_hostile": (
+        ("hostile", "build, the slowest hostile input at 100 KB vs a clean survey of the same "
+                    "size", "ratio <= 3"),
+    ),
 }
 
 
@@ -201,6 +205,7 @@ JOBS: tuple[Job, ...] = (
     Job("check-tugboat", check_job),
     Job("enrich", module_job("bench_enrich", "enrich")),
     Job("export", module_job("bench_export", "export")),
+    Job("hostile", module_job("bench_hostile", "hostile inputs")),
     *(Job(f"scaling-{_size_name(s)}", scaling_job(s)) for s in SCALING_SIZES),
 )
 

@@ -153,19 +153,6 @@ def test_note_and_intro_headings_cost_linear_time(tmp_path: Path, cli: Callable[
     assert_linear(run_at, 1_000)
 
 
-def test_a_note_of_comment_openers_costs_linear_time(tmp_path: Path,
-                                                     cli: Callable[..., Result]) -> None:
-    """`<!--` a hundred thousand times: each once scanned the rest of the note."""
-
-    def run_at(n: int) -> None:
-        root = survey(tmp_path / str(n), TITLED.format(key="k", title="T") + "reader = {R}",
-                      notes={"k": "<!--" * n})
-        assert cli(root, "build").exit_code == 0
-        assert cli(root, "check").exit_code in (0, 1)
-
-    assert_linear(run_at, 5_000)
-
-
 # ---------------------------------------------------------------- 3. near-duplicate titles
 
 
@@ -257,8 +244,8 @@ def test_aux_fifo_and_dev_zero_are_refused(tmp_path: Path) -> None:
 
 def test_an_aux_that_inputs_itself_by_ever_longer_paths_ends(tmp_path: Path,
                                                              cli: Callable[..., Result]) -> None:
-    root = survey(tmp_path, TITLED.format(key="k", title="T"))
-    (root / "a.aux").write_text("\\citation{k}\n\\@input{./a.aux}\n", encoding="utf-8")
+    root = survey(tmp_path / "s", TITLED.format(key="k", title="T"))
+    (root / "a.aux").write_text("\\citation{k}\n\\@input{../s/a.aux}\n", encoding="utf-8")
     result = cli(root, "export", "--aux", "a.aux")
     assert result.exit_code == 0, result.output
     assert "@misc{k," in result.stdout
