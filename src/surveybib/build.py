@@ -20,7 +20,7 @@ from surveybib.limits import MAX_OUTPUT_BYTES, MAX_SHOWN, MAX_TEXT_BYTES
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
 from surveybib.model import Entry, Problem
-from surveybib.notes import note_filename
+from surveybib.notes import check_note_name, note_filename
 from surveybib.readme import render
 from surveybib.survey import Survey, load_survey
 
@@ -222,6 +222,7 @@ def write_outputs(outputs: Sequence[Output], settings: Settings | None = None) -
 def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
     """notes/<key>.md from the note template unless it exists (never overwritten);
     returns its path and whether it was created."""
+    check_note_name(entry.key)
     path = settings.notes / note_filename(entry.key)
     if path.exists() or path.is_symlink():  # a link is never followed to write a note
         return path, False

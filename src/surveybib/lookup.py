@@ -19,13 +19,12 @@ from surveybib.bibtex.parse import declared_coding, make_key, valid_key
 from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
-from surveybib.limits import MAX_NAME_BYTES
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
 from surveybib.metadata.records import Record, first_author_family, map_record
 from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
 from surveybib.model import Entry, Problem
 from surveybib.net.crossref import Client, Failed
-from surveybib.notes import note_filename
+from surveybib.notes import check_note_name
 
 
 class NotFound(SurveybibError):
@@ -153,15 +152,6 @@ def check_key(key: str, entries: Sequence[Entry]) -> None:
             where = f" (line {entry.line})" if entry.line else ""
             same = "taken" if entry.key == key else f"taken, as '{entry.key}'"
             raise UsageError(f"key '{key}' is already {same}{where}; choose another with --key")
-
-
-def check_note_name(key: str) -> None:
-    """The note file of KEY must have a name the file system takes (checked before `add`
-    writes anything, so a key is never appended without its note). Raises UsageError."""
-    size = len(note_filename(key).encode("utf-8"))
-    if size > MAX_NAME_BYTES:
-        raise UsageError(f"key {key!r} makes a note file name of {size} bytes, over the "
-                         f"{MAX_NAME_BYTES} a file system takes; choose a shorter key with --key")
 
 
 def same_doi(doi: str, entries: Sequence[Entry]) -> Entry | None:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
+from surveybib.errors import UsageError
+from surveybib.limits import MAX_NAME_BYTES
 from surveybib.model import Entry, Note, Problem
 from surveybib.readme.render import close_open_blocks
 
@@ -42,6 +44,15 @@ def note_filename(key: str) -> str:
     if _RESERVED.match(name):
         name = f"%{ord(name[0]):02X}{name[1:]}"
     return name + ".md"
+
+
+def check_note_name(key: str) -> None:
+    """KEY's note file must have a name the file system takes (`add` checks before it
+    writes anything, so a key is never appended without its note). Raises UsageError."""
+    size = len(note_filename(key).encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise UsageError(f"key {key!r} makes a note file name of {size} bytes, over the "
+                         f"{MAX_NAME_BYTES} a file system takes; choose a shorter key with --key")
 
 
 def key_from_filename(name: str) -> str:

@@ -23,6 +23,7 @@ from surveybib.files import read_regular, survey_lock, write_bytes_atomic
 from surveybib.limits import MAX_BIB_BYTES, MAX_QUERY, MAX_TEXT_BYTES
 from surveybib.metadata.store import load_store, save_store
 from surveybib.model import Entry, json_safe, printable
+from surveybib.notes import check_note_name
 from surveybib.survey import load_survey
 
 
@@ -149,7 +150,7 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         save_store(settings.metadata, lookup.stored(store, found))
     for entry in entries:  # before anything is written: all or nothing
-        lookup.check_note_name(entry.key)
+        check_note_name(entry.key)
     lines, before = _append_entries(settings, ctx.encoding, survey.newline, entries)
     notes = _notes_or_undo(settings, entries, before)
     problems = []
