@@ -33,6 +33,8 @@
     p.id = items[i].id;
     p.title = text(items[i], "h3");
   });
+  const categoryAnchors = new Map(Array.from(
+    document.querySelectorAll("section.category"), (section) => [section.id, section.dataset.name]));
 
   // Search runs over folded text: lower case, accents dropped (so "muller" finds "Müller").
   const fold = (value) => value.normalize("NFD").replace(/\p{M}+/gu, "").toLowerCase();
@@ -113,27 +115,30 @@
   }
 
   // A hash is either the state (`q=...&taxonomy=...`) or an anchor of the plain page
-  // (`#paper-KEY`, `#category-NAME`), as links into the list without the script make.
+  // (`#paper-KEY`, `#category-NAME`), as links into the list without the script make:
+  // a paper's shows it, a category's filters by it. Returns the paper to show, or
+  // "keep" for any other anchor (a note's link to its own heading): the view stays.
   function readHash() {
     const raw = location.hash.slice(1);
-    let target = null;
-    if (raw && !raw.includes("=")) {
-      state = blank();
-      const id = decodeURIComponent(raw);
-      const category = document.getElementById(id);
-      if (category && category.classList.contains("category")) {
-        const name = category.dataset.name;
-        if (facets.taxonomy.index.has(name)) state.taxonomy.add(facets.taxonomy.index.get(name));
-      } else {
-        target = papers.findIndex((p) => p.id === id);
-      }
-      lastHash = raw;
-    } else {
+    limit = PAGE;
+    if (!raw || raw.includes("=")) {
       state = fromParams(new URLSearchParams(raw));
       lastHash = null;
+      return null;
     }
-    limit = PAGE;
-    return target !== null && target >= 0 ? target : null;
+    let id = raw;
+    try { id = decodeURIComponent(raw); } catch (error) { /* not %-encoded: as written */ }
+    const paper = papers.findIndex((p) => p.id === id);
+    if (categoryAnchors.has(id)) {
+      state = blank();
+      state.taxonomy.add(facets.taxonomy.index.get(categoryAnchors.get(id)));
+    } else if (paper >= 0) {
+      state = blank();
+    } else {
+      return "keep";
+    }
+    lastHash = raw;
+    return paper >= 0 ? paper : null;
   }
 
   function showControls() {
@@ -373,22 +378,39 @@
     start();
   });
 
+  let started = false;
   function start() {
-    const target = readHash();
+    let target = readHash();
+    if (target === "keep") {
+      lastHash = null;
+      if (started) {
+        writeHash();
+        return;
+      }
+      state = blank();
+      target = null;
+    }
+    started = true;
     showControls();
     update(target);
-    if (target !== null) {
-      items[target].scrollIntoView();
-      const title = items[target].querySelector("h3");
-      title.tabIndex = -1;
-      title.focus();
-    } else {
+    if (target === null) {
       writeHash();
+    } else if (document.readyState === "complete") {
+      showPaper(target);
+    } else {  // the browser's own jump to the fragment, at load, would undo ours
+      window.addEventListener("load", () => showPaper(target), { once: true });
     }
   }
 
+  function showPaper(i) {
+    const title = items[i].querySelector("h3");
+    title.tabIndex = -1;
+    title.focus();
+    items[i].scrollIntoView();
+  }
+
   document.documentElement.classList.add("js");
-  $("catalogue").hidden = true;
+  $("catalogue").remove();  // the plain list; its papers now live in `items`, shown in #results
   $("explorer").hidden = false;
   $("results-view").hidden = false;
   start();
