@@ -264,7 +264,7 @@ def _with_next(page: Page, outer: str, inner: str) -> list[_Pair]:
     """Each paper <li> with the first `inner` element inside it."""
     pairs = []
     for i, element in enumerate(page.elements):
-        if element.tag == outer and "data-paper" in element.attrs:
+        if element.tag == outer and element.attrs.get("class") == "paper":
             found = next(e for e in page.elements[i + 1:] if e.tag == inner)
             pairs.append(_Pair(element.attrs, found))
     return pairs
@@ -386,8 +386,10 @@ def test_the_data_follows_the_papers(tmp_path: Path) -> None:
                                   "Quantization/Weight-only", "Quantization/KV Cache",
                                   "🚀 Speed-ups", "Empty Category", "Dynamic Inference",
                                   "Uncategorized"]
-    kivi = papers[3]
-    assert isinstance(kivi, dict)
+    # in the order the page writes the papers, each with its place in survey.bib
+    assert [p["order"] for p in papers] == [0, 1, 4, 2, 3, 5, 6, 7]  # type: ignore[index]
+    kivi = papers[4]
+    assert isinstance(kivi, dict) and kivi["order"] == 3
     # a sub-level paper is also found under its declared parent
     assert kivi["categories"] == [2, 4, 7] and kivi["year"] == 2024
     assert kivi["citations"] is None and kivi["note"] is False

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from surveybib.site.data import SiteData
+from surveybib.site.data import SiteData, SitePaper
 
 TEMPLATE = "site.html.j2"
 SORTS = (("order", "Reading order"), ("year", "Year, newest first"),
@@ -55,20 +55,27 @@ def script_json(value: Any) -> str:
 
 
 def page_json(data: SiteData) -> dict[str, Any]:
-    """What the script filters and sorts on, paper by paper in reading order."""
+    """What the script filters and sorts on: one item per paper in the order the papers
+    appear in the HTML (under their first category), with its place in survey.bib."""
     categories = [c.name for c in data.categories]
     venues, readers = data.venues, data.readers
     cat_at = {name: i for i, name in enumerate(categories)}
     venue_at = {name: i for i, name in enumerate(venues)}
     reader_at = {name: i for i, name in enumerate(readers)}
     papers = [{  # the text (title, authors, note) is in the HTML; the script reads it there
-        "venue": venue_at.get(p.venue, -1), "year": p.year,
+        "order": p.index, "venue": venue_at.get(p.venue, -1), "year": p.year,
         "categories": [cat_at[c] for c in data.facet_categories(p)],
         "readers": [reader_at[r] for r in p.readers], "note": bool(p.note_html),
         "citations": p.citations,
-    } for p in data.papers]
+    } for p in placed(data)]
     return {"categories": categories, "venues": list(venues), "readers": list(readers),
             "papers": papers}
+
+
+def placed(data: SiteData) -> list[SitePaper]:
+    """The papers in the order the page writes them: each under its first category."""
+    return [data.papers[i] for c in data.categories for i in c.papers
+            if data.papers[i].categories[0] == c.name]
 
 
 @lru_cache(maxsize=4)

@@ -22,9 +22,12 @@
   const results = $("results"), status = $("status"), more = $("more");
   const empty = $("empty"), announce = $("announce"), allVenues = $("all-venues");
 
-  // Each paper's <li>, by its index in survey.bib; its text is read from there.
-  const items = new Array(N);
-  for (const li of document.querySelectorAll("li[data-paper]")) items[Number(li.dataset.paper)] = li;
+  // Each paper's <li>, in the order of the data (`order` is its place in survey.bib);
+  // its text is read from there.
+  const items = Array.from(document.querySelectorAll("li.paper"));
+  if (items.length !== N) return;
+  const itemIndex = new Map(items.map((item, i) => [item, i]));
+  const notes = items.map((item) => item.querySelector("details.note"));
   const text = (item, selector) => {
     const node = item.querySelector(selector);
     return node ? node.textContent : "";
@@ -107,7 +110,16 @@
     return Number.isInteger(year) ? year : null;
   }
 
+  // Typing rewrites the hash once the typing pauses: browsers throttle history updates,
+  // and each costs milliseconds a keystroke should not wait for.
+  let pendingHash = null;
+  function writeHashSoon() {
+    clearTimeout(pendingHash);
+    pendingHash = setTimeout(writeHash, 300);
+  }
+
   function writeHash() {
+    clearTimeout(pendingHash);
     const hash = toParams().toString();
     if (hash === lastHash) return;
     lastHash = hash;
@@ -203,12 +215,13 @@
       const all = Array.from({ length: N }, (_, i) => i);
       const year = (i) => (papers[i].year === null ? -Infinity : papers[i].year);
       const cited = (i) => (papers[i].citations === null ? -1 : papers[i].citations);
+      const first = (a, b) => papers[a].order - papers[b].order;  // ties: reading order
       const by = {
-        year: (a, b) => (year(b) === year(a) ? a - b : year(b) > year(a) ? 1 : -1),
-        title: (a, b) => collator.compare(papers[a].title, papers[b].title) || a - b,
-        citations: (a, b) => cited(b) - cited(a) || a - b,
+        year: (a, b) => (year(b) === year(a) ? first(a, b) : year(b) > year(a) ? 1 : -1),
+        title: (a, b) => collator.compare(papers[a].title, papers[b].title) || first(a, b),
+        citations: (a, b) => cited(b) - cited(a) || first(a, b),
       }[sort];
-      orders[sort] = by ? all.sort(by) : all;
+      orders[sort] = all.sort(by || ((a, b) => papers[a].order - papers[b].order));
     }
     return orders[sort];
   }
@@ -218,6 +231,7 @@
   const number = (n) => n.toLocaleString("en-US");
   const setText = (node, text) => { if (node && node.textContent !== text) node.textContent = text; };
 
+  let lastListed = null;
   function update(target = null) {
     const fails = failures();
     const shown = ordered(state.sort).filter((i) => fails[i] === 0);
@@ -225,13 +239,18 @@
       limit = Math.max(limit, Math.ceil((shown.indexOf(target) + 1) / PAGE) * PAGE);
     }
     const visible = shown.slice(0, limit);
-    const list = document.createDocumentFragment();
-    for (const i of visible) {
-      const note = items[i].querySelector("details.note");
-      if (note && note.open !== state.open.has(papers[i].id)) note.open = !note.open;
-      list.appendChild(items[i]);
+    const listed = visible.join(",");
+    if (listed !== lastListed) {  // a keystroke often leaves the first hundred as they were
+      lastListed = listed;
+      const list = document.createDocumentFragment();
+      for (const i of visible) {
+        if (!copyable[i]) addCopyButton(i);
+        const note = notes[i];
+        if (note && note.open !== state.open.has(papers[i].id)) note.open = !note.open;
+        list.appendChild(items[i]);
+      }
+      results.replaceChildren(list);
     }
-    results.replaceChildren(list);
     const rest = shown.length - visible.length;
     more.hidden = rest === 0;
     setText(more, `Show ${number(Math.min(PAGE, rest))} more (${number(rest)} not shown)`);
@@ -269,13 +288,24 @@
     setText(allVenues, all ? "Show the ten most used venues" : `Show all ${number(data.venues.length)} venues`);
   }
 
-  function refresh() {
+  function refresh(soon = false) {
     limit = PAGE;
     update();
-    writeHash();
+    if (soon) writeHashSoon(); else writeHash();
   }
 
   // ------------------------------------------------------------------ copying
+
+  // "Copy BibTeX" needs the script, so the script adds it, to each paper it shows.
+  const copyable = new Uint8Array(N);
+  function addCopyButton(i) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy";
+    button.textContent = "Copy BibTeX";
+    items[i].querySelector(".actions").appendChild(button);
+    copyable[i] = 1;
+  }
 
   async function copyBibtex(button) {
     const item = button.closest("li.paper");
@@ -287,7 +317,7 @@
     } catch (error) {
       copied = copyThroughSelection(text, button);
     }
-    const title = papers[Number(item.dataset.paper)].title;
+    const title = papers[itemIndex.get(item)].title;
     setText(announce, copied ? `BibTeX of “${title}” copied.` : "Copying failed: open BibTeX and copy it by hand.");
     button.textContent = copied ? "Copied" : "Copy failed";
     setTimeout(() => { button.textContent = "Copy BibTeX"; }, 2000);
@@ -309,7 +339,8 @@
 
   // ------------------------------------------------------------------ events
 
-  search.addEventListener("input", () => { state.q = search.value; refresh(); });
+  search.addEventListener("input", () => { state.q = search.value; refresh(true); });
+  window.addEventListener("pagehide", () => { if (pendingHash !== null) writeHash(); });
   form.addEventListener("submit", (event) => event.preventDefault());
   form.addEventListener("change", (event) => {
     const input = event.target;
@@ -332,6 +363,7 @@
 
   function reset() {
     state = blank();
+    lastListed = null;  // open notes close
     showControls();
     refresh();
     search.focus();
@@ -391,6 +423,7 @@
       target = null;
     }
     started = true;
+    lastListed = null;  // notes may open or close: lay the list out again
     showControls();
     update(target);
     if (target === null) {
