@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: readme test check lint bench clean
+.PHONY: readme site site-shot test check lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,15 @@ $(STAMP): pyproject.toml
 
 readme: $(STAMP)
 	$(BIN)/surveybib build
+
+# the paper explorer (build writes it too: `site` is set in pyproject.toml)
+site: $(STAMP)
+	$(BIN)/surveybib site
+
+# screenshots of the explorer for the repository's survey, to look at
+site-shot: $(STAMP)
+	$(BIN)/surveybib site -o build/site
+	$(BIN)/python tests/site_shot.py build/site build/site-shot.png
 
 check: $(STAMP)
 	$(BIN)/surveybib check

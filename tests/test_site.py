@@ -9,6 +9,7 @@ import hashlib
 import html.parser
 import json
 import re
+import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -393,3 +394,42 @@ def test_the_data_follows_the_papers(tmp_path: Path) -> None:
     # a sub-level paper is also found under its declared parent
     assert kivi["categories"] == [2, 4, 7] and kivi["year"] == 2024
     assert kivi["citations"] is None and kivi["note"] is False
+
+
+def test_a_template_in_templates_changes_the_page(tmp_path: Path) -> None:
+    root = survey(tmp_path)
+    (root / "templates").mkdir()
+    (root / "templates" / "site.html.j2").write_text(
+        '{% extends "site-base.html.j2" %}{% block filters %}{% endblock %}', encoding="utf-8")
+    (root / "templates" / "site-paper.html.j2").write_text(
+        '<li class="paper" id="{{ p.anchor }}"><h3>{{ p.title }}</h3> ({{ p.year }})</li>\n',
+        encoding="utf-8")
+    result, text = write_site(root, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    page = Page(text)
+    assert not page.find("form") and not page.find("input")  # the filters block is gone
+    assert [page.text_of(e) for e in page.find("li", class_="paper")][:1] == [
+        "A Survey on Efficient Inference for Large Language Models (2024)"]
+
+
+def test_a_broken_site_template_is_named(tmp_path: Path) -> None:
+    root = survey(tmp_path)
+    (root / "templates").mkdir()
+    (root / "templates" / "site-paper.html.j2").write_text("<li>{% if %}</li>\n",
+                                                           encoding="utf-8")
+    result = cli(root, "site")
+    assert result.exit_code == 1
+    assert "templates/site-paper.html.j2:1: template syntax error" in result.stderr
+
+
+def test_the_pages_workflow_builds_the_site_this_way(tmp_path: Path) -> None:
+    workflow = (TESTS.parent / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^\s+run: (surveybib .*)$", workflow, re.M)
+    args = shlex.split(command)[1:]
+    assert args[-2:] == ["-o", "_site"] and "path: _site" in workflow
+    result = CliRunner().invoke(main, ["-C", str(TESTS.parent), *args[:-1],
+                                       str(tmp_path / "_site")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "_site" / "index.html").is_file()
+    assert re.search(r"^permissions: \{\}", workflow, re.M)  # each job asks for its own
+    assert "actions/upload-pages-artifact@" in workflow and "actions/deploy-pages@" in workflow

@@ -21,6 +21,11 @@
   const fromSelect = $("year-from"), toSelect = $("year-to"), hasNotes = $("has-notes");
   const results = $("results"), status = $("status"), more = $("more");
   const empty = $("empty"), announce = $("announce"), allVenues = $("all-venues");
+  // a template without the filters (or the result list) keeps the plain page
+  if (![form, search, sortSelect, hasNotes, results, status, more, empty, announce,
+    $("reset"), $("reset-empty"), $("explorer"), $("results-view"), $("catalogue")].every(Boolean)) {
+    return;
+  }
 
   // Each paper's <li>, in the order of the data (`order` is its place in survey.bib);
   // its text is read from there.
