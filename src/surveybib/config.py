@@ -28,6 +28,7 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "issue_form": None,  # None: keep the add-paper issue form in step when it exists
 }
 
 
@@ -62,6 +63,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    issue_form: bool | None = None
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -97,6 +99,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        issue_form=_optional_bool(values["issue_form"], "issue_form"),
     )
 
 
@@ -174,6 +177,12 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
                           'or "error", e.g. check = {near-duplicate-title = "off"}')
     return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def _optional_bool(value: Any, key: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"[tool.surveybib] {key} must be true or false")
+    return value
 
 
 def _strings(value: Any, key: str) -> list[str]:
