@@ -13,9 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from surveybib.errors import UsageError
 from surveybib.model import Problem
+
+if TYPE_CHECKING:
+    from surveybib.config import Settings
 
 FORM_PATH = ".github/ISSUE_TEMPLATE/add-paper.yml"
 LABEL = "add-paper"  # the label the form puts on its issues; the workflow listens for it
@@ -95,6 +100,23 @@ def render_form(title: str, taxonomy: Sequence[str]) -> tuple[str, tuple[Problem
     text = render("issue-form.yml.j2", survey_title=title, options=options, fields=fields,
                   label=LABEL)
     return text, problems
+
+
+def form_enabled(settings: Settings) -> bool:
+    """`issue_form = true`, or no setting and the form's file is there."""
+    if settings.issue_form is None:
+        return (settings.root / FORM_PATH).is_file()
+    return settings.issue_form
+
+
+def form_output(settings: Settings) -> tuple[Path, str, tuple[Problem, ...]] | None:
+    """The form as build writes it (path, text, warnings), or None when it is not wanted."""
+    if not form_enabled(settings):
+        return None
+    from surveybib.scaffold import DEFAULT_TITLE
+
+    text, problems = render_form(settings.title or DEFAULT_TITLE, settings.taxonomy)
+    return settings.root / FORM_PATH, text, problems
 
 
 # ------------------------------------------------------------------ the issue body

@@ -167,7 +167,7 @@ def write_files(root: Path, files: Sequence[ScaffoldFile],
     Returns the paths written, in order."""
     from surveybib.files import write_bytes_atomic
 
-    written = []
+    written: list[str] = []
     for item in files:
         path = root / item.path
         data = item.text.encode("utf-8")
@@ -261,8 +261,8 @@ def _check_toml(text: str) -> None:
 
 def used_categories(settings: Settings) -> tuple[str, ...]:
     """The categories survey.bib's entries name, in order of first use."""
-    from surveybib.bibfile import parse_bib
-    from surveybib.render import split_categories
+    from surveybib.bibtex.parse import parse_bib
+    from surveybib.readme.render import split_categories
     from surveybib.survey import read_bib_text
 
     parsed = parse_bib(read_bib_text(settings), settings.rel(settings.bib))
