@@ -46,22 +46,23 @@ def init_command(ctx: Context, directory: Path | None, title: str, taxonomy: tup
         title = title or root.resolve().name
         files = scaffold.plan_new(root, scaffold.survey_files(title, names, spec))
         replace, kept = (), ()
+    existed = {f.path for f in files if (root / f.path).exists()}
     written = scaffold.write_files(root, files, replace)
-    _tell(ctx, root, written, replace, kept, here)
+    _tell(ctx, root, written, existed, kept, here)
 
 
-def _tell(ctx: Context, root: Path, written: list[str], replaced: tuple[str, ...],
+def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
           kept: tuple[str, ...], here: bool) -> None:
     if ctx.quiet:
         return
     for path in written:
-        verb = "updated" if path in replaced else "created"
-        click.echo(f"{verb} {path}", err=True)
+        click.echo(f"{'updated' if path in existed else 'created'} {path}", err=True)
     if kept:
-        click.echo(f"kept (they exist): {', '.join(kept)}", err=True)
+        shown = (p.removesuffix(".gitkeep") for p in kept)
+        click.echo(f"kept (they exist): {', '.join(shown)}", err=True)
     if here:
         return
-    cd = "" if root == ctx.root else f"cd {root} && "
-    click.echo("next: add papers (`surveybib add DOI --taxonomy C`), then "
-               f"`{cd}make readme`, then git init, commit, and push to GitHub; create the "
-               "label 'add-paper' there for the issue form", err=True)
+    where = "" if root == ctx.root else f" in {root}"
+    click.echo(f"next{where}: `surveybib add DOI --taxonomy C` for each paper, `surveybib "
+               "build` (or `make readme`), then git init, commit and push; on GitHub, create "
+               "the label 'add-paper' for the issue form", err=True)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-# YAML 1.2's printable characters (its spec, 5.1); any other one must be escaped.
-_YAML_PRINTABLE = ((0x20, 0x7E), (0x85, 0x85), (0xA0, 0xD7FF), (0xE000, 0xFFFD),
-                   (0x10000, 0x10FFFF))
+# YAML 1.2's printable characters (its spec, 5.1) that are not line breaks (NEL, LS, PS
+# would be folded into spaces) or a byte order mark; any other one is escaped.
+_YAML_PRINTABLE = ((0x20, 0x7E), (0xA0, 0x2027), (0x202A, 0xD7FF), (0xE000, 0xFEFE),
+                   (0xFF00, 0xFFFD), (0x10000, 0x10FFFF))
 _YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
