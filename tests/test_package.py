@@ -94,11 +94,13 @@ def api(fake_api: Any) -> Iterator[dict[str, str]]:
 
 def test_wheel_and_sdist_hold_every_template(dist: Path) -> None:
     (wheel,) = dist.glob(f"surveybib-{__version__}-py3-none-any.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
     assert set(PACKAGED) <= names
     assert f"surveybib-{__version__}.dist-info/entry_points.txt" in names
     (sdist,) = dist.glob(f"surveybib-{__version__}.tar.gz")
-    inside = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
+    with tarfile.open(sdist) as archive:
+        inside = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
     assert {f"src/{name}" for name in PACKAGED} <= inside
 
 
