@@ -207,7 +207,7 @@ def test_json_format_answers_with_the_entry(survey: Path, api: Any) -> None:
                  "'Year' is ''24': give a four-digit year", "Change that answer",
                  id="bad-year"),
     pytest.param("I'd like to suggest SpecInfer, thanks!", 2,
-                 "the issue is not the add-paper form's", "Change that answer",
+                 "the issue is not the add-paper form's", "Open a new issue with the 'Add a",
                  id="not-the-form"),
 ])
 @pytest.mark.parametrize("fmt", ["text", "github", "json"])

@@ -48,6 +48,10 @@ FIELDS = (PAPER, TITLE, AUTHOR, YEAR, CATEGORY, READER, NOTE)
 class IssueFormError(UsageError):
     """The issue body cannot be used as it is (exit 2); the message says what to fill in."""
 
+    def __init__(self, message: str, hint: str = "Change that answer in the issue.") -> None:
+        super().__init__(message)
+        self.hint = hint
+
 
 @dataclass(frozen=True, slots=True)
 class PaperRequest:
@@ -132,7 +136,9 @@ def parse_body(text: str, taxonomy: Sequence[str]) -> PaperRequest:
     sections = _sections(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not sections:
         raise IssueFormError(f"the issue is not the add-paper form's (no '### {PAPER.label}' "
-                             "heading): open the issue with the 'Add a paper' form")
+                             "heading): open the issue with the 'Add a paper' form",
+                             "Open a new issue with the 'Add a paper' form (Issues > New "
+                             "issue), or put the answers under the form's headings.")
     value = {f.id: _answer(sections.get(f.label, "")) for f in FIELDS}
     request = PaperRequest(
         paper=_one_line(value[PAPER.id]), title=_one_line(value[TITLE.id]),

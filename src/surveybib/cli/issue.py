@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -69,6 +70,8 @@ def _by_title(ctx: Context, request: issueform.PaperRequest) -> lookup.Target:
 
 def _hint(exc: SurveybibError) -> str:
     """What the contributor can do about a refusal."""
+    if isinstance(exc, issueform.IssueFormError):
+        return exc.hint
     if isinstance(exc, lookup.TitleNotMatched):
         return ("Give the paper's DOI or arXiv id if it has one; otherwise check the title, "
                 "and give the first author's family name and the year.")
@@ -85,7 +88,7 @@ def _hint(exc: SurveybibError) -> str:
     return "A maintainer will have a look."
 
 
-def _answer_refusal(exc: SurveybibError, fmt: str) -> None:
+def _answer_refusal(exc: SurveybibError, fmt: str) -> NoReturn:
     code = 2 if isinstance(exc, UsageError) else 1
     message, hint = str(exc), _hint(exc)
     click.echo(f"surveybib: {message}", err=True)
