@@ -14,6 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from surveybib.bibtex.parse import parse_bib
 from surveybib.cli import main
@@ -319,6 +321,31 @@ def test_not_the_form() -> None:
 ])
 def test_split_selection(value: str, expected: tuple[str, ...] | None) -> None:
     assert split_selection(value, ("A", "A, B", "C")) == expected
+
+
+_names = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
+                 max_size=12).map(str.strip).filter(bool)
+
+
+@given(taxonomy=st.lists(_names, min_size=1, max_size=6, unique=True), data=st.data())
+def test_any_choice_of_categories_reads_back_as_configured_names(taxonomy: list[str],
+                                                                 data: st.DataObject) -> None:
+    chosen = data.draw(st.lists(st.sampled_from(taxonomy), min_size=1, unique=True))
+    request = parse_body(issue_body(paper="x", category=", ".join(chosen)), taxonomy)
+    parts = split_selection(", ".join(chosen), tuple(taxonomy))
+    assert parts is not None and all(p in taxonomy for p in parts)
+    assert ", ".join(parts) == ", ".join(chosen)  # GitHub's `A, B` can be ambiguous, no more
+    assert request.taxonomy == "; ".join(parts)
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",))))
+def test_yaml_and_toml_quoting_read_back_as_the_same_text(text: str) -> None:
+    import tomllib
+
+    from surveybib.scaffold.text import toml_str, yaml_str
+
+    assert yaml.safe_load(f"key: {yaml_str(text)}\n") == {"key": text}
+    assert tomllib.loads(f"key = {toml_str(text)}\n") == {"key": text}
 
 
 # ---------------------------------------------------------------- the form

@@ -88,7 +88,7 @@ def test_init_names_a_single_file_in_the_way(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     result = run("init", cwd=tmp_path)
     assert result.exit_code == 1
-    assert "notes/.gitkeep already exists; nothing written" in result.stderr
+    assert "notes/ already exists; nothing written" in result.stderr
     assert files_under(tmp_path) == []
 
 

@@ -199,11 +199,12 @@ def _categories(raw: str, taxonomy: Sequence[str]) -> tuple[str, ...]:
     boxes = [_CHECKBOX.fullmatch(line) for line in lines]
     if all(boxes):
         return tuple(m.group(2).strip() for m in boxes if m and m.group(1) in "xX")
+    flat = " ".join(lines)  # one line as GitHub writes it; a name's own spaces kept
     if not taxonomy:
-        return (_one_line(value),)
-    parts = split_selection(_one_line(value), tuple(t.strip() for t in taxonomy))
+        return (flat,)
+    parts = split_selection(flat, tuple(t.strip() for t in taxonomy))
     if parts is None:  # not made of configured names: `add` names the odd one out
-        parts = tuple(p.strip() for p in _one_line(value).split(", ") if p.strip())
+        parts = tuple(p.strip() for p in flat.split(", ") if p.strip())
     by_stripped = {t.strip(): t for t in taxonomy}
     return tuple(by_stripped.get(p, p) for p in parts)
 

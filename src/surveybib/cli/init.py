@@ -58,8 +58,7 @@ def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
     for path in written:
         click.echo(f"{'updated' if path in existed else 'created'} {path}", err=True)
     if kept:
-        shown = (p.removesuffix(".gitkeep") for p in kept)
-        click.echo(f"kept (they exist): {', '.join(shown)}", err=True)
+        click.echo(f"kept (they exist): {', '.join(map(scaffold.shown, kept))}", err=True)
     if here:
         return
     where = "" if root == ctx.root else f" in {root}"

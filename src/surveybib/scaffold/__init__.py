@@ -138,7 +138,7 @@ def _plain(name: str) -> bool:
 
 def plan_new(root: Path, files: Sequence[ScaffoldFile]) -> tuple[ScaffoldFile, ...]:
     """All of FILES, or InitRefused naming each one that already exists under root."""
-    taken = [f.path for f in files if _exists(root, f.path)]
+    taken = [shown(f.path) for f in files if _exists(root, f.path)]
     if taken:
         raise InitRefused(f"{root}: {', '.join(taken)} already exist"
                           f"{'s' if len(taken) == 1 else ''}; nothing written (`surveybib "
@@ -152,6 +152,11 @@ def plan_missing(root: Path, files: Sequence[ScaffoldFile],
     write = [f for f in files if f.path in replace or not _exists(root, f.path)]
     kept = tuple(f.path for f in files if f not in write)
     return tuple(write), kept
+
+
+def shown(path: str) -> str:
+    """A path as init names it: the notes folder rather than its placeholder file."""
+    return path.removesuffix(".gitkeep")
 
 
 def _exists(root: Path, path: str) -> bool:
