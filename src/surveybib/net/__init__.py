@@ -1,1 +1,1 @@
-"""The network layer: the only code in surveybib that talks HTTP."""
+"""Everything that talks HTTP."""

@@ -31,7 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
-from surveybib.crossref import (
+from surveybib.net.crossref import (
     RequestFailed,
     Unreachable,
     _address,
