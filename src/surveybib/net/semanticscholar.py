@@ -31,6 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
+from surveybib.errors import NetworkError
 from surveybib.net.crossref import (
     RequestFailed,
     Unreachable,
@@ -44,7 +45,6 @@ from surveybib.net.crossref import (
     _short,
     user_agent,
 )
-from surveybib.errors import NetworkError
 from surveybib.net.ratelimit import WindowLimiter
 
 log = logging.getLogger(__name__)
