@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from surveybib.enrich import Counts
-from surveybib.identifiers import arxiv_id, entry_doi, is_arxiv_doi, parse_arxiv_id
+from surveybib.identifiers import paper_key
 from surveybib.metadata.published import trim_s2
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Problem
@@ -37,25 +37,6 @@ HF_SOURCE = "huggingface"
 
 Checkpoint = Callable[[MetadataStore], None]
 Progress = Callable[[Counts], None]
-
-
-def paper_key(entry: Entry) -> str:
-    """The id an entry's paper is asked and stored under: `arxiv:<id>` when it names an
-    arXiv id (stable across an upgrade), else `doi:<doi>`, else ""."""
-    found = parse_arxiv_id(arxiv_id(entry.as_dict()) or "")
-    if found:
-        return f"arxiv:{found}"
-    doi = entry_doi(entry)
-    return f"doi:{doi}" if doi and not is_arxiv_doi(doi) else ""
-
-
-def paper_keys(entry: Entry) -> list[str]:
-    """Every store key the entry's paper may be under (its arXiv id and its DOI)."""
-    keys = [paper_key(entry)]
-    doi = entry_doi(entry)
-    if doi and not is_arxiv_doi(doi):
-        keys.append(f"doi:{doi}")
-    return [k for k in dict.fromkeys(keys) if k]
 
 
 def s2_id(key: str) -> str:

@@ -17,6 +17,7 @@ from surveybib.cli.app import Context, progress_bar, report
 from surveybib.config import Settings, is_offline
 from surveybib.errors import UsageError
 from surveybib.files import write_bytes_atomic
+from surveybib.identifiers import paper_keys
 from surveybib.lookup import file_encoding
 from surveybib.metadata.store import NOT_FOUND, MetadataStore, StoredWork, save_store, trim_record
 from surveybib.model import Entry, Problem
@@ -218,7 +219,7 @@ def _ascii(item: Upgrade) -> Upgrade:
 def _counts_line(entries: Sequence[Entry], store: MetadataStore) -> str:
     counted = coded = 0
     for entry in entries:
-        keys = scholar.paper_keys(entry)
+        keys = paper_keys(entry)
         counted += any((store.citations.get(k) or {}).get("count") is not None for k in keys)
         coded += any((store.code.get(k) or {}).get("repo") for k in keys)
     return (f"counts: {counted} of {len(entries)} entries have a citation count, {coded} a "

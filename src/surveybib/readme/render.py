@@ -143,6 +143,7 @@ class Paper:
     reader: str
     categories: list[Category] = field(default_factory=list)
     note: str | None = None
+    cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
     @property
     def id(self) -> str:
@@ -505,9 +506,15 @@ def render_readme(
     intro: str,
     title: str,
     source: str,
+    columns: Sequence[tuple[str, str]] = (),
+    cells: Mapping[str, dict[str, str]] | None = None,
 ) -> tuple[str, list[tuple[Entry, str]]]:
-    """Render README.md; returns the text and the entries whose category is unknown."""
+    """Render README.md; returns the text and the entries whose category is unknown.
+    `columns` are the optional (id, heading) columns, `cells` their markdown by entry key."""
     categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
+    if cells:
+        for paper in papers:
+            paper.cells = cells.get(paper.key, {})
     template = env.get_template("README.md.j2")
     text = template.render(
         title=title,
@@ -517,6 +524,7 @@ def render_readme(
         papers=papers,
         source=source,
         marker=GENERATED_MARKER,
+        columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
     return _tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
 
