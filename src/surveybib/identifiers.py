@@ -189,3 +189,18 @@ def paper_keys(entry: Entry) -> list[str]:
     if doi and not is_arxiv_doi(doi):
         keys.append(f"doi:{doi}")
     return [k for k in dict.fromkeys(keys) if k]
+
+
+def arxiv_only(entry: Entry) -> str:
+    """The arXiv id of an entry that names no other venue and no published DOI, else ""."""
+    found = parse_arxiv_id(arxiv_id(entry.as_dict()) or "") or ""
+    if not found:
+        return ""
+    doi = entry_doi(entry)
+    if doi is not None and not is_arxiv_doi(doi):
+        return ""
+    for name in ("venue", "booktitle", "journal", "journaltitle"):
+        value = entry.get(name).strip()
+        if value and not is_arxiv_venue(value):
+            return ""
+    return found

@@ -21,13 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from surveybib.enrich import _insertion, _locate
-from surveybib.identifiers import (
-    arxiv_id,
-    entry_doi,
-    is_arxiv_doi,
-    is_arxiv_venue,
-    parse_arxiv_id,
-)
+from surveybib.identifiers import arxiv_only, is_arxiv_doi, is_arxiv_venue
 from surveybib.metadata.match import enough_authors, titles_agree
 from surveybib.metadata.published import Published, published_version
 from surveybib.metadata.records import Record, bib_text
@@ -36,7 +30,6 @@ from surveybib.model import Entry, Person, Problem, parse_names
 
 _PREPRINT_TYPES = frozenset({"misc", "article", "unpublished", "online", "preprint",
                              "techreport", "report", "electronic"})
-_VENUE_FIELDS = ("booktitle", "journal", "journaltitle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +86,6 @@ class UpgradePlan:
 
 
 # ------------------------------------------------------------------ which entries
-
-
-def arxiv_only(entry: Entry) -> str:
-    """The arXiv id of an entry that names no other venue and no published DOI, else ""."""
-    found = parse_arxiv_id(arxiv_id(entry.as_dict()) or "") or ""
-    if not found:
-        return ""
-    doi = entry_doi(entry)
-    if doi is not None and not is_arxiv_doi(doi):
-        return ""
-    for name in ("venue", *_VENUE_FIELDS):
-        value = entry.get(name).strip()
-        if value and not is_arxiv_venue(value):
-            return ""
-    return found
 
 
 # ------------------------------------------------------------------ the guard

@@ -17,7 +17,7 @@ from surveybib.cli.app import Context, progress_bar, report
 from surveybib.config import Settings, is_offline
 from surveybib.errors import UsageError
 from surveybib.files import write_bytes_atomic
-from surveybib.identifiers import paper_keys
+from surveybib.identifiers import arxiv_only, paper_keys
 from surveybib.lookup import file_encoding
 from surveybib.metadata.store import NOT_FOUND, MetadataStore, StoredWork, save_store, trim_record
 from surveybib.model import Entry, Problem
@@ -87,7 +87,7 @@ def _ask_semantic_scholar(ctx: Context, entries: Sequence[Entry], run: _Run, wan
     todo: dict[str, list[Entry]] = {}
     if wanted.upgrade:
         for entry in entries:
-            arxiv = upgrade.arxiv_only(entry)
+            arxiv = arxiv_only(entry)
             key = f"arxiv:{arxiv}"
             if arxiv and (wanted.refresh or not scholar.is_fresh(run.store.scholar.get(key),
                                                                  day)):
