@@ -22,8 +22,9 @@ from typing import Any
 
 from surveybib.enrich import _insertion, _locate
 from surveybib.identifiers import arxiv_only, is_arxiv_doi, is_arxiv_venue
+from surveybib.latex import to_unicode
 from surveybib.metadata.match import enough_authors, titles_agree
-from surveybib.metadata.published import Published, published_version
+from surveybib.metadata.published import Published, published_version, short_name
 from surveybib.metadata.records import Record, bib_text
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem, parse_names
@@ -223,8 +224,7 @@ def _upgrade(entry: Entry, arxiv: str, published: Published,
         volume = record.get("volume") or volume
         pages = record.get("pages") or pages
         year = int(record.year) if record.year.isdigit() else year
-        if short == published.venue and record.venue:
-            short = record.venue
+        short = record.venue or short_name(to_unicode(venue), {})
     new_type = "inproceedings" if conference else "article"
     own = {name: value.strip() for name, value in entry.fields}
     edits: list[Edit] = []
@@ -251,20 +251,21 @@ def _upgrade(entry: Entry, arxiv: str, published: Published,
         put("archiveprefix", "arXiv")
     old_type = entry.type
     target = new_type if old_type in _PREPRINT_TYPES and old_type != new_type else old_type
-    evidence = _evidence(entry, arxiv, published, record)
+    evidence = _evidence(entry, arxiv, published, record, year)
     label = " ".join(p for p in (short, str(year) if year else "") if p)
     return Upgrade(entry.key, entry.path, entry.line, arxiv, published.paper_id, label,
                    evidence, old_type, target, tuple(edits), doi)
 
 
-def _evidence(entry: Entry, arxiv: str, published: Published, record: Record | None) -> str:
+def _evidence(entry: Entry, arxiv: str, published: Published, record: Record | None,
+              year: int | None) -> str:
     from surveybib.metadata.match import matched_authors
 
     people, _ = _people(entry)
     matched = matched_authors(people, published.authors)
     mine = entry_year(entry, arxiv)
     text = (f"Semantic Scholar {published.paper_id or '?'}: same title, {matched} of "
-            f"{len(people)} authors, year {mine} -> {published.year}")
+            f"{len(people)} authors, year {mine} -> {year}")
     if record is not None:
         text += f"; {record.doi} confirmed at Crossref"
     return text

@@ -186,7 +186,8 @@ def short_name(venue: str, place: Mapping[str, Any]) -> str:
 
 def _folded(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", " ", name.lower())
-    text = re.sub(r"\b(?:19|20)\d\d\b|\bproceedings of( the)?\b", " ", text)
+    text = re.sub(r"\b(?:19|20)\d\d\b|\bproceedings of( the)?\b|\b\d+(?:st|nd|rd|th)\b",
+                  " ", text)
     return " ".join(text.split())
 
 
