@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chromium import browser, node_module, serve  # noqa: F401 - fixtures
+from chromium import node_module
 
 PAGE = """<!doctype html><meta charset="utf-8"><body>
 <script src="mermaid.min.js"></script>
