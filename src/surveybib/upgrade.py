@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveybib.enrich import _insertion, _locate
+from surveybib.enrich import _closing, _insertion
+from surveybib.errors import BibFileError
 from surveybib.identifiers import arxiv_only, is_arxiv_doi, is_arxiv_venue
 from surveybib.latex import to_unicode
 from surveybib.metadata.match import enough_authors, titles_agree
@@ -280,12 +281,13 @@ def apply_upgrades(text: str, entries: Sequence[Entry], upgrades: Sequence[Upgra
     other byte kept."""
     newline = "\r\n" if "\r\n" in text else "\n"
     wanted = {u.key: u for u in upgrades}
+    heads = _heads(text) if wanted else {}
     edits: list[tuple[int, int, str]] = []
     for entry in entries:
         upgrade = wanted.get(entry.key)
         if upgrade is None:
             continue
-        opener, close = _locate(text, entry)
+        opener, close = _find(text, heads, entry)
         spans = field_spans(text, opener, close)
         added: list[tuple[str, str]] = []
         for edit in upgrade.edits:
@@ -304,13 +306,43 @@ def apply_upgrades(text: str, entries: Sequence[Entry], upgrades: Sequence[Upgra
     return text
 
 
+_HEAD_RE = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*([^\s,]+?)[ \t\r\n]*,")
+_FIELD_RE = re.compile(r"[\s,]*([^\s=,{}\"#]+)\s*=\s*")
+
+
+def _heads(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Every entry head in one pass: key -> [(line, index of the opening delimiter)]."""
+    heads: dict[str, list[tuple[int, int]]] = {}
+    line, counted = 1, 0
+    for match in _HEAD_RE.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        heads.setdefault(match.group(2), []).append((line, match.start(1)))
+    return heads
+
+
+def _find(text: str, heads: dict[str, list[tuple[int, int]]], entry: Entry) -> tuple[int, int]:
+    """(opening, closing delimiter) of the entry's text: the head with its key nearest to
+    the line the parser gave (a key written twice is a duplicate-key error elsewhere)."""
+    found = heads.get(entry.key)
+    if not found:
+        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
+                           "text to upgrade; nothing was written")
+    _, opener = min(found, key=lambda head: abs(head[0] - entry.line) if entry.line else 0)
+    close = _closing(text, opener)
+    if close < 0:
+        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
+                           "nothing was written")
+    return opener, close
+
+
 def field_spans(text: str, opener: int, close: int) -> dict[str, tuple[int, int]]:
     """{lower-case field name: (start, end) of its value} for the entry between `opener`
     and `close` (top-level fields only; a value runs to the next top-level comma)."""
     spans: dict[str, tuple[int, int]] = {}
     index = _next_comma(text, opener + 1, close)  # skip the key
     while index < close:
-        match = re.compile(r"[\s,]*([^\s=,{}\"#]+)\s*=\s*").match(text, index, close)
+        match = _FIELD_RE.match(text, index, close)
         if match is None:
             break
         start = match.end()
@@ -337,9 +369,12 @@ def _next_comma(text: str, start: int, close: int) -> int:
     return close
 
 
+_TYPE_RE = re.compile(r"@\s*([A-Za-z][\w-]*)")
+
+
 def _retype(text: str, opener: int, new_type: str) -> tuple[int, int, str]:
     at = text.rfind("@", 0, opener)
-    match = re.compile(r"@\s*([A-Za-z][\w-]*)").match(text, at)
+    match = _TYPE_RE.match(text, at)
     assert match is not None  # _locate found this entry by the same pattern
     old = match.group(1)
     if old.isupper():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +46,30 @@ class _Run:
     unreachable: str = ""
 
 
+class _Checkpoint:
+    """Saves the store as answers arrive, at most every SAVE_EVERY seconds (writing a
+    store of thousands of records takes a while), and on `flush`."""
+
+    SAVE_EVERY = 5.0
+
+    def __init__(self, path: Path, dry_run: bool) -> None:
+        self.path = path
+        self.dry_run = dry_run
+        self.latest: MetadataStore | None = None
+        self.saved = time.monotonic()
+
+    def __call__(self, store: MetadataStore) -> None:
+        self.latest = store
+        if time.monotonic() - self.saved >= self.SAVE_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.latest is not None and not self.dry_run:
+            save_store(self.path, self.latest)
+        self.latest = None
+        self.saved = time.monotonic()
+
+
 def today() -> datetime.date:
     """The date records are stamped with (UTC, so a run's date does not depend on where)."""
     return datetime.datetime.now(datetime.UTC).date()
@@ -58,24 +83,26 @@ def run_scholarly(ctx: Context, survey: Survey, keys: Sequence[str], wanted: Wan
     run = _Run(survey.store)
     offline = ctx.offline or is_offline()
 
-    def save(store: MetadataStore) -> None:
-        if not wanted.dry_run:
-            save_store(settings.metadata, store)
-
+    save = _Checkpoint(settings.metadata, wanted.dry_run)
     if offline:
         run.lines.append("offline: nothing asked; working from the metadata store")
     else:
-        _ask_semantic_scholar(ctx, selected, run, wanted, day, save)
-        if wanted.upgrade and not run.unreachable:
-            _confirm_dois(settings, upgrade.crossref_dois(selected, run.store), run, save)
-        if wanted.counts and wanted.code:
-            _ask_hugging_face(ctx, selected, run, wanted, day, save)
+        try:
+            _ask_semantic_scholar(ctx, selected, run, wanted, day, save)
+            if wanted.upgrade and not run.unreachable:
+                _confirm_dois(settings, upgrade.crossref_dois(selected, run.store), run, save)
+            if wanted.counts and wanted.code:
+                _ask_hugging_face(ctx, selected, run, wanted, day, save)
+        except KeyboardInterrupt:
+            save.flush()  # Ctrl-C: everything fetched so far is kept
+            raise
     report(run.problems, ctx.quiet)
     if wanted.upgrade:
         _upgrade(ctx, survey, selected, run, wanted, day)
     if wanted.counts:
         run.lines.append(_counts_line(selected, run.store))
     save(run.store)
+    save.flush()
     for line in run.lines:
         click.echo(line, err=True)
 
