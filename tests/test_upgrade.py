@@ -312,3 +312,28 @@ def test_a_placeholder_doi_and_venue_are_replaced_and_a_real_one_never() -> None
     assert "doi" not in names  # no published DOI: arXiv's stays
     new = apply_upgrades(text, [entry], [upgrade])
     assert "venue = {ICML}" in new and "doi = {10.48550/arXiv.2301.00001}" in new
+
+
+# ------------------------------------------------------------------ the store's new sections
+
+
+def test_the_store_keeps_dated_sections_and_old_stores_keep_their_bytes(tmp_path: Any) -> None:
+    from surveybib.errors import MetadataStoreError
+    from surveybib.metadata.store import load_store, save_store, store_to_json
+
+    empty = store_to_json(MetadataStore())
+    assert "citations" not in empty and "upgrades" not in empty  # absent until used
+    store = MetadataStore().with_updates(
+        citations={"arxiv:2106.09685": {"count": 3, "influential": 1,
+                                        "source": "semanticscholar", "fetched": "2026-11-29"}},
+        code={"arxiv:2106.09685": {"repo": None, "stars": None, "project": None,
+                                   "source": "huggingface", "fetched": "2026-11-29"}})
+    path = tmp_path / "survey.lock.json"
+    assert save_store(path, store)
+    again = load_store(path)
+    assert again.citations == store.citations and again.code == store.code
+    assert store_to_json(again) == path.read_text(encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"fetched": "2026-11-29"',
+                                                             '"date": "x"'), encoding="utf-8")
+    with pytest.raises(MetadataStoreError, match="has no 'fetched' date"):
+        load_store(path)

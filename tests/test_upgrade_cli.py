@@ -321,3 +321,21 @@ def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path) 
     message = next(f["message"] for f in findings if f["rule"] == "preprint-duplicate")
     assert message == "arXiv preprint of 'lora' (line 4) (same title, shared authors): one " \
         "paper listed twice; keep the published entry"
+
+
+def test_an_8_bit_survey_bib_gets_ascii_fields_and_keeps_its_bytes(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    text = ("% -*- coding: latin-1 -*-\n@misc{smoothing,\n  title = {When Does Label Smoothing "
+            "Help?},\n  author = {M\u00fcller, Rafael and Kornblith, Simon and Hinton, "
+            "Geoffrey},\n  year = {2019},\n  eprint = {1906.02629},\n  archiveprefix = {arXiv},"
+            "\n  note = {\u00e9t\u00e9},\n}\n")
+    (tmp_path / "survey.bib").write_bytes(text.encode("latin-1"))
+    fake_scholar.add(s2_paper("1906.02629", "When Does Label Smoothing Help?",
+                              ["Rafael Mueller", "Simon Kornblith", "Geoffrey E. Hinton"], 2019,
+                              venue="NeurIPS"))
+    result = _run(tmp_path, fake_scholar, None, "enrich", "--upgrade", "--write")
+    assert result.exit_code == 0, result.output
+    expected = text.replace("@misc{", "@inproceedings{").replace(
+        "},\n}\n", "},\n  booktitle = {Neural Information Processing Systems},\n"
+                   "  venue = {NeurIPS},\n}\n")
+    assert (tmp_path / "survey.bib").read_bytes() == expected.encode("latin-1")
