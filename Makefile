@@ -24,7 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy --strict src
 
-test: lint
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+
+test: lint node_modules/.package-lock.json
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -24,10 +24,10 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from fakeapi import FakeAPI  # noqa: E402
 
-from surveybib.bibfile import parse_bib  # noqa: E402
-from surveybib.crossref import Client, ClientConfig, Fetched  # noqa: E402
+from surveybib.bibtex.parse import parse_bib  # noqa: E402
 from surveybib.enrich import run_enrich  # noqa: E402
-from surveybib.metadata import MetadataStore, load_store, save_store  # noqa: E402
+from surveybib.metadata.store import MetadataStore, load_store, save_store  # noqa: E402
+from surveybib.net.crossref import Client, ClientConfig, Fetched  # noqa: E402
 
 
 def _shared_data() -> Path:
@@ -40,7 +40,7 @@ def _shared_data() -> Path:
 
 _PER_ENTRY = """
 import sys
-from surveybib.crossref import Client, ClientConfig, Fetched
+from surveybib.net.crossref import Client, ClientConfig, Fetched
 dois = open(sys.argv[2], encoding="utf-8").read().split()
 config = ClientConfig(crossref_url=sys.argv[1], datacite_url=sys.argv[1],
                       mailto="bench@example.org")

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["chromium"]  # the browser and serve fixtures
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED = Path(os.environ.get("SURVEYBIB_SHARED", SHARED))
 TESTS = Path(__file__).resolve().parent

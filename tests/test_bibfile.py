@@ -9,7 +9,7 @@ import re
 import pytest
 from conftest import shared_path
 
-from surveybib.bibfile import decode_bib, parse_bib
+from surveybib.bibtex.parse import decode_bib, parse_bib
 from surveybib.errors import BibFileError
 from surveybib.model import ParsedBib, Problem
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import TESTS, shared_path
 
 from surveybib import __version__
-from surveybib.render import GENERATED_MARKER
+from surveybib.readme.render import GENERATED_MARKER
 
 SRC = TESTS.parent / "src"
 DATA = TESTS / "data"

@@ -13,8 +13,9 @@ import pytest
 from conftest import SHARED, shared_path
 from readme_check import check_readme, row_heading
 
-from surveybib.cli import Context, render_outputs
-from surveybib.render import display_title, md_text
+from surveybib.build import render_at
+from surveybib.config import load_settings
+from surveybib.readme.render import display_title, md_text
 from surveybib.survey import load_survey
 
 # As corpora/SOURCES.md counts entries: `@type` lines other than @string/@comment/@preamble.
@@ -54,9 +55,8 @@ def test_corpus_builds_and_loses_no_entry(name: str, tmp_path: Path) -> None:
     grep_keys = [key for kind, key in blocks if kind not in NOT_ENTRIES]
     assert len(grep_keys) == EXPECTED[name]
 
-    ctx = Context(tmp_path, False, False, None)
-    outputs, problems = render_outputs(ctx)  # in-process: a traceback fails the test
-    survey = load_survey(ctx.settings)
+    outputs, problems = render_at(tmp_path)  # in-process: a traceback fails the test
+    survey = load_survey(load_settings(tmp_path))
     readme = check_readme(outputs[0].text, papers=len(survey.entries))
     rows = readme.table[2:]
 
@@ -79,7 +79,7 @@ def test_openmlsys_entries_without_a_comma_are_named(tmp_path: Path) -> None:
     """corpora/SOURCES.md: three @misc entries with no comma after the key fail to parse;
     each is a diagnostic with its line, never a silent loss."""
     shutil.copy(shared_path("corpora", "ml", "mlsys_openmlsys-zh.bib"), tmp_path / "survey.bib")
-    _, problems = render_outputs(Context(tmp_path, False, False, None))
+    _, problems = render_at(tmp_path)
     assert [(p.line, p.key, p.rule) for p in problems] == [
         (232, "rmpygil", "parse-error"), (240, "nvidia_dali", "parse-error"),
         (248, "minddata", "parse-error")]

@@ -10,7 +10,7 @@ import pytest
 
 from surveybib import __version__
 from surveybib.config import is_offline
-from surveybib.crossref import (
+from surveybib.net.crossref import (
     Client,
     ClientConfig,
     Failed,

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 
-from surveybib.bibfile import parse_bib
-from surveybib.crossref import Client, ClientConfig
+from surveybib.bibtex.parse import parse_bib
 from surveybib.enrich import (
     EntryChange,
     FieldChange,
@@ -19,8 +18,9 @@ from surveybib.enrich import (
     run_enrich,
     write_fields,
 )
-from surveybib.metadata import MetadataStore, load_store, merge_entries, save_store
+from surveybib.metadata.store import MetadataStore, load_store, merge_entries, save_store
 from surveybib.model import Entry
+from surveybib.net.crossref import Client, ClientConfig
 
 # The example entry, verbatim, then others.
 SPECINFER_ENTRY = ("@misc{specinfer, doi = {10.1145/3620666.3651335}, "

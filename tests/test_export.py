@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_path
 
-from surveybib.bibfile import parse_bib
+from surveybib.bibtex.parse import parse_bib
 from surveybib.errors import ConfigError, UsageError
 from surveybib.export import (
     DEFAULT_SKIP,
@@ -398,7 +398,7 @@ def test_user_sort_overrides_a_sorting_style() -> None:
 def test_pybtex_and_citeproc_are_imported_only_for_formatted_exports() -> None:
     code = (
         "import sys\n"
-        "from surveybib.bibfile import parse_bib\n"
+        "from surveybib.bibtex.parse import parse_bib\n"
         "from surveybib.export import render_export\n"
         f"entries = parse_bib(open({str(FIXTURE / 'survey.bib')!r}).read()).entries\n"
         "for fmt in ('bibtex', 'biblatex', 'csl-json', 'ris'):\n"
@@ -517,7 +517,7 @@ def test_spec_options(tmp_path: Path) -> None:
 
 def test_render_configured_exports(survey_dir: Path) -> None:
     from surveybib.config import load_settings
-    from surveybib.formatted import STYLES_DIR
+    from surveybib.export.formatted import STYLES_DIR
 
     (survey_dir / "styles").mkdir()
     shutil.copy(STYLES_DIR / "surveybib-numeric.csl", survey_dir / "styles" / "mine.csl")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import TESTS
 
-from surveybib.cli import Context, render_outputs
+from surveybib.build import render_at
 
 DATA = TESTS / "data"
 GOLDEN = TESTS / "golden" / "readme"
@@ -21,7 +21,7 @@ FIXTURES = sorted(p.name for p in DATA.iterdir() if (p / "survey.bib").is_file()
 
 
 def render_readme_of(root: Path) -> str:
-    outputs, _ = render_outputs(Context(root, False, False, None))
+    outputs, _ = render_at(root)
     return outputs[0].text
 
 

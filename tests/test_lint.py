@@ -246,7 +246,7 @@ def test_check_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_github_annotation_escapes_newlines_and_percent(tmp_path: Path) -> None:
-    from surveybib.cli import github_annotations
+    from surveybib.cli.build import github_annotations
     from surveybib.model import Problem
 
     problem = Problem("survey.bib", 3, "k", "100% bad\nsecond line", rule="bad-url")

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from conftest import shared_path
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 
-from surveybib.bibfile import parse_bib
+from surveybib.bibtex.parse import parse_bib
 from surveybib.cli import main
 
 SPECINFER = f"""\

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import shared_path
 
-from surveybib.match import Query, candidates_from_items, judge, normalize_title, query_for
+from surveybib.metadata.match import Query, candidates_from_items, judge, normalize_title, query_for
 from surveybib.model import Entry
 
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import shared_path
 
 from surveybib.errors import MetadataStoreError
-from surveybib.match import Candidate, query_for
-from surveybib.metadata import (
+from surveybib.metadata.match import Candidate, query_for
+from surveybib.metadata.store import (
     MetadataStore,
     SearchResult,
     StoredWork,

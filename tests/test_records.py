@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import shared_path
 
-from surveybib.records import (
+from surveybib.metadata.records import (
     crossref_date,
     format_pages,
     map_crossref,

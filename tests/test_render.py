@@ -12,10 +12,16 @@ import pytest
 from conftest import SHARED, TESTS, shared_path
 from readme_check import check_readme, plain_text, row_heading
 
-from surveybib.bibfile import parse_bib
-from surveybib.cli import Context, render_outputs
+from surveybib.bibtex.parse import parse_bib
+from surveybib.build import render_at
 from surveybib.model import Note, Problem
-from surveybib.render import Slugger, display_title, make_environment, paper_url, render_readme
+from surveybib.readme.render import (
+    Slugger,
+    display_title,
+    make_environment,
+    paper_url,
+    render_readme,
+)
 
 P = pytest.param
 REPO = TESTS.parent
@@ -325,7 +331,7 @@ def test_note_states(notes: dict[str, str], shown: str) -> None:
 
 
 def render_dir(root: Path) -> tuple[str, list[Problem]]:
-    outputs, problems = render_outputs(Context(root, False, False, None))
+    outputs, problems = render_at(root)
     readme = outputs[0]  # the configured exports follow it
     assert readme.path.name == "README.md"
     return readme.text, problems

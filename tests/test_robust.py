@@ -23,10 +23,10 @@ from conftest import SHARED, shared_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveybib import render
-from surveybib.bibfile import parse_bib
+from surveybib.bibtex.parse import parse_bib
 from surveybib.cli import main
 from surveybib.config import load_settings
+from surveybib.readme import render
 from surveybib.survey import load_survey
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -387,7 +387,7 @@ def test_note_linked_outside_notes_is_not_read(tmp_path: Path) -> None:
 def test_a_killed_enrich_write_leaves_every_file_whole(tmp_path: Path, fake_api: Any) -> None:
     """`enrich --write` killed at random moments: survey.bib is the old text or the complete
     new one, and the metadata store is always a readable store (it is saved per batch)."""
-    from surveybib.metadata import load_store
+    from surveybib.metadata.store import load_store
 
     fake_api.latency = 0.05
     dois = fake_api.synthetic(240, prefix="10.5555/kill.")

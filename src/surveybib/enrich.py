@@ -17,18 +17,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from surveybib.config import Settings, is_offline
-from surveybib.crossref import (
-    Client,
-    Failed,
-    Fetched,
-    Outcome,
-    Unreachable,
-    config_from_env,
-)
 from surveybib.errors import BibFileError, NetworkError
 from surveybib.identifiers import entry_doi
-from surveybib.match import candidates_from_items, judge, query_for
-from surveybib.metadata import (
+from surveybib.metadata.match import candidates_from_items, judge, query_for
+from surveybib.metadata.store import (
     NOT_FOUND,
     MetadataStore,
     SearchResult,
@@ -41,6 +33,14 @@ from surveybib.metadata import (
     trim_record,
 )
 from surveybib.model import Entry, Problem
+from surveybib.net.crossref import (
+    Client,
+    Failed,
+    Fetched,
+    Outcome,
+    Unreachable,
+    config_from_env,
+)
 
 SEARCH_ROWS = 5
 _SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}

@@ -1,10 +1,16 @@
-"""Atomic file writes: a crash or a kill leaves the old file or the new one, never half."""
+"""Atomic file writes (a crash or a kill leaves the old file or the new one, never half)
+and the survey lock."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from surveybib.errors import SurveybibError
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -22,3 +28,45 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str, newline: str = "\n") -> None:
+    """Write text as UTF-8 with the given line ends, atomically (see write_bytes_atomic)."""
+    write_bytes_atomic(path, (text.replace("\n", newline) if newline != "\n" else text)
+                       .encode("utf-8"))
+
+
+@contextmanager
+def survey_lock(root: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold a lock on the survey's directory: a second writer waits, then refuses.
+
+    The lock is taken on the directory itself (flock on its descriptor), so it
+    leaves no file behind in the user's repository.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: run unlocked
+        yield
+        return
+    if timeout is None:
+        timeout = float(os.environ.get("SURVEYBIB_LOCK_TIMEOUT", "60"))
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SurveybibError(
+                        f"{root}: another surveybib run is working on this survey "
+                        f"(waited {timeout:g} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

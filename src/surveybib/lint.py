@@ -18,7 +18,7 @@ from surveybib.config import Settings
 from surveybib.errors import ConfigError
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Level, Problem
-from surveybib.render import split_categories
+from surveybib.readme.render import split_categories
 from surveybib.survey import Survey
 
 # rule -> (default level, what it finds)

@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from surveybib.bibfile import declared_coding, make_key, valid_key
-from surveybib.crossref import Client, Failed
+from surveybib.bibtex.parse import declared_coding, make_key, valid_key
 from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
-from surveybib.match import Candidate, Query, Verdict, candidates_from_items, judge
-from surveybib.metadata import MetadataStore, StoredWork, trim_record
+from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
+from surveybib.metadata.records import Record, first_author_family, map_record
+from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
 from surveybib.model import Entry, Problem
-from surveybib.records import Record, first_author_family, map_record
+from surveybib.net.crossref import Client, Failed
 
 
 class NotFound(SurveybibError):
@@ -170,7 +170,7 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     Raises UsageError with a "did you mean"."""
     if not taxonomy or not value.strip():
         return
-    from surveybib.render import split_categories
+    from surveybib.readme.render import split_categories
 
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from surveybib.bibfile import decode_bib, parse_bib
+from surveybib.bibtex.parse import decode_bib, parse_bib
 from surveybib.config import Settings
 from surveybib.errors import BibFileError
-from surveybib.metadata import MetadataStore, load_store, merge_entries
+from surveybib.metadata.store import MetadataStore, load_store, merge_entries
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
 

@@ -13,7 +13,7 @@ kept). What goes out, whatever the format:
   into start and end (RIS).
 
 Formatted references (`text`, `markdown`, `html`) are made by
-`surveybib.formatted`, which imports pybtex or citeproc-py only when called.
+`surveybib.export.formatted`, which imports pybtex or citeproc-py only when called.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def export_entries(
     strip = frozenset(f.lower() for f in skip_fields) - {f.lower() for f in keep}
     ordered = sort_entries(entries, sort) if sort else tuple(entries)
     if fmt in FORMATTED:
-        from surveybib.formatted import format_references
+        from surveybib.export.formatted import format_references
 
         return format_references(ordered, fmt, style=style, csl=csl, strip=strip,
                                  sorted_by_user=sort is not None)
@@ -256,7 +256,7 @@ def select_entries(
 
     Returns (selected entries, requested keys that are not in the bibliography). The
     entries a selected one cross-references are kept too (BibTeX needs them)."""
-    from surveybib.render import split_categories
+    from surveybib.readme.render import split_categories
 
     by_key = {e.key: e for e in entries}
     unknown = tuple(dict.fromkeys(k for k in keys if k not in by_key)) if keys is not None else ()

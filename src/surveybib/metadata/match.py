@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from surveybib.identifiers import normalize_doi
 from surveybib.latex import to_unicode
+from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles, plain_text
 from surveybib.model import Entry, parse_names
-from surveybib.records import crossref_authors, crossref_date, iter_titles, plain_text
 
 Status = Literal["matched", "ambiguous", "no match"]
 

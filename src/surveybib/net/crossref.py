@@ -36,7 +36,7 @@ from urllib3.util.retry import Retry
 from surveybib import __version__
 from surveybib.errors import NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
-from surveybib.metadata import NOT_FOUND
+from surveybib.metadata.store import NOT_FOUND
 
 log = logging.getLogger(__name__)
 

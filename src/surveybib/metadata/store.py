@@ -16,7 +16,7 @@ from typing import Any
 from surveybib.errors import MetadataStoreError
 from surveybib.files import write_bytes_atomic
 from surveybib.identifiers import entry_arxiv_id, entry_doi
-from surveybib.match import (
+from surveybib.metadata.match import (
     Candidate,
     Status,
     no_doi_venue,
@@ -24,8 +24,8 @@ from surveybib.match import (
     query_for,
     title_similarity,
 )
+from surveybib.metadata.records import Record, map_record
 from surveybib.model import Entry, Problem
-from surveybib.records import Record, map_record
 
 FORMAT = 1
 NOT_FOUND = "not found at Crossref or DataCite"

@@ -382,7 +382,7 @@ def make_environment(user_templates: Path | None) -> Any:
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None and user_templates.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
-    loaders.append(jinja2.PackageLoader("surveybib", "templates"))
+    loaders.append(jinja2.PackageLoader("surveybib.readme", "templates"))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=False,

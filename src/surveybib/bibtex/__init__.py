@@ -1,0 +1,1 @@
+"""BibTeX source files: bytes and encodings, parsing, writing."""

@@ -1,0 +1,251 @@
+"""The build pipeline as library functions: plan the outputs, find the stale ones, write.
+
+`build`, `check` and `build --check` all go through `render_outputs`, so they can
+never disagree about what README.md and the exports should contain.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from surveybib.config import Settings, is_offline, load_settings
+from surveybib.errors import SurveybibError, TemplateError
+from surveybib.files import write_text_atomic
+from surveybib.lint import configure, lint, unknown_categories
+from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
+from surveybib.model import Entry, Problem
+from surveybib.notes import note_filename
+from surveybib.readme import render
+from surveybib.survey import Survey, load_survey
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A file that build writes: where, and what it should contain."""
+
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What build's fetching step did: the survey merged with the new store, and a
+    one-line summary for the user (empty when nothing was asked)."""
+
+    survey: Survey
+    summary: str = ""
+
+
+def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], list[Problem]]:
+    """Everything build writes, computed from the survey (no writing)."""
+    gc.freeze()  # the survey lives until the process ends: later collections can skip it
+    intro, intro_problems = read_intro(settings)
+    env = render.make_environment(settings.templates)
+    with template_errors(settings):
+        text, unknown = render.render_readme(
+            env,
+            entries=survey.entries,
+            notes=survey.notes,
+            taxonomy=settings.taxonomy,
+            group_by=settings.group_by,
+            intro=intro,
+            title=settings.title or "Reading List",
+            source=settings.rel(settings.bib),
+        )
+    problems = [*survey.problems, *intro_problems]
+    problems.extend(unknown_categories(unknown, settings))
+    outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
+    if settings.exports:
+        from surveybib.export import render_configured
+
+        for path, export in render_configured(survey.entries, settings):
+            outputs.append(Output(path, export.text))
+            problems.extend(export.problems)
+    return outputs, problems
+
+
+def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
+    """INTRO.md (optional), with a code fence or comment it leaves open closed."""
+    if not settings.intro.is_file():
+        return "", []
+    name = settings.rel(settings.intro)
+    try:
+        text = settings.intro.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    text, unclosed = render.close_open_blocks(text.strip())
+    if unclosed is None:
+        return text, []
+    return text, [Problem(name, None, None, f"{unclosed}; closed at its end", "render",
+                          level="warning", rule="note-unclosed")]
+
+
+@contextmanager
+def template_errors(settings: Settings) -> Iterator[None]:
+    """jinja2's errors -> a TemplateError naming the template file and line."""
+    import jinja2
+
+    try:
+        yield
+    except jinja2.TemplateSyntaxError as exc:
+        where = _template_where(settings, exc.filename or exc.name, exc.lineno)
+        raise TemplateError(f"{where}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name} (looked in "
+                            f"{settings.rel(settings.templates)}/ and the packaged ones)") from None
+    except jinja2.TemplateError as exc:
+        filename, line = _template_frame(exc)
+        where = _template_where(settings, filename, line)
+        raise TemplateError(f"{where}: template error: {exc.message or exc}") from None
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost traceback frame inside a template (jinja2 rewrites them to .j2 lines)."""
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _template_where(settings: Settings, filename: str | None, line: int | None) -> str:
+    name = settings.rel(Path(filename)) if filename else "template"
+    return f"{name}:{line}" if line else name
+
+
+def stale_outputs(outputs: Sequence[Output], settings: Settings) -> list[tuple[Output, str]]:
+    """(output, diff) for each output whose file differs from what it should be."""
+    stale = []
+    for out in outputs:
+        try:
+            current = out.path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            current = None
+        except UnicodeDecodeError:
+            current = ""
+        if current == out.text:
+            continue
+        name = settings.rel(out.path)
+        if current is None:
+            stale.append((out, f"{name}: missing (run `surveybib build`)"))
+            continue
+        diff = difflib.unified_diff(current.splitlines(), out.text.splitlines(),
+                                    f"{name} (on disk)", f"{name} (from survey.bib)", n=1,
+                                    lineterm="")
+        stale.append((out, "\n".join(_head(diff, 40))))
+    return stale
+
+
+def _head(lines: Iterable[str], limit: int) -> list[str]:
+    out = []
+    for i, line in enumerate(lines):
+        if i == limit:
+            out.append("... (diff cut; run `surveybib build` to regenerate)")
+            break
+        out.append(line)
+    return out
+
+
+def fetch_missing(settings: Settings, survey: Survey, offline: bool,
+                  progress: Callable[..., None] | None = None) -> Fetched:
+    """build's fetching step: ask Crossref/DataCite only for what the store lacks, save
+    the store after every batch, and merge what came back."""
+    todo = pending(survey.parsed, survey.store)
+    if not todo:
+        return Fetched(survey)  # everything is stored: no request, and no HTTP code imported
+    if offline or is_offline():
+        return Fetched(survey, f"offline: {lack_line(len(todo))}")
+
+    from surveybib.enrich import fetch_missing as fetch
+
+    def checkpoint(store: MetadataStore) -> None:
+        save_store(settings.metadata, store)
+
+    out = fetch(settings, survey.parsed, survey.store, offline=offline,
+                checkpoint=checkpoint, progress=progress)
+    if out.store == survey.store:
+        return Fetched(survey, out.summary)
+    checkpoint(out.store)
+    merged = survey.with_store(out.store)
+    return Fetched(replace(merged, problems=merged.problems + tuple(out.problems)), out.summary)
+
+
+def keep_preamble(readme: Path, generated: str) -> str:
+    """Text a user keeps above the generated marker stays; only what follows is ours."""
+    try:
+        current = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return generated
+    at = current.find(render.GENERATED_MARKER)
+    return current[:at] + generated if at > 0 else generated
+
+
+def refuse_foreign_readme(settings: Settings) -> None:
+    """Never overwrite a README.md that surveybib did not write (no marker in it)."""
+    try:
+        current = settings.readme.read_bytes()
+    except FileNotFoundError:
+        return
+    if current.strip() and render.GENERATED_MARKER.encode() not in current:
+        name = settings.rel(settings.readme)
+        raise SurveybibError(
+            f"{name} exists and was not written by surveybib (it has no "
+            f"'{render.GENERATED_MARKER}' marker); move your text to "
+            f"{settings.rel(settings.intro)} or above the marker, or run "
+            "`surveybib build --force` to replace it")
+
+
+def write_outputs(outputs: Sequence[Output]) -> None:
+    """Write each output whose file differs (atomically); leave the others untouched."""
+    for out in outputs:
+        try:
+            if out.path.read_bytes() == out.text.encode("utf-8"):
+                continue
+        except FileNotFoundError:
+            pass
+        write_text_atomic(out.path, out.text)
+
+
+def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
+    """notes/<key>.md from the note template unless it exists (never overwritten);
+    returns its path and whether it was created."""
+    path = settings.notes / note_filename(entry.key)
+    if path.exists():
+        return path, False
+    env = render.make_environment(settings.templates)
+    with template_errors(settings):
+        stub = env.get_template("note.md.j2").render(key=entry.key,
+                                                      title=render.display_title(entry))
+    write_text_atomic(path, stub)
+    return path, True
+
+
+def check_problems(settings: Settings, encoding: str | None = None) -> list[Problem]:
+    """Every finding of `check`, levels applied, sorted by file and line."""
+    survey = load_survey(settings, encoding=encoding)
+    outputs, problems = render_outputs(settings, survey)
+    for out, _ in stale_outputs(outputs, settings):
+        problems.append(Problem(settings.rel(out.path), None, None,
+                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "check", rule="stale-output"))
+    problems.extend(lint(survey, settings))
+    unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
+    return sorted(unique, key=_problem_order)
+
+
+def _problem_order(p: Problem) -> tuple[str, int, str, str]:
+    return (p.path, p.line or 0, p.key or "", p.message)
+
+
+def render_at(root: Path, encoding: str | None = None) -> tuple[list[Output], list[Problem]]:
+    """render_outputs for the survey repository at root, read with its own settings."""
+    settings = load_settings(root, {"encoding": encoding} if encoding else None)
+    return render_outputs(settings, load_survey(settings, encoding=encoding))

@@ -1,0 +1,185 @@
+"""The command group: global options (accepted before or after the command name), the
+Context they fill, how findings are printed, and the one map from errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from surveybib import __version__
+from surveybib.config import Settings, load_settings
+from surveybib.errors import SurveybibError, UsageError
+from surveybib.model import Problem
+
+if TYPE_CHECKING:
+    from surveybib.enrich import Counts
+
+@dataclass(slots=True)
+class Context:
+    """What the global options set, handed to every command."""
+
+    root: Path
+    verbose: bool = False
+    quiet: bool = False
+    offline: bool = False
+    encoding: str | None = None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            overrides = {"encoding": self.encoding} if self.encoding else None
+            self._settings = load_settings(self.root, overrides)
+        return self._settings
+
+
+def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
+    """Print problems to stderr sorted by file and line; return (errors, warnings)."""
+    items = sorted(problems, key=lambda p: (p.path, p.line or 0, p.key or "", p.message))
+    errors = sum(1 for p in items if p.level == "error")
+    for problem in items:
+        if quiet and problem.level == "warning":
+            continue
+        click.echo(str(problem), err=True)
+    return errors, len(items) - errors
+
+
+def counted(errors: int, warnings: int) -> str:
+    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"surveybib: {message}", err=True)
+    sys.exit(code)
+
+
+def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    if ctx.quiet or not sys.stderr.isatty():
+        return None
+    from surveybib.enrich import progress_line
+
+    def show(counts: Counts) -> None:
+        end = "\n" if counts.done >= counts.total else ""
+        click.echo(f"\r{progress_line(counts)}{end}", err=True, nl=False)
+
+    return show
+
+
+# ---------------------------------------------------------------- global options
+
+
+def _configure_logging(verbose: bool) -> None:
+    if not verbose:  # urllib3's multi-line retry notes are detail; problems are reported
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
+    else:
+        logging.getLogger("urllib3").setLevel(logging.NOTSET)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(name)s: %(message)s", force=True)
+
+
+def _directory(value: Path) -> Path:
+    if not value.is_dir():
+        raise click.BadParameter(f"{value} is not a directory", param_hint="-C")
+    return value
+
+
+def _late(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A global option given after the command name: set it on the group's Context."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return  # not given here: the group's value stands
+        obj = ctx.find_object(Context)
+        if obj is None:  # pragma: no cover - commands always run under the group
+            return
+        if attribute == "root":
+            obj.root, obj._settings = _directory(value), None
+        elif attribute == "encoding":
+            obj.encoding, obj._settings = value, None
+        else:
+            setattr(obj, attribute, value)
+        if attribute == "verbose":
+            _configure_logging(True)
+
+    return callback
+
+
+_GLOBAL_HELP = {
+    "root": "Run in DIR (the survey repository) instead of the current directory.",
+    "verbose": "More detail; tracebacks on internal errors.",
+    "quiet": "Only errors and results.",
+    "offline": "Use no network: work from the metadata store (also SURVEYBIB_OFFLINE=1).",
+    "encoding": "Encoding of survey.bib when it is not UTF-8 (e.g. latin-1).",
+}
+
+
+def _late_options() -> list[click.Parameter]:
+    """-C, -v, -q, --offline and --encoding for a command, so they work after its name too."""
+    return [
+        click.Option(["-C", "root"], type=click.Path(file_okay=False, path_type=Path),
+                     metavar="DIR", callback=_late("root"), expose_value=False,
+                     help=_GLOBAL_HELP["root"]),
+        click.Option(["-v", "--verbose"], is_flag=True, callback=_late("verbose"),
+                     expose_value=False, help=_GLOBAL_HELP["verbose"]),
+        click.Option(["-q", "--quiet"], is_flag=True, callback=_late("quiet"),
+                     expose_value=False, help=_GLOBAL_HELP["quiet"]),
+        click.Option(["--offline"], is_flag=True, callback=_late("offline"),
+                     expose_value=False, help=_GLOBAL_HELP["offline"]),
+        click.Option(["--encoding"], metavar="NAME", callback=_late("encoding"),
+                     expose_value=False, help=_GLOBAL_HELP["encoding"]),
+    ]
+
+
+# ---------------------------------------------------------------- the group
+
+
+class _Group(click.Group):
+    """Turns SurveybibError into a one-line message and an exit code; every command
+    gets the global options."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(_late_options())
+        super().add_command(cmd, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            fail(str(exc), 2)
+        except SurveybibError as exc:
+            fail(str(exc), 1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:  # a bug: one line, or the traceback under -v
+            obj = ctx.obj
+            if isinstance(obj, Context) and obj.verbose:
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=".",
+              metavar="DIR", help=_GLOBAL_HELP["root"])
+@click.option("-v", "--verbose", is_flag=True, help=_GLOBAL_HELP["verbose"])
+@click.option("-q", "--quiet", is_flag=True, help=_GLOBAL_HELP["quiet"])
+@click.option("--offline", is_flag=True, help=_GLOBAL_HELP["offline"])
+@click.option("--encoding", default=None, metavar="NAME", help=_GLOBAL_HELP["encoding"])
+@click.version_option(__version__, "--version", prog_name="surveybib")
+@click.pass_context
+def main(ctx: click.Context, directory: Path, verbose: bool, quiet: bool, offline: bool,
+         encoding: str | None) -> None:
+    """Keep a literature survey's bibliography: survey.bib + notes/ -> README.md."""
+    _configure_logging(verbose)
+    ctx.obj = Context(_directory(directory), verbose, quiet, offline, encoding)
+
+
+pass_context = click.make_pass_decorator(Context)

@@ -1,0 +1,96 @@
+"""enrich: fill the metadata store (and with --write, survey.bib) from Crossref/DataCite."""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from surveybib import enrich as stage
+from surveybib.cli.app import Context, main, pass_context, progress_bar, report
+from surveybib.config import Settings
+from surveybib.enrich import EnrichResult, EntryChange
+from surveybib.errors import UsageError
+from surveybib.files import survey_lock, write_bytes_atomic
+from surveybib.latex import to_ascii_latex
+from surveybib.lookup import file_encoding
+from surveybib.metadata.store import MetadataStore, save_store
+from surveybib.model import Entry
+from surveybib.survey import load_survey
+
+
+@main.command()
+@click.argument("keys", nargs=-1)
+@click.option("--refresh", is_flag=True, help="Fetch again what the store already holds.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the fields that would be added; write nothing.")
+@click.option("--write", is_flag=True,
+              help="Also add the missing fields and found DOIs to survey.bib itself.")
+@pass_context
+def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
+           write: bool) -> None:
+    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
+    settings = ctx.settings
+    if dry_run and write:
+        raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
+    if not dry_run:  # it writes the store (and with --write survey.bib): one run at a time
+        click.get_current_context().with_resource(survey_lock(settings.root))
+    survey = load_survey(settings, encoding=ctx.encoding)
+    _known_keys(keys, survey.parsed, settings)
+    store = survey.store
+
+    def save(store: MetadataStore) -> None:
+        if not dry_run:
+            save_store(settings.metadata, store)
+
+    with stage.open_client(settings.mailto, offline=ctx.offline) as client:
+        result = stage.run_enrich(survey.parsed, store, client, keys=keys, refresh=refresh,
+                                  progress=progress_bar(ctx), checkpoint=save)
+    report(result.problems, ctx.quiet)
+    if dry_run or ctx.verbose:
+        for line in stage.change_lines(result.changes):
+            click.echo(line)
+    if write and result.changes:
+        _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
+    click.echo(result.summary(), err=True)
+
+
+def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Settings) -> None:
+    known = {e.key for e in entries}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise UsageError(f"no entry with key {', '.join(repr(k) for k in unknown)} in "
+                         f"{settings.rel(settings.bib)}")
+
+
+def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
+               result: EnrichResult) -> None:
+    """Add the filled fields into survey.bib, every other byte as it was (BOM, newlines)."""
+    raw = path.read_bytes()
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    name = file_encoding(raw, encoding or None)  # --encoding, else UTF-8 or a coding line
+    try:
+        text = raw[len(bom):].decode(name)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path.name} is not {name}; give its encoding with --encoding to "
+                         "use --write") from None
+    changes: Sequence[EntryChange] = result.changes
+    if codecs.lookup(name).name != "utf-8":  # an 8-bit file gets LaTeX accents instead
+        changes = [_ascii_change(c, to_ascii_latex) for c in changes]
+    try:
+        data = bom + stage.write_fields(text, entries, changes).encode(name)
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
+                         f"{exc}") from None
+    if data != raw:
+        write_bytes_atomic(path, data)
+        click.echo(f"added {sum(len(c.fields) for c in changes)} field(s) to {path.name}",
+                   err=True)
+
+
+def _ascii_change(change: EntryChange, convert: Callable[[str], str]) -> EntryChange:
+    fields = tuple(dataclasses.replace(f, new=convert(f.new)) for f in change.fields)
+    return dataclasses.replace(change, fields=fields)

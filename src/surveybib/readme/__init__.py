@@ -1,0 +1,1 @@
+"""The README: markdown, anchors, templates."""
