@@ -80,8 +80,8 @@ def clean_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         del os.environ[name]
     os.environ["HOME"] = str(home)
     os.environ["XDG_CACHE_HOME"] = str(home / ".cache")
-    os.environ["SURVEYBIB_CROSSREF_URL"] = "http://127.0.0.1:9/"
-    os.environ["SURVEYBIB_DATACITE_URL"] = "http://127.0.0.1:9/"
+    for api in ("CROSSREF", "DATACITE", "S2", "HF"):
+        os.environ[f"SURVEYBIB_{api}_URL"] = "http://127.0.0.1:9/"
     try:
         yield home
     finally:
