@@ -2,7 +2,7 @@
 
 1. site-size-1000: `surveybib site` for 1,000 papers, every one with a note, and the
    gzipped size of the index.html it writes. The papers are the first 1,000 entries of
-   ../shared/corpora/large/icml2023_b-vitamins.bib (real titles, authors, venues, pages,
+   icml2023_b-vitamins.bib of the corpora folder (real titles, authors, venues, pages,
    URLs) shaped like this repository's survey.bib (`venue`, `taxonomy`, `reader` added;
    the scraper's own `s2id`, `mdate`, `pdf`, `urltype` and `file` fields left out), and
    each paper's note is its real abstract (930 bytes on average; the notes in notes/
@@ -36,11 +36,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import corpora
 import harness
 
 TESTS = harness.REPO / "tests"
-SHARED = Path(os.environ.get("SURVEYBIB_SHARED", harness.REPO.parent / "shared"))
-ICML = SHARED / "corpora" / "large" / "icml2023_b-vitamins.bib"
+# the corpora folder: SURVEYBIB_CORPORA when set (as for the tests), else ../shared/corpora
+CORPORA = Path(os.environ.get("SURVEYBIB_CORPORA") or corpora.CORPORA)
+ICML = CORPORA / "large" / "icml2023_b-vitamins.bib"
 SIZE_LIMIT = 500_000  # bytes, gzipped
 KEY_LIMIT_MS = 50.0  # for the 95th percentile: one scheduling hiccup on a busy machine
 # is not the page's speed, and the row reports the slowest keystroke too
@@ -76,7 +78,8 @@ def measure(bench: Any) -> list[harness.Row]:
 def icml_survey(root: Path, keep_scraped: bool) -> Path:
     """The first 1,000 ICML 2023 entries as a survey, each with its abstract as the note."""
     if not ICML.is_file():
-        raise harness.BenchError(f"{ICML}: missing (../shared must be beside the repository)")
+        raise harness.BenchError(f"{ICML}: missing (set SURVEYBIB_CORPORA, or put ../shared "
+                                 "beside the repository)")
     if root.exists():
         shutil.rmtree(root)
     (root / "notes").mkdir(parents=True)

@@ -1,11 +1,11 @@
 """Survey repositories made up for the explorer's tests and benchmarks: a seeded,
 reproducible generator (any size, with categories, sub-categories, readers, venues,
-DOIs, arXiv ids and notes), and the 5,000-entry survey of real corpora when
-SURVEYBIB_CORPORA names them (otherwise the generated one, so the tests always run)."""
+DOIs, arXiv ids and notes), a survey of two real corpora (for the corpus sweep, when
+SURVEYBIB_CORPORA names them), and a survey whose every field tries to run script."""
 
 from __future__ import annotations
 
-import os
+import json
 import random
 import re
 from pathlib import Path
@@ -95,16 +95,31 @@ def synthetic_entry(rng: random.Random, i: int) -> tuple[str, str, str | None]:
 
 
 def write_synthetic_survey(root: Path, size: int, seed: int = 12) -> Path:
-    """A survey repository of `size` generated papers (about 30% with notes) under root."""
+    """A survey repository of `size` generated papers under root: about 30% with notes,
+    and a metadata store with citation counts for about 40% and code for about 15%."""
     rng = random.Random(seed)
     (root / "notes").mkdir(parents=True, exist_ok=True)
     entries = []
+    citations: dict[str, dict[str, object]] = {}
+    code: dict[str, dict[str, object]] = {}
     for i in range(size):
         key, entry, note = synthetic_entry(rng, i)
         entries.append(entry)
         if note is not None:
             (root / "notes" / f"{key}.md").write_text(note, encoding="utf-8")
+        stored = _store_key(entry)
+        if stored and rng.random() < 0.4:
+            citations[stored] = {"count": int(rng.paretovariate(1.2) * 3) - 3,
+                                 "source": "semanticscholar", "fetched": "2026-11-29"}
+        if stored and rng.random() < 0.15:
+            code[stored] = {"repo": f"https://github.com/synthetic/{key}",
+                            "stars": rng.randint(0, 30000), "source": "huggingface",
+                            "fetched": "2026-11-29"}
     (root / "survey.bib").write_text("\n".join(entries), encoding="utf-8")
+    store = {"surveybib-metadata": 1, "works": {}, "not-found": {}, "searches": {},
+             "citations": citations, "code": code}
+    (root / "survey.lock.json").write_text(json.dumps(store, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
     taxonomy = ", ".join(f'"{c}"' for c in CATEGORIES)
     (root / "pyproject.toml").write_text(
         f'[tool.surveybib]\ntitle = "A generated survey of {size:,} papers"\n'
@@ -112,26 +127,23 @@ def write_synthetic_survey(root: Path, size: int, seed: int = 12) -> Path:
     return root
 
 
+def _store_key(entry: str) -> str:
+    """The key the metadata store files a generated entry under (as identifiers.paper_key)."""
+    arxiv = re.search(r"eprint = \{([^}]*)\}", entry)
+    if arxiv:
+        return f"arxiv:{arxiv.group(1)}"
+    doi = re.search(r"doi = \{([^}]*)\}", entry)
+    return f"doi:{doi.group(1)}" if doi else ""
+
+
 CORPUS_FILES = ("large/tugboat_beebe_biber-etc.bib", "large/icml2023_b-vitamins.bib")
 _KEY = re.compile(r"^@\w+\{([A-Za-z0-9_-]+),")
 _ABSTRACT = re.compile(r"^\s*abstract = \{(.*)\},$", re.M)
 
 
-def corpora() -> Path | None:
-    """SURVEYBIB_CORPORA (the folder of real .bib corpora), when it is set and holds them."""
-    folder = os.environ.get("SURVEYBIB_CORPORA")
-    if not folder or not all((Path(folder) / name).is_file() for name in CORPUS_FILES):
-        return None
-    return Path(folder)
-
-
-def write_large_survey(root: Path) -> tuple[Path, str]:
-    """The 5,000-entry survey for the browser tests: TUGboat's and ICML 2023's
-    bibliographies together (5,472 entries; ICML's abstracts as notes) when
-    SURVEYBIB_CORPORA is set, else 5,000 generated papers. Returns (root, description)."""
-    folder = corpora()
-    if folder is None:
-        return write_synthetic_survey(root, 5000), "5,000 generated papers"
+def write_corpus_survey(root: Path, folder: Path) -> Path:
+    """TUGboat's and ICML 2023's bibliographies (under folder, the SURVEYBIB_CORPORA
+    folder) as one survey of 5,472 entries, ICML's abstracts as notes."""
     texts = [(folder / name).read_text(encoding="utf-8") for name in CORPUS_FILES]
     (root / "notes").mkdir(parents=True, exist_ok=True)
     for block in texts[1].split("\n@"):
@@ -142,7 +154,7 @@ def write_large_survey(root: Path) -> tuple[Path, str]:
     (root / "survey.bib").write_text("\n\n".join(texts), encoding="utf-8")
     (root / "pyproject.toml").write_text('[tool.surveybib]\ntitle = "TUGboat and ICML 2023"\n',
                                          encoding="utf-8")
-    return root, "TUGboat + ICML 2023 (SURVEYBIB_CORPORA)"
+    return root
 
 
 # ---------------------------------------------------------------- hostile input
@@ -160,6 +172,7 @@ HOSTILE_BIB = r"""
 
 @misc{evil2,
   title = {A fine title with a hostile note},
+  doi = {10.5555/evil.2},
   url = {data:text/html,<script>top.pwned='data-url'</script>},
   year = {2023},
 }
@@ -185,6 +198,13 @@ def hostile_survey(root: Path) -> Path:
     (root / "survey.bib").write_text(HOSTILE_BIB, encoding="utf-8")
     (root / "notes" / "evil1.md").write_text(HOSTILE_NOTE, encoding="utf-8")
     (root / "notes" / "evil2.md").write_text(HOSTILE_NOTE, encoding="utf-8")
+    store = {"surveybib-metadata": 1, "works": {}, "not-found": {}, "searches": {},
+             "citations": {"doi:10.5555/evil.2": {"count": "<b>9</b>", "fetched": "2026-11-29"}},
+             "code": {"doi:10.5555/evil.2": {
+                 "repo": "javascript:top.pwned='code'", "stars": "<img src=x>",
+                 "project": "data:text/html,<script>top.pwned='project'</script>",
+                 "fetched": "2026-11-29"}}}
+    (root / "survey.lock.json").write_text(json.dumps(store), encoding="utf-8")
     (root / "pyproject.toml").write_text(
         '[tool.surveybib]\ntitle = "<script>top.pwned=\'t\'</script>"\n',
         encoding="utf-8")

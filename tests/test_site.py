@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from synthetic import hostile_survey
+import yaml
+from click.testing import Result
+from conftest import Cli
+from synthetic import hostile_survey, write_synthetic_survey
 
-from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.site import site_data
 from surveybib.site.markup import render_note
@@ -27,10 +28,6 @@ from surveybib.survey import load_survey
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
-
-
-def cli(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["-C", str(root), *args])
 
 
 def survey(tmp_path: Path, fixture: str = "taxonomy", config: str = "") -> Path:
@@ -82,17 +79,17 @@ class Page(html.parser.HTMLParser):
         return "".join(element.text)
 
 
-def write_site(root: Path, out: Path) -> tuple[Result, str]:
-    result = cli(root, "site", "-o", str(out))
+def write_site(cli: Cli, root: Path, out: Path) -> tuple[Result, str]:
+    result = cli("-C", root, "site", "-o", out)
     return result, (out / "index.html").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- the command
 
 
-def test_site_writes_every_paper_once_grouped_by_taxonomy(tmp_path: Path) -> None:
+def test_site_writes_every_paper_once_grouped_by_taxonomy(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    result, text = write_site(root, tmp_path / "out")
+    result, text = write_site(cli, root, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1].startswith(
         f"wrote {tmp_path / 'out' / 'index.html'} (8 papers); ")
@@ -127,71 +124,71 @@ def test_site_writes_every_paper_once_grouped_by_taxonomy(tmp_path: Path) -> Non
         ("a", "#paper-kivi2024")]
 
 
-def test_site_reports_the_survey_problems_and_still_writes(tmp_path: Path) -> None:
+def test_site_reports_the_survey_problems_and_still_writes(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    result, _ = write_site(root, tmp_path / "out")
+    result, _ = write_site(cli, root, tmp_path / "out")
     assert result.exit_code == 0
     assert "survey.bib:" in result.stderr and "typo2024" in result.stderr  # 'Quantisation'
     assert "1 error" in result.stderr.splitlines()[-1]
 
 
-def test_site_defaults_to_the_configured_folder_else_site(tmp_path: Path) -> None:
+def test_site_defaults_to_the_configured_folder_else_site(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    assert cli(root, "site").exit_code == 0
+    assert cli("-C", root, "site").exit_code == 0
     assert (root / "site" / "index.html").is_file()
     configured = survey(tmp_path / "b", config='site = {path = "public/explorer"}')
-    assert cli(configured, "site").exit_code == 0
+    assert cli("-C", configured, "site").exit_code == 0
     assert (configured / "public" / "explorer" / "index.html").is_file()
     assert not (configured / "site").exists()
 
 
-def test_site_refuses_to_write_over_an_input(tmp_path: Path) -> None:
+def test_site_refuses_to_write_over_an_input(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    result = cli(root, "site", "-o", str(root / "notes"))
+    result = cli("-C", root, "site", "-o", str(root / "notes"))
     assert result.exit_code == 2
     assert "inside notes/ or templates/" in result.stderr
     assert sorted(p.name for p in (root / "notes").iterdir()) == [
         "dao2022flash.md", "miao2024specinfer.md"]
 
 
-def test_site_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+def test_site_is_the_same_bytes_every_time(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    _, first = write_site(root, tmp_path / "one")
-    _, second = write_site(root, tmp_path / "two")
+    _, first = write_site(cli, root, tmp_path / "one")
+    _, second = write_site(cli, root, tmp_path / "two")
     assert first == second
 
 
 # ---------------------------------------------------------------- build and check
 
 
-def test_build_writes_the_site_when_configured(tmp_path: Path) -> None:
+def test_build_writes_the_site_when_configured(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path, config='site = "public"')
-    result = cli(root, "build", "--offline")
+    result = cli("-C", root, "build", "--offline")
     assert result.exit_code == 0, result.output
     assert "public/index.html" in result.stderr.splitlines()[-1]
-    _, expected = write_site(root, tmp_path / "expected")
+    _, expected = write_site(cli, root, tmp_path / "expected")
     assert (root / "public" / "index.html").read_text(encoding="utf-8") == expected
 
 
-def test_build_leaves_the_site_alone_when_not_configured(tmp_path: Path) -> None:
+def test_build_leaves_the_site_alone_when_not_configured(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    assert cli(root, "build", "--offline").exit_code == 0
+    assert cli("-C", root, "build", "--offline").exit_code == 0
     assert not (root / "site").exists()
 
 
-def test_check_and_build_check_never_ask_for_the_unpublished_site(tmp_path: Path) -> None:
+def test_check_and_build_check_never_ask_for_the_unpublished_site(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path, config='site = "site"')
-    assert cli(root, "build", "--offline").exit_code == 0
+    assert cli("-C", root, "build", "--offline").exit_code == 0
     shutil.rmtree(root / "site")  # not committed: a fresh clone has no site/
-    check = cli(root, "build", "--check")
+    check = cli("-C", root, "build", "--check")
     assert check.exit_code == 0, check.output
     assert not (root / "site").exists()
-    lint = cli(root, "check", "--format", "json")
+    lint = cli("-C", root, "check", "--format", "json")
     assert "stale-output" not in {f["rule"] for f in json.loads(lint.stdout)["findings"]}
     # ... while a stale README still fails, site or not
     (root / "README.md").write_text((root / "README.md").read_text(encoding="utf-8") + "x\n",
                                     encoding="utf-8")
-    assert cli(root, "build", "--check").exit_code == 1
+    assert cli("-C", root, "build", "--check").exit_code == 1
 
 
 @pytest.mark.parametrize("setting, folder", [
@@ -213,9 +210,9 @@ def test_site_setting(tmp_path: Path, setting: str, folder: str | None) -> None:
     pytest.param('site = "../elsewhere"', "points outside", id="outside"),
     pytest.param('site = "notes"', "would overwrite a note", id="over-notes"),
 ])
-def test_bad_site_setting_is_one_line(tmp_path: Path, setting: str, message: str) -> None:
+def test_bad_site_setting_is_one_line(cli: Cli, tmp_path: Path, setting: str, message: str) -> None:
     root = survey(tmp_path, config=setting)
-    result = cli(root, "site")
+    result = cli("-C", root, "site")
     assert result.exit_code == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -244,13 +241,13 @@ def test_a_paper_shows_its_authors_venue_year_links_reader_and_note(tmp_path: Pa
     assert next(p for p in data.papers if p.key == "lin2024awq").note_html == ""
 
 
-def test_each_papers_bibtex_is_the_clean_export_of_that_paper(tmp_path: Path) -> None:
+def test_each_papers_bibtex_is_the_clean_export_of_that_paper(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    _, text = write_site(root, tmp_path / "out")
+    _, text = write_site(cli, root, tmp_path / "out")
     page = Page(text)
     shown = {e.attrs["id"]: page.text_of(e.next) for e in _with_next(page, "li", "pre")}
     for key in ("zhou2024survey", "dao2022flash", "miao2024specinfer", "nocat2024"):
-        export = cli(root, "-q", "export", "--format", "bibtex", "--keys", key)
+        export = cli("-C", root, "-q", "export", "--format", "bibtex", "--keys", key)
         assert shown[f"paper-{key}"] == export.stdout
         assert "taxonomy" not in export.stdout and "reader" not in export.stdout
 
@@ -326,8 +323,8 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def test_the_csp_allows_exactly_the_pages_own_script_and_style(tmp_path: Path) -> None:
-    _, text = write_site(survey(tmp_path), tmp_path / "out")
+def test_the_csp_allows_exactly_the_pages_own_script_and_style(cli: Cli, tmp_path: Path) -> None:
+    _, text = write_site(cli, survey(tmp_path), tmp_path / "out")
     policy = dict(part.strip().split(None, 1) for part in _csp(text).split(";"))
     scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
     styles = re.findall(r"<style>(.*?)</style>", text, re.S)
@@ -341,8 +338,8 @@ def test_the_csp_allows_exactly_the_pages_own_script_and_style(tmp_path: Path) -
     assert text.index("Content-Security-Policy") < text.index("<style>")
 
 
-def test_the_page_loads_nothing_from_anywhere(tmp_path: Path) -> None:
-    _, text = write_site(survey(tmp_path), tmp_path / "out")
+def test_the_page_loads_nothing_from_anywhere(cli: Cli, tmp_path: Path) -> None:
+    _, text = write_site(cli, survey(tmp_path), tmp_path / "out")
     page = Page(text)
     for element in page.elements:
         assert element.tag not in ("link", "img", "iframe", "object", "embed", "base")
@@ -353,9 +350,9 @@ def test_the_page_loads_nothing_from_anywhere(tmp_path: Path) -> None:
     assert "@import" not in text and "@font-face" not in text
 
 
-def test_hostile_text_reaches_the_html_only_as_text(tmp_path: Path) -> None:
+def test_hostile_text_reaches_the_html_only_as_text(cli: Cli, tmp_path: Path) -> None:
     root = hostile_survey(tmp_path / "evil")
-    result, text = write_site(root, tmp_path / "out")
+    result, text = write_site(cli, root, tmp_path / "out")
     assert result.exit_code == 0, result.output
     page = Page(text)
     for element in page.elements:
@@ -378,9 +375,9 @@ def _json_data(text: str) -> dict[str, Sequence[object]]:
     return loaded
 
 
-def test_the_data_follows_the_papers(tmp_path: Path) -> None:
+def test_the_data_follows_the_papers(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
-    _, text = write_site(root, tmp_path / "out")
+    _, text = write_site(cli, root, tmp_path / "out")
     data = _json_data(text)
     papers = data["papers"]
     assert data["categories"] == ["Survey/Review", "大算子", "Quantization",
@@ -396,7 +393,7 @@ def test_the_data_follows_the_papers(tmp_path: Path) -> None:
     assert kivi["citations"] is None and kivi["note"] is False
 
 
-def test_a_template_in_templates_changes_the_page(tmp_path: Path) -> None:
+def test_a_template_in_templates_changes_the_page(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
     (root / "templates").mkdir()
     (root / "templates" / "site.html.j2").write_text(
@@ -404,7 +401,7 @@ def test_a_template_in_templates_changes_the_page(tmp_path: Path) -> None:
     (root / "templates" / "site-paper.html.j2").write_text(
         '<li class="paper" id="{{ p.anchor }}"><h3>{{ p.title }}</h3> ({{ p.year }})</li>\n',
         encoding="utf-8")
-    result, text = write_site(root, tmp_path / "out")
+    result, text = write_site(cli, root, tmp_path / "out")
     assert result.exit_code == 0, result.output
     page = Page(text)
     assert not page.find("form") and not page.find("input")  # the filters block is gone
@@ -412,24 +409,63 @@ def test_a_template_in_templates_changes_the_page(tmp_path: Path) -> None:
         "A Survey on Efficient Inference for Large Language Models (2024)"]
 
 
-def test_a_broken_site_template_is_named(tmp_path: Path) -> None:
+def test_a_broken_site_template_is_named(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
     (root / "templates").mkdir()
     (root / "templates" / "site-paper.html.j2").write_text("<li>{% if %}</li>\n",
                                                            encoding="utf-8")
-    result = cli(root, "site")
+    result = cli("-C", root, "site")
     assert result.exit_code == 1
     assert "templates/site-paper.html.j2:1: template syntax error" in result.stderr
 
 
-def test_the_pages_workflow_builds_the_site_this_way(tmp_path: Path) -> None:
+def test_the_pages_workflow_builds_the_site_this_way(cli: Cli, tmp_path: Path) -> None:
     workflow = (TESTS.parent / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
     (command,) = re.findall(r"^\s+run: (surveybib .*)$", workflow, re.M)
     args = shlex.split(command)[1:]
     assert args[-2:] == ["-o", "_site"] and "path: _site" in workflow
-    result = CliRunner().invoke(main, ["-C", str(TESTS.parent), *args[:-1],
-                                       str(tmp_path / "_site")])
+    result = cli("-C", TESTS.parent, *args[:-1], tmp_path / "_site")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "_site" / "index.html").is_file()
-    assert re.search(r"^permissions: \{\}", workflow, re.M)  # each job asks for its own
-    assert "actions/upload-pages-artifact@" in workflow and "actions/deploy-pages@" in workflow
+    jobs = yaml.safe_load(workflow)["jobs"]
+    assert yaml.safe_load(workflow)["permissions"] == {}  # each job asks for its own
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    uses = [step.get("uses", "").split("@")[0] for job in jobs.values() for step in job["steps"]]
+    assert "actions/upload-pages-artifact" in uses and uses[-1] == "actions/deploy-pages"
+
+
+def test_citation_counts_and_code_links_come_from_the_store(cli: Cli, tmp_path: Path) -> None:
+    root = write_synthetic_survey(tmp_path / "synthetic", 200)
+    store = json.loads((root / "survey.lock.json").read_text(encoding="utf-8"))
+    data = site_data(load_survey(load_settings(root)))
+    cited = [p for p in data.papers if p.citations is not None]
+    coded = [p for p in data.papers if p.code]
+    assert len(cited) == len(store["citations"]) and len(coded) == len(store["code"])
+    first = coded[0]
+    record = next(v for k, v in store["code"].items() if k.endswith(first.key)
+                  or first.key in v["repo"])
+    assert [(link.label, link.url) for link in first.code] == [("Code", record["repo"])]
+    assert first.stars == record["stars"]
+    _, text = write_site(cli, root, tmp_path / "out")
+    page = Page(text)
+    assert [o.attrs["value"] for o in page.find("option")][:4] == [
+        "order", "year", "title", "citations"]  # sorting by citations is offered
+    assert page.find("input", id="has-code")
+    items = _json_data(text)["papers"]
+    assert sum(1 for p in items if isinstance(p, dict) and p["code"]) == len(coded)
+    assert f"{cited[0].citations:,} citations" in text
+
+
+def test_a_survey_without_counts_offers_neither(cli: Cli, tmp_path: Path) -> None:
+    _, text = write_site(cli, survey(tmp_path), tmp_path / "out")
+    page = Page(text)
+    assert "citations" not in [o.attrs["value"] for o in page.find("option")]
+    assert not page.find("input", id="has-code")
+
+
+def test_hostile_store_records_give_no_link_and_no_count(tmp_path: Path) -> None:
+    root = hostile_survey(tmp_path / "evil")
+    data = site_data(load_survey(load_settings(root)))
+    evil2 = next(p for p in data.papers if p.key == "evil2")
+    assert evil2.code == () and evil2.stars is None and evil2.citations is None

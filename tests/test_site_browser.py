@@ -20,7 +20,8 @@ from urllib.parse import quote
 import pytest
 from chromium import node_module
 from click.testing import CliRunner
-from synthetic import hostile_survey, write_large_survey
+from conftest import CORPORA
+from synthetic import hostile_survey, write_corpus_survey, write_synthetic_survey
 
 from surveybib.cli import main
 from surveybib.config import load_settings
@@ -51,6 +52,9 @@ return {
   taxonomy: facet("taxonomy"), venue: facet("venue"), reader: facet("reader"),
   notes: document.querySelector("#has-notes").parentElement.querySelector(".count").textContent,
   notesChecked: document.querySelector("#has-notes").checked,
+  code: document.querySelector("#has-code") &&
+    document.querySelector("#has-code").parentElement.querySelector(".count").textContent,
+  codeChecked: Boolean(document.querySelector("#has-code:checked")),
   from: years("year-from"), to: years("year-to"),
   q: document.getElementById("q").value, sort: document.getElementById("sort").value,
   hash: location.hash, more: !document.getElementById("more").hidden,
@@ -93,6 +97,7 @@ class State:
     year_from: int | None = None
     year_to: int | None = None
     notes: bool = False
+    code: bool = False
     sort: str = "order"
 
 
@@ -128,6 +133,8 @@ class Reference:
                 failed.add("reader")
             if state.notes and not p.note_html:
                 failed.add("notes")
+            if state.code and not p.code:
+                failed.add("code")
             out.append(failed)
         return out
 
@@ -137,7 +144,10 @@ class Reference:
         if sort == "year":
             return sorted(indexes, key=lambda i: (-(papers[i].year or -10**9), i))
         if sort == "citations":
-            return sorted(indexes, key=lambda i: (-(papers[i].citations or -1), i))
+            def cited(i: int) -> int:
+                count = papers[i].citations
+                return -1 if count is None else count  # unknown after every known count
+            return sorted(indexes, key=lambda i: (-cited(i), i))
         if sort == "title":
             return self.title_order
         return indexes
@@ -165,6 +175,7 @@ class Reference:
 
         papers = self.data.papers
         notes = sum(1 for i, f in enumerate(failures) if not f - {"notes"} and papers[i].note_html)
+        code = sum(1 for i, f in enumerate(failures) if not f - {"code"} and papers[i].code)
         years = counted("year", [str(y) for y in self.data.years],
                         lambda i: {str(papers[i].year)})
         return {
@@ -175,6 +186,7 @@ class Reference:
             "venue": counted("venue", list(self.data.venues), lambda i: {papers[i].venue}),
             "reader": counted("reader", list(self.data.readers), lambda i: set(papers[i].readers)),
             "notes": f"{notes:,}",
+            "code": f"{code:,}" if self.data.has_code else None,
             "years": ["any", *(f"{y} ({c})" for y, c in years.items())] if years else [],
             "more": n > limit,
         }
@@ -212,6 +224,7 @@ class Explorer:
             assert {v for v, c in page[name].items() if c["checked"]} == set(getattr(state, name))
         assert page["notes"] == expected["notes"]
         assert page["notesChecked"] == state.notes
+        assert page["code"] == expected["code"] and page["codeChecked"] == state.code
         assert page["from"] == page["to"] == expected["years"]
         assert page["q"] == state.q and page["sort"] == state.sort
         assert page["more"] == expected["more"]
@@ -283,28 +296,38 @@ def explorer_for(chromium: Any, serve: Any, root: Path, out: Path) -> Explorer:
 
 
 @pytest.fixture(scope="module")
-def large_survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return write_large_survey(tmp_path_factory.mktemp("large"))
+def large_survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_survey(tmp_path_factory.mktemp("large"), 5000)
+
+
+@pytest.fixture(scope="module")
+def corpus_survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert CORPORA is not None  # the `corpora` mark skips these cases otherwise
+    return write_corpus_survey(tmp_path_factory.mktemp("corpus"), CORPORA)
 
 
 @dataclass(frozen=True)
 class Case:
-    """A survey to drive, and the values the walk-through uses on it."""
+    """A survey to drive, and the word the walk-through searches for in it."""
 
     name: str
     query: str
 
 
-CASES = [pytest.param(Case("own", "Model"), id="own-survey"),
-         pytest.param(Case("large", "models"), id="5000-entries")]
+OWN = pytest.param(Case("own", "Model"), id="own-survey")
+LARGE = pytest.param(Case("large", "models"), id="5000-generated")
+CORPUS = pytest.param(Case("corpus", "learning"), id="5472-corpus",
+                      marks=pytest.mark.corpora)
+CASES = [OWN, LARGE, CORPUS]
 
 
 @pytest.fixture
 def explorer(request: pytest.FixtureRequest, chromium: Any, serve: Any,
              tmp_path: Path) -> Explorer:
     case: Case = request.param
-    root = REPO if case.name == "own" else request.getfixturevalue("large_survey")[0]
-    return explorer_for(chromium, serve, root, tmp_path / "site")
+    roots = {"own": lambda: REPO, "large": lambda: request.getfixturevalue("large_survey"),
+             "corpus": lambda: request.getfixturevalue("corpus_survey")}
+    return explorer_for(chromium, serve, roots[case.name](), tmp_path / "site")
 
 
 # ---------------------------------------------------------------- the walk-through
@@ -355,12 +378,20 @@ def test_search_facets_sort_notes_copy_and_reload(explorer: Explorer,
     state = replace(state, venue=frozenset())
     explorer.shows(state)
 
+    if page.data.has_code:
+        explorer.click("#has-code")
+        explorer.shows(replace(state, code=True))
+        explorer.click("#has-code")
+        explorer.shows(state)
+
     explorer.click("#has-notes")
     state = replace(state, notes=True)
     shown = explorer.shows(state)
     assert shown["visible"], "the walk-through should leave papers with notes to open"
 
-    for sort in ("year", "title", "order"):
+    sorts = ("year", "title", "citations", "order") if page.data.has_citations else \
+        ("year", "title", "order")
+    for sort in sorts:
         explorer.select("sort", sort)
         state = replace(state, sort=sort)
         explorer.shows(state)
@@ -402,7 +433,7 @@ def test_search_facets_sort_notes_copy_and_reload(explorer: Explorer,
     assert explorer.probe() == {"violations": [], "errors": []}
 
 
-@pytest.mark.parametrize("explorer", [CASES[1]], indirect=True)
+@pytest.mark.parametrize("explorer", [LARGE, CORPUS], indirect=True)
 def test_a_long_list_shows_a_hundred_at_a_time(explorer: Explorer) -> None:
     explorer.open()
     total = len(explorer.reference.data.papers)
@@ -420,7 +451,7 @@ def test_a_long_list_shows_a_hundred_at_a_time(explorer: Explorer) -> None:
     assert explorer.browser.execute_script("return document.activeElement.closest('li').id") == far
 
 
-@pytest.mark.parametrize("explorer", [CASES[0]], indirect=True)
+@pytest.mark.parametrize("explorer", [OWN], indirect=True)
 def test_a_category_link_of_the_plain_page_filters_by_it(explorer: Explorer) -> None:
     category = explorer.reference.data.categories[2]
     explorer.open("#" + quote(category.anchor))
@@ -463,7 +494,7 @@ def _press(browser: Any, key: str) -> None:
     ActionChains(browser).send_keys(key).perform()
 
 
-@pytest.mark.parametrize("explorer", [CASES[0]], indirect=True)
+@pytest.mark.parametrize("explorer", [OWN], indirect=True)
 def test_every_control_is_reached_and_worked_by_keyboard(explorer: Explorer) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -637,7 +668,7 @@ def test_axe_finds_no_serious_violation(explorer: Explorer, scheme: str) -> None
     assert explorer.probe()["violations"] == []
 
 
-@pytest.mark.parametrize("explorer", [CASES[0]], indirect=True)
+@pytest.mark.parametrize("explorer", [OWN], indirect=True)
 def test_without_javascript_the_full_list_grouped_by_taxonomy(explorer: Explorer,
                                                               serve: Any, tmp_path: Path) -> None:
     browser, data = explorer.browser, explorer.reference.data

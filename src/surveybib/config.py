@@ -28,8 +28,13 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "columns": [],
+    "readme_blocks": ["taxonomy", "years", "contributors"],
+    "issue_form": None,  # None: keep the add-paper issue form in step when it exists
     "site": "",
 }
+COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
+README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,9 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    columns: tuple[str, ...] = ()
+    readme_blocks: tuple[str, ...] = README_BLOCKS
+    issue_form: bool | None = None
     site: Path | None = None  # the paper explorer's folder, when build writes it
 
     def rel(self, path: Path) -> str:
@@ -101,6 +109,9 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        columns=_columns(values["columns"]),
+        readme_blocks=_readme_blocks(values["readme_blocks"]),
+        issue_form=_optional_bool(values["issue_form"], "issue_form"),
         site=site,
     )
 
@@ -137,6 +148,17 @@ def check_output_path(settings: Settings, path: Path) -> None:
     if settings.notes in target.parents or settings.templates in target.parents:
         raise UsageError(f"-o {settings.rel(path)}: inside notes/ or templates/; write it "
                          "somewhere else")
+
+
+def _readme_blocks(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "readme_blocks")
+    for name in names:
+        if name not in README_BLOCKS:
+            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
+                              f"(the blocks are {', '.join(README_BLOCKS)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _taxonomy(value: Any) -> tuple[str, ...]:
@@ -179,6 +201,23 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
                           'or "error", e.g. check = {near-duplicate-title = "off"}')
     return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "columns")
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
+                              f"the columns are {', '.join(COLUMNS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _optional_bool(value: Any, key: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"[tool.surveybib] {key} must be true or false")
+    return value
 
 
 def _strings(value: Any, key: str) -> list[str]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from surveybib.export import CUSTOM_FIELDS, DEFAULT_SKIP, to_bibtex, year_number
-from surveybib.identifiers import arxiv_id, doi_url, normalize_doi
+from surveybib.identifiers import arxiv_id, doi_url, normalize_doi, paper_keys
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.lint import unknown_categories
+from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem, parse_names
 from surveybib.readme import render
 from surveybib.site.markup import render_note
@@ -50,7 +51,9 @@ class SitePaper:
     links: tuple[Link, ...]
     note_html: str  # sanitised HTML; "" when there is no note (or only the stub)
     bibtex: str  # the clean export: no taxonomy, reader, venue, file or abstract
-    citations: int | None = None  # from the metadata store, when it holds a count
+    citations: int | None = None  # from the metadata store (`enrich --counts`), if any
+    code: tuple[Link, ...] = ()  # the code repository and project page, from the store
+    stars: int | None = None  # the repository's stars, from the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,10 @@ class SiteData:
     def has_citations(self) -> bool:
         return any(p.citations is not None for p in self.papers)
 
+    @property
+    def has_code(self) -> bool:
+        return any(p.code for p in self.papers)
+
     def facet_categories(self, paper: SitePaper) -> tuple[str, ...]:
         """A paper's categories and their declared parents (ticking a parent finds them)."""
         parents = {c.name: c.parents for c in self.categories}
@@ -116,10 +123,10 @@ def site_data(survey: Survey, title: str = "") -> SiteData:
         export = to_bibtex([entry], strip=frozenset(strip))
         problems.extend(export.problems)
         note = survey.notes.get(entry.key) if paper.note is not None else None
-        papers.append(_site_paper(index, entry, [c.name for c in paper.categories],
-                                  _unique(f"paper-{_id_text(entry.key)}", anchors),
-                                  render_note(note.body) if note else "", export.text,
-                                  citation_count(entry, survey.store)))
+        found = _site_paper(index, entry, [c.name for c in paper.categories],
+                            _unique(f"paper-{_id_text(entry.key)}", anchors),
+                            render_note(note.body) if note else "", export.text)
+        papers.append(_from_store(found, entry, survey.store))
     order = {id(p): i for i, p in enumerate(shown)}
     categories = tuple(_site_category(c, order, anchors) for top in tops for c in top.walk())
     return SiteData(title or settings.title or "Reading List", tuple(papers),
@@ -127,7 +134,7 @@ def site_data(survey: Survey, title: str = "") -> SiteData:
 
 
 def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str,
-                note_html: str, bibtex: str, citations: int | None) -> SitePaper:
+                note_html: str, bibtex: str) -> SitePaper:
     f = entry.as_dict()
     return SitePaper(
         index=index, key=entry.key, anchor=anchor,
@@ -136,7 +143,7 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
         venue=render.short_venue(entry),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
         categories=tuple(categories), readers=readers(f.get("reader", "")),
-        links=links(f), note_html=note_html, bibtex=bibtex, citations=citations)
+        links=links(f), note_html=note_html, bibtex=bibtex)
 
 
 def _site_category(category: render.Category, order: Mapping[int, int],
@@ -223,17 +230,30 @@ def links(f: Mapping[str, str]) -> tuple[Link, ...]:
     return tuple(unique.values())
 
 
-def citation_count(entry: Entry, store: Any) -> int | None:
-    """The citation count the metadata store holds for the entry (`enrich --counts`), keyed
-    `doi:<doi>` or `arxiv:<id>`; None when it holds none (older stores have no counts)."""
-    counts = getattr(store, "citations", None)
-    if not counts:
-        return None
-    f = entry.as_dict()
-    doi = normalize_doi(url_from_latex(f.get("doi", "")))
-    arxiv = arxiv_id(f)
-    for name in (f"doi:{doi}" if doi else "", f"arxiv:{arxiv}" if arxiv else ""):
-        record = counts.get(name) if name else None
-        if isinstance(record, Mapping) and isinstance(record.get("count"), int):
-            return int(record["count"])
-    return None
+def _from_store(paper: SitePaper, entry: Entry, store: MetadataStore) -> SitePaper:
+    """The citation count and code links `enrich --counts` stored for the paper, if any."""
+    keys = paper_keys(entry)
+    cited = _first(store.citations, keys)
+    code = _first(store.code, keys)
+    if cited is None and code is None:
+        return paper
+    found = [Link(label, url) for label, url in (("Code", _url(code, "repo")),
+                                                  ("Project", _url(code, "project"))) if url]
+    return replace(paper, citations=_count(cited, "count"), code=tuple(found),
+                   stars=_count(code, "stars") if found and found[0].label == "Code" else None)
+
+
+def _first(section: Mapping[str, Mapping[str, Any]], keys: Sequence[str]
+           ) -> Mapping[str, Any] | None:
+    return next((section[k] for k in keys if k in section), None)
+
+
+def _count(record: Mapping[str, Any] | None, name: str) -> int | None:
+    value = record.get(name) if record else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _url(record: Mapping[str, Any] | None, name: str) -> str | None:
+    """An http(s) link from a stored record; anything else (javascript:, data:) is dropped."""
+    value = record.get(name) if record else None
+    return render.safe_url(value) if isinstance(value, str) else None

@@ -66,7 +66,7 @@ def page_json(data: SiteData) -> dict[str, Any]:
         "order": p.index, "venue": venue_at.get(p.venue, -1), "year": p.year,
         "categories": [cat_at[c] for c in data.facet_categories(p)],
         "readers": [reader_at[r] for r in p.readers], "note": bool(p.note_html),
-        "citations": p.citations,
+        "code": bool(p.code), "citations": p.citations,
     } for p in placed(data)]
     return {"categories": categories, "venues": list(venues), "readers": list(readers),
             "papers": papers}
@@ -109,4 +109,4 @@ def render_page(data: SiteData, user_templates: Path | None = None) -> str:
 
 def _counts(data: SiteData) -> Mapping[str, int]:
     return {"papers": len(data.papers), "notes": sum(bool(p.note_html) for p in data.papers),
-            "categories": len(data.categories)}
+            "categories": len(data.categories), "code": sum(bool(p.code) for p in data.papers)}

@@ -15,10 +15,11 @@
   const papers = data.papers;
   const N = papers.length;
   const PAGE = 100;
-  const TEXT = 1, TAXONOMY = 2, YEAR = 4, VENUE = 8, READER = 16, NOTES = 32;
+  const TEXT = 1, TAXONOMY = 2, YEAR = 4, VENUE = 8, READER = 16, NOTES = 32, CODE = 64;
 
   const form = $("filters"), search = $("q"), sortSelect = $("sort");
   const fromSelect = $("year-from"), toSelect = $("year-to"), hasNotes = $("has-notes");
+  const hasCode = $("has-code");
   const results = $("results"), status = $("status"), more = $("more");
   const empty = $("empty"), announce = $("announce"), allVenues = $("all-venues");
   // a template without the filters (or the result list) keeps the plain page
@@ -73,7 +74,7 @@
 
   const blank = () => ({
     q: "", taxonomy: new Set(), venue: new Set(), reader: new Set(),
-    from: null, to: null, notes: false, sort: "order", open: new Set(),
+    from: null, to: null, notes: false, code: false, sort: "order", open: new Set(),
   });
   let state = blank();
   let limit = PAGE;
@@ -88,6 +89,7 @@
     if (state.from !== null) params.set("from", String(state.from));
     if (state.to !== null) params.set("to", String(state.to));
     if (state.notes) params.set("notes", "1");
+    if (state.code) params.set("code", "1");
     if (state.sort !== "order") params.set("sort", state.sort);
     for (const id of state.open) params.append("open", id);
     return params;
@@ -104,6 +106,7 @@
     next.from = yearParam(params.get("from"));
     next.to = yearParam(params.get("to"));
     next.notes = params.get("notes") === "1";
+    next.code = params.get("code") === "1" && hasCode !== null;
     const sort = params.get("sort");
     if (sort && Array.from(sortSelect.options).some((o) => o.value === sort)) next.sort = sort;
     for (const id of params.getAll("open")) next.open.add(id);
@@ -167,6 +170,7 @@
     if (fromSelect) fromSelect.value = state.from === null ? "" : String(state.from);
     if (toSelect) toSelect.value = state.to === null ? "" : String(state.to);
     hasNotes.checked = state.notes;
+    if (hasCode) hasCode.checked = state.code;
   }
 
   // ------------------------------------------------------------------ filtering
@@ -175,7 +179,7 @@
   // counts for a facet's values when it fails no *other* facet.
   function failures() {
     const terms = fold(state.q).split(/\s+/).filter(Boolean);
-    const { taxonomy, venue, reader, from, to, notes } = state;
+    const { taxonomy, venue, reader, from, to, notes, code } = state;
     const fails = new Uint8Array(N);
     for (let i = 0; i < N; i++) {
       const p = papers[i];
@@ -192,6 +196,7 @@
       if (venue.size && !venue.has(p.venue)) f |= VENUE;
       if (reader.size && !p.readers.some((r) => reader.has(r))) f |= READER;
       if (notes && !p.note) f |= NOTES;
+      if (code && !p.code) f |= CODE;
       fails[i] = f;
     }
     return fails;
@@ -200,7 +205,7 @@
   function counts(fails) {
     const c = {
       taxonomy: new Uint32Array(data.categories.length), venue: new Uint32Array(data.venues.length),
-      reader: new Uint32Array(data.readers.length), year: new Map(), notes: 0,
+      reader: new Uint32Array(data.readers.length), year: new Map(), notes: 0, code: 0,
     };
     for (let i = 0; i < N; i++) {
       const f = fails[i], p = papers[i];
@@ -209,6 +214,7 @@
       if ((f & ~READER) === 0) for (const at of p.readers) c.reader[at]++;
       if ((f & ~YEAR) === 0 && p.year !== null) c.year.set(p.year, (c.year.get(p.year) || 0) + 1);
       if ((f & ~NOTES) === 0 && p.note) c.notes++;
+      if ((f & ~CODE) === 0 && p.code) c.code++;
     }
     return c;
   }
@@ -276,6 +282,7 @@
       }
     }
     setText(hasNotes.parentElement.querySelector(".count"), number(c.notes));
+    if (hasCode) setText(hasCode.parentElement.querySelector(".count"), number(c.code));
     for (const select of [fromSelect, toSelect]) {
       if (!select) continue;
       for (const option of select.options) {
@@ -358,6 +365,8 @@
       state.to = yearParam(toSelect.value || null);
     } else if (input === hasNotes) {
       state.notes = hasNotes.checked;
+    } else if (input === hasCode) {
+      state.code = hasCode.checked;
     } else if (input === sortSelect) {
       state.sort = sortSelect.value;
     } else {
