@@ -36,6 +36,11 @@ PACKAGED = [  # data files a survey cannot work without
     "surveybib/scaffold/templates/check.yml.j2",
     "surveybib/scaffold/templates/Makefile.j2",
     "surveybib/scaffold/templates/survey.bib.j2",
+    "surveybib/site/templates/site.html.j2",
+    "surveybib/site/templates/site-base.html.j2",
+    "surveybib/site/templates/site-paper.html.j2",
+    "surveybib/site/assets/explorer.js",
+    "surveybib/site/assets/explorer.css",
 ]
 ISSUE = ("### DOI or arXiv id\n\n10.1145/3448016.3452841\n\n### Title\n\n_No response_\n\n"
          "### First author\n\n_No response_\n\n### Year\n\n_No response_\n\n"
