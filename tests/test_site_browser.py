@@ -514,7 +514,8 @@ def test_every_control_is_reached_and_worked_by_keyboard(explorer: Explorer) -> 
 
     # Enter and Space work every kind of control
     _press(browser, Keys.ENTER)  # the BibTeX summary
-    assert browser.find_element("css selector", f"{css(first.anchor)} pre.bibtex").is_displayed()
+    bibtex = browser.find_element("css selector", f"{css(first.anchor)} details.bib > pre")
+    assert bibtex.is_displayed()
     _tab_until(browser, f"button:Copy BibTeX@{data.papers[1].anchor}")
     _press(browser, Keys.ENTER)
     from selenium.webdriver.support.ui import WebDriverWait

@@ -67,8 +67,6 @@
     venue: facet("venue", data.venues),
     reader: facet("reader", data.readers),
   };
-  const years = Array.from(new Set(papers.map((p) => p.year).filter((y) => y !== null)))
-    .sort((a, b) => a - b);
 
   // ------------------------------------------------------------------ state
 
@@ -321,7 +319,7 @@
 
   async function copyBibtex(button) {
     const item = button.closest("li.paper");
-    const text = item.querySelector("pre.bibtex").textContent;
+    const text = item.querySelector("details.bib > pre").textContent;
     let copied = false;
     try {
       await navigator.clipboard.writeText(text);
