@@ -479,7 +479,7 @@ def test_add_from_stdin_appends_every_pasted_entry_in_our_layout(survey: Path) -
                  id="key-with-two"),
     pytest.param(PASTED.replace("year={2024}", "year={2024}, taxonomy = {Quantisation}"), [],
                  2, "did you mean 'Quantization'?", id="own-taxonomy-typo"),
-    pytest.param("@article{broken, title = {no closing brace\n", [], 1,
+    pytest.param("@article{broken, title = {no closing brace\n", [], 2,
                  "error(s) in the pasted BibTeX; nothing added", id="parse-error"),
     pytest.param("Just some text, no entry.\n", [], 2, "no BibTeX entry on stdin",
                  id="no-entry"),

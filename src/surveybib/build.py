@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -201,6 +202,47 @@ def refuse_foreign_readme(settings: Settings) -> None:
             f"'{render.GENERATED_MARKER}' marker); move your text to "
             f"{settings.rel(settings.intro)} or above the marker, or run "
             "`surveybib build --force` to replace it")
+
+
+LOST_RULES = frozenset({"parse-error", "duplicate-key"})
+
+
+def lost_entries(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that mean an entry of survey.bib is in no output (it could not be
+    read, or its key was taken), in file order."""
+    lost = [p for p in problems if p.rule in LOST_RULES and p.stage == "parse" and p.key]
+    return sorted(dict.fromkeys(lost), key=_problem_order)
+
+
+def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
+    """`2 entries are missing from README.md: a (survey.bib:3), ...; fix them ...`"""
+    names = ", ".join(f"{p.key} ({p.path}:{p.line})" for p in lost)
+    count = "1 entry is" if len(lost) == 1 else f"{len(lost)} entries are"
+    return (f"{count} missing from {', '.join(outputs)}: {names}; fix "
+            f"{'it' if len(lost) == 1 else 'them'} (see above) and build again")
+
+
+# The packaged template's progress line, "44 papers in 8 categories; ...".
+_PAPER_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
+
+
+def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
+    """A survey.bib with no readable entry never replaces a README that lists papers
+    (a truncated file or a bad merge would otherwise empty the README without a word)."""
+    if survey.entries:
+        return
+    try:
+        current = settings.readme.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    found = _PAPER_COUNT.search(current)
+    if current.find(render.GENERATED_MARKER) < 0 or not found or int(found.group(1)) == 0:
+        return
+    bib, readme = settings.rel(settings.bib), settings.rel(settings.readme)
+    raise SurveybibError(
+        f"{bib} has no entry that can be read, and {readme} lists {found.group(1)} papers: "
+        f"nothing written. Restore {bib} (e.g. `git checkout {bib}`), or run `surveybib "
+        "build --force` to write a README without papers")
 
 
 def write_outputs(outputs: Sequence[Output]) -> None:

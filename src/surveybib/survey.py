@@ -92,6 +92,23 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
     return files, problems
 
 
+def _not_orphans_of_lost(orphans: tuple[Problem, ...], parse_problems: tuple[Problem, ...]
+                         ) -> tuple[Problem, ...]:
+    """A note whose entry could not be read is no orphan: the parse error names the entry
+    (and build lists it as lost), so the note is not reported a second time."""
+    lost = {p.key for p in parse_problems if p.rule == "parse-error" and p.key}
+    if not lost:
+        return orphans
+    return tuple(p for p in orphans if not (p.rule == "orphan-note" and p.key is None
+                                            and _note_key(p.path) in lost))
+
+
+def _note_key(path: str) -> str:
+    from surveybib.notes import key_from_filename
+
+    return key_from_filename(path.rsplit("/", 1)[-1])
+
+
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
     text = read_bib_text(settings, encoding)
@@ -100,6 +117,7 @@ def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     entries, merge_problems = merge_entries(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
+    orphan_problems = _not_orphans_of_lost(orphan_problems, parsed.problems)
     problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
                 *merge_problems)
     return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,

@@ -23,7 +23,8 @@ from surveybib.survey import load_survey
               help="Write nothing, use no network; exit 1 with a diff if an output is stale.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the bibliography has any error.")
 @click.option("--force", is_flag=True,
-              help="Replace a README.md that surveybib did not write (it has no marker).")
+              help="Replace a README.md that surveybib did not write (it has no marker), "
+                   "or one that lists papers with a survey.bib that has none.")
 @pass_context
 def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
@@ -49,10 +50,14 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
         return
     if not force:
         pipeline.refuse_foreign_readme(settings)
+        pipeline.refuse_emptied_survey(settings, survey)
     pipeline.write_outputs(outputs)
+    names = [settings.rel(o.path) for o in outputs]
     if not ctx.quiet:
-        names = ", ".join(settings.rel(o.path) for o in outputs)
-        click.echo(f"wrote {names}; {counted(errors, warnings)}", err=True)
+        click.echo(f"wrote {', '.join(names)}; {counted(errors, warnings)}", err=True)
+    lost = pipeline.lost_entries(problems)
+    if lost:  # `make readme` must stop: a paper vanished from the README
+        fail(pipeline.lost_line(lost, names))
     if strict and errors:
         sys.exit(1)
 

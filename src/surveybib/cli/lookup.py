@@ -165,7 +165,7 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
         report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added")
+        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added", 2)
     if not parsed.entries:
         raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
     for entry in parsed.entries:

@@ -1,0 +1,153 @@
+"""Issue 11, "a typo is never silent": each test drives the real CLI (CliRunner) on a survey
+a user could have written, makes the typo a maintainer made, and checks what they see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from surveybib.cli import main
+
+PYPROJECT = """\
+[tool.surveybib]
+title = "Efficient Inference"
+taxonomy = ["大算子", "Quantization", "System-level Optimization"]
+"""
+BIB = """\
+% Our reading list.
+@inproceedings{dao2022flashattention,
+  title = {{FlashAttention}: Fast and Memory-Efficient Exact Attention with {IO}-Awareness},
+  author = {Dao, Tri and Fu, Daniel Y.},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2022},
+  venue = {NeurIPS},
+  taxonomy = {大算子},
+  reader = {王小明},
+}
+
+@inproceedings{lin2024awq,
+  title = {{AWQ}: Activation-aware Weight Quantization for {LLM} Compression and Acceleration},
+  author = {Lin, Ji and Tang, Jiaming},
+  booktitle = {Proceedings of Machine Learning and Systems},
+  year = {2024},
+  venue = {MLSys},
+  taxonomy = {Quantization},
+}
+
+@inproceedings{kwon2023efficient,
+  title = {Efficient Memory Management for Large Language Model Serving with {PagedAttention}},
+  author = {Kwon, Woosuk and Li, Zhuohan},
+  booktitle = {Proceedings of the 29th Symposium on Operating Systems Principles},
+  year = {2023},
+  venue = {SOSP},
+  taxonomy = {System-level Optimization},
+  reader = {Yin, Lihao},
+}
+"""
+NOTES = {"kwon2023efficient": "PagedAttention keeps the KV cache in pages.\n",
+         "dao2022flashattention": "IO-aware tiling.\n"}
+
+
+def make_survey(root: Path, bib: str = BIB, pyproject: str = PYPROJECT) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (root / "survey.bib").write_text(bib, encoding="utf-8")
+    (root / "notes").mkdir(exist_ok=True)
+    for key, text in NOTES.items():
+        (root / "notes" / f"{key}.md").write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def survey(tmp_path: Path) -> Path:
+    return make_survey(tmp_path / "survey")
+
+
+def run(root: Path | None, *args: str, stdin: str | None = None, api: Any = None,
+        **env: str) -> Result:
+    url = api.url if api is not None else "http://127.0.0.1:9"
+    environ = {"SURVEYBIB_OFFLINE": "" if api is not None else "1",
+               "SURVEYBIB_CROSSREF_URL": url, "SURVEYBIB_DATACITE_URL": url,
+               "SURVEYBIB_TIMEOUT": "2", "SURVEYBIB_RETRIES": "0", "SURVEYBIB_MAILTO": "",
+               **env}
+    where = ["-C", str(root)] if root is not None else []
+    return CliRunner().invoke(main, [*where, *args], env=environ, input=stdin)
+
+
+def readme(root: Path) -> str:
+    return (root / "README.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- 6. a missing comma
+
+
+MISSING_COMMA = """\
+@article{doe2024missing,
+  title = {Missing Comma Title}
+  author = {Doe, John},
+  journal = {Journal of Typos},
+  year = {2024},
+  taxonomy = {Quantization},
+}
+"""
+
+
+def test_a_missing_comma_is_named_with_its_line_and_never_mangles_the_entry(
+        survey: Path) -> None:
+    with (survey / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write("\n" + MISSING_COMMA)
+    line = BIB.count("\n") + 4  # the line where `author` follows without a comma
+    result = run(survey, "build")
+    assert result.exit_code == 1
+    assert f"survey.bib:{line}: doe2024missing: expected ',' after field 'title'" \
+        in result.stderr
+    text = readme(survey)
+    assert "Missing Comma" not in text and "author =" not in text and "Doe" not in text
+    assert "PagedAttention" in text  # the rest is written
+
+
+def test_add_refuses_a_paste_with_a_missing_comma(survey: Path) -> None:
+    before = (survey / "survey.bib").read_bytes()
+    result = run(survey, "add", "-", stdin=MISSING_COMMA)
+    assert result.exit_code == 2, result.output
+    assert "<stdin>:3: doe2024missing: expected ',' after field 'title'" in result.stderr
+    assert "nothing added" in result.stderr
+    assert (survey / "survey.bib").read_bytes() == before
+    assert not (survey / "notes" / "doe2024missing.md").exists()
+
+
+# ---------------------------------------------------------------- 8. entries that vanish
+
+
+def test_build_names_an_entry_it_could_not_read_and_exits_1(survey: Path) -> None:
+    broken = BIB.replace("  reader = {王小明},\n}\n", "  reader = {王小明},\n\n")
+    (survey / "survey.bib").write_text(broken, encoding="utf-8")
+    result = run(survey, "build")
+    assert result.exit_code == 1, result.output
+    assert ("survey.bib:2: dao2022flashattention: @inproceedings block does not parse, "
+            "skipped: not closed: a '}' is missing before line 12, where the next entry "
+            "starts") in result.stderr
+    assert ("1 entry is missing from README.md: dao2022flashattention (survey.bib:2); "
+            "fix it (see above) and build again") in result.stderr
+    assert "no entry with key 'dao2022flashattention'" not in result.stderr  # no orphan
+    text = readme(survey)  # written with what could be read
+    assert "AWQ" in text and "PagedAttention" in text and "FlashAttention" not in text
+
+
+def test_an_emptied_survey_bib_never_empties_the_readme_without_force(survey: Path) -> None:
+    assert run(survey, "build").exit_code == 0
+    before = readme(survey)
+    assert "3 papers in" in before
+    (survey / "survey.bib").write_text("", encoding="utf-8")
+    result = run(survey, "build")
+    assert result.exit_code == 1
+    assert "survey.bib has no entry that can be read, and README.md lists 3 papers" \
+        in result.stderr
+    assert readme(survey) == before
+    forced = run(survey, "build", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "0 papers in" in readme(survey)
