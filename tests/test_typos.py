@@ -151,3 +151,65 @@ def test_an_emptied_survey_bib_never_empties_the_readme_without_force(survey: Pa
     forced = run(survey, "build", "--force")
     assert forced.exit_code == 0, forced.output
     assert "0 papers in" in readme(survey)
+
+
+# ---------------------------------------------------------------- 9. same state, same findings
+
+
+def test_not_found_is_reported_by_every_build_and_by_check(survey: Path, fake_api: Any) -> None:
+    unknown = BIB.replace("  venue = {MLSys},\n", "  venue = {MLSys},\n  doi = {10.5555/gone},\n")
+    (survey / "survey.bib").write_text(unknown, encoding="utf-8")
+    line = "survey.bib:12: lin2024awq: warning: 10.5555/gone not found at Crossref or DataCite"
+    first = run(survey, "build", api=fake_api)
+    assert line in first.stderr.splitlines(), first.stderr
+    asked = len(fake_api.seen)
+    again = run(survey, "build", api=fake_api)  # the same state: nothing asked, same finding
+    assert len(fake_api.seen) == asked
+    assert line in again.stderr.splitlines()
+    assert again.stderr.splitlines()[-1] == first.stderr.splitlines()[-1]  # "wrote ...; N"
+    offline = run(survey, "build")
+    assert line in offline.stderr.splitlines()
+    check = run(survey, "check", "--format", "json")
+    rules = {(f["key"], f["rule"]) for f in json.loads(check.stdout)["findings"]}
+    assert ("lin2024awq", "not-found") in rules
+
+
+# ---------------------------------------------------------------- 12. a note still the stub
+
+
+PASTED = """\
+@inproceedings{pandey2021vector,
+  title = {Vector Quantization for Fast Inference},
+  author = {Pandey, Ravi},
+  booktitle = {Proceedings of the Workshop on Efficient Systems},
+  year = {2021},
+}
+"""
+
+
+def test_check_says_a_note_add_made_is_still_the_stub(survey: Path) -> None:
+    added = run(survey, "add", "-", "--taxonomy", "Quantization", "--reader", "Wang, Xin",
+                stdin=PASTED)
+    assert added.exit_code == 0, added.output
+    assert (survey / "notes" / "pandey2021vector.md").is_file()
+    check = run(survey, "check")
+    assert ("pandey2021vector: warning: read by Wang, Xin but its note "
+            "notes/pandey2021vector.md is still the empty stub; write the notes below its "
+            "comment") in check.stderr
+    assert "has no note" not in check.stderr
+    (survey / "notes" / "pandey2021vector.md").unlink()
+    assert "has no note (write one with `surveybib note pandey2021vector`)" \
+        in run(survey, "check").stderr
+
+
+# ---------------------------------------------------------------- 13. export --taxonomy typo
+
+
+def test_export_taxonomy_typo_gets_did_you_mean_and_exit_2(survey: Path) -> None:
+    result = run(survey, "export", "--format", "text", "--taxonomy", "Quantisation")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert ("--taxonomy 'Quantisation': no such category; did you mean 'Quantization'?"
+            in result.stderr)
+    right = run(survey, "export", "--format", "bibtex", "--taxonomy", "quantization")
+    assert right.exit_code == 0 and "@inproceedings{lin2024awq," in right.stdout

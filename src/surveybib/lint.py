@@ -145,15 +145,34 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings) -> list[Problem]:
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
-    import difflib
-
     out = []
     for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = category_hint(name, settings.taxonomy)
+        hint = f" ({hint})" if hint else ""
         out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
                                    f"list{hint}", "unknown-taxonomy", stage="taxonomy"))
     return out
+
+
+def category_hint(name: str, known: Sequence[str]) -> str:
+    """How to fix a category that is not known: "separate categories with '; '" when it is
+    known categories joined by commas, else "did you mean 'X'?" (a typo or a case slip),
+    else ""."""
+    import difflib
+
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) > 1 and all(_known(p, known) for p in parts):
+        return f"separate categories with '; ': '{'; '.join(_known(p, known) for p in parts)}'"
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if not close and _known(name, known):
+        close = [_known(name, known)]
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _known(name: str, known: Sequence[str]) -> str:
+    """The known category NAME stands for, compared without case ("" if none)."""
+    folded = name.strip().casefold()
+    return next((k for k in known if k.casefold() == folded), "")
 
 
 # ---------------------------------------------------------------- identifiers
@@ -234,10 +253,15 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
         return
     note = survey.notes.get(entry.key)
     body = re.sub(r"<!--.*?-->", "", note.body, flags=re.S).strip() if note else ""
-    if not body:
-        yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
-                              f"`surveybib note {entry.key}`)", "reader-without-note",
-                       stage="notes")
+    if body:
+        return
+    if note is None:
+        message = (f"read by {to_unicode(reader)} but has no note (write one with "
+                   f"`surveybib note {entry.key}`)")
+    else:  # `add` or `note` made the file; nobody has written in it yet
+        message = (f"read by {to_unicode(reader)} but its note {note.path} is still the "
+                   "empty stub; write the notes below its comment")
+    yield _problem(entry, message, "reader-without-note", stage="notes")
 
 
 # ---------------------------------------------------------------- duplicates

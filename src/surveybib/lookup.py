@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -170,16 +169,14 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     Raises UsageError with a "did you mean"."""
     if not taxonomy or not value.strip():
         return
+    from surveybib.lint import category_hint
     from surveybib.readme.render import split_categories
 
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
-        close = difflib.get_close_matches(name, list(taxonomy), n=1, cutoff=0.6)
-        if not close:  # a case slip ("dynamic inference") is a typo too
-            folded = {t.casefold(): t for t in taxonomy}
-            close = [folded[name.casefold()]] if name.casefold() in folded else []
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = category_hint(name, taxonomy)
+        hint = f"; {hint}" if hint else ""
         listed = ", ".join(f"'{t}'" for t in taxonomy)
         raise UsageError(f"{group_by} '{name}' is not in the configured list{hint} "
                          f"(the list: {listed})")

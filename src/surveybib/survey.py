@@ -12,7 +12,7 @@ from pathlib import Path
 from surveybib.bibtex.parse import decode_bib, parse_bib
 from surveybib.config import Settings
 from surveybib.errors import BibFileError
-from surveybib.metadata.store import MetadataStore, load_store, merge_entries
+from surveybib.metadata.store import MetadataStore, load_store, merge_entries, stored_findings
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
 
@@ -33,7 +33,7 @@ class Survey:
 
     def with_store(self, store: MetadataStore) -> Survey:
         """The same survey merged with another (e.g. freshly fetched) store."""
-        entries, merge_problems = merge_entries(self.parsed, store)
+        entries, merge_problems = _merged(self.parsed, store)
         kept = _still_untitled(
             tuple(p for p in self.problems if p not in self.merge_problems), entries)
         return replace(self, entries=entries, store=store, merge_problems=merge_problems,
@@ -41,6 +41,13 @@ class Survey:
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
+
+
+def _merged(parsed: tuple[Entry, ...], store: MetadataStore
+            ) -> tuple[tuple[Entry, ...], tuple[Problem, ...]]:
+    """The entries merged with the store, and every finding the store holds about them."""
+    entries, problems = merge_entries(parsed, store)
+    return entries, problems + stored_findings(parsed, store)
 
 
 def _still_untitled(
@@ -114,7 +121,7 @@ def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     text = read_bib_text(settings, encoding)
     parsed = parse_bib(text, settings.rel(settings.bib))
     store = load_store(settings.metadata)
-    entries, merge_problems = merge_entries(parsed.entries, store)
+    entries, merge_problems = _merged(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
     orphan_problems = _not_orphans_of_lost(orphan_problems, parsed.problems)

@@ -42,13 +42,16 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
                    aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
                    unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
-    from surveybib.export import DEFAULT_SKIP, run_export
+    from surveybib.export import DEFAULT_SKIP, check_category, run_export
 
     settings = ctx.settings
     if output is not None:
         check_output_path(settings, _under(ctx.root, output))
     wanted, sources = _wanted_keys(ctx.root, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
+    if taxonomy is not None:
+        check_category(taxonomy, survey.entries, group_by=settings.group_by,
+                       declared=settings.taxonomy)
     csl_file = _under(ctx.root, Path(csl)) if csl else None
     result, unknown = run_export(
         survey.entries, fmt, keys=wanted, taxonomy=taxonomy, group_by=settings.group_by,

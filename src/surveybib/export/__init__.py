@@ -278,6 +278,25 @@ def select_entries(
     return tuple(selected), unknown
 
 
+def check_category(taxonomy: str, entries: Sequence[Entry], *, group_by: str = "taxonomy",
+                   declared: Sequence[str] = ()) -> None:
+    """`--taxonomy T` must name a declared category or one an entry is filed under (any
+    case); otherwise a UsageError with the hint `add` gives ("did you mean ...")."""
+    from surveybib.lint import category_hint
+    from surveybib.readme.render import split_categories
+
+    known = list(dict.fromkeys([*declared, *(
+        name for e in entries
+        for name in split_categories(e.get(group_by), declared, commas=group_by != "taxonomy"))]))
+    wanted = taxonomy.strip().casefold()
+    if any(k.casefold() == wanted for k in known):
+        return
+    hint = category_hint(taxonomy.strip(), known)
+    listed = ", ".join(f"'{k}'" for k in known) or "none yet"
+    raise UsageError(f"--taxonomy '{taxonomy.strip()}': no such category"
+                     f"{'; ' + hint if hint else ''} (the categories: {listed})")
+
+
 def _in_category(names: Sequence[str], wanted: str, parent: bool) -> bool:
     for name in names:
         name = name.casefold()

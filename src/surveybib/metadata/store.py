@@ -327,6 +327,26 @@ def merge_entries(
     return tuple(merged), tuple(problems)
 
 
+def stored_findings(entries: Iterable[Entry], store: MetadataStore) -> tuple[Problem, ...]:
+    """What the store says about the entries as they are now: DOIs neither agency holds
+    (`not-found`), title searches with several close candidates (`ambiguous`). Read from
+    the store, so every build and every check reports them, not only the run that asked."""
+    if not (store.missing or store.searches):
+        return ()
+    out: list[Problem] = []
+    for entry in entries:
+        doi = entry_doi(entry)
+        if doi is not None and doi in store.missing:
+            out.append(_warn(entry, f"{doi} {store.missing[doi]}", "not-found"))
+        elif doi is None:
+            result = current_search(entry, store)
+            if result is not None and result.status == "ambiguous":
+                names = ", ".join(c.doi for c in result.candidates if not c.note)
+                out.append(_warn(entry, f"title search is ambiguous ({names}); add the right "
+                                        "DOI by hand", "ambiguous"))
+    return tuple(out)
+
+
 def lack_line(count: int) -> str:
     """`1 entry lacks metadata`, `5 entries lack metadata`."""
     return f"{count} entry lacks metadata" if count == 1 else f"{count} entries lack metadata"
