@@ -141,7 +141,7 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
             original = block.ignore_error_block
             entry, found = _convert(original, strings, path)
-            first_line.setdefault(str(original.key), line)
+            first_line.setdefault(str(getattr(original, "key", "")), line)
             if entry is not None:
                 entries.append(entry)
             problems.extend(found)
