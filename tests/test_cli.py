@@ -341,8 +341,9 @@ def test_missing_survey_bib_is_one_line(tmp_path: Path) -> None:
     result = run("build", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == (
-        "surveybib: survey.bib: no such file; create it, or point [tool.surveybib] bib "
-        "at your bibliography\n")
+        f"surveybib: no survey here: neither {tmp_path.resolve()} nor a folder above it has "
+        "a survey.bib or a [tool.surveybib] table in pyproject.toml; run surveybib inside the "
+        "survey's folder, or name it with -C DIR\n")
     assert list(tmp_path.iterdir()) == []
 
 

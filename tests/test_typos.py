@@ -213,3 +213,32 @@ def test_export_taxonomy_typo_gets_did_you_mean_and_exit_2(survey: Path) -> None
             in result.stderr)
     right = run(survey, "export", "--format", "bibtex", "--taxonomy", "quantization")
     assert right.exit_code == 0 and "@inproceedings{lin2024awq," in right.stdout
+
+
+# ---------------------------------------------------------------- 14. run from a subfolder
+
+
+def test_the_survey_is_found_upwards_from_a_subfolder(survey: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(survey / "notes")
+    result = run(None, "build")
+    assert result.exit_code == 0, result.output
+    assert "PagedAttention" in readme(survey)
+    assert not (survey / "notes" / "README.md").exists()
+    assert run(None, "note", "lin2024awq").stdout == "notes/lin2024awq.md\n"
+    (survey / "paper").mkdir()
+    monkeypatch.chdir(survey / "paper")
+    exported = run(None, "export", "--format", "bibtex", "-o", "references.bib")
+    assert exported.exit_code == 0, exported.output
+    assert (survey / "paper" / "references.bib").is_file()  # typed paths: from where you are
+
+
+def test_outside_any_survey_nothing_invites_a_stray_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = run(None, "build")
+    assert result.exit_code == 1
+    assert "no survey here" in result.stderr and "-C DIR" in result.stderr
+    assert "create it" not in result.stderr
+    assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from surveybib.bibtex.parse import decode_bib, parse_bib
-from surveybib.config import Settings
+from surveybib.config import Settings, has_survey_table
 from surveybib.errors import BibFileError
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries, stored_findings
 from surveybib.model import Entry, Note, Problem
@@ -66,10 +66,13 @@ def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if has_survey_table(settings.root / "pyproject.toml"):
+            raise BibFileError(f"{settings.rel(path)}: no such file (the bibliography "
+                               "[tool.surveybib] names in pyproject.toml)") from None
         raise BibFileError(
-            f"{settings.rel(path)}: no such file; create it, or point [tool.surveybib] bib "
-            "at your bibliography"
-        ) from None
+            f"no survey here: neither {settings.root} nor a folder above it has a "
+            f"{settings.rel(path)} or a [tool.surveybib] table in pyproject.toml; run "
+            "surveybib inside the survey's folder, or name it with -C DIR") from None
     except OSError as exc:
         raise BibFileError(f"{settings.rel(path)}: cannot be read: {exc.strerror}") from None
     return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)

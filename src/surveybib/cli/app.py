@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from surveybib import __version__
-from surveybib.config import Settings, load_settings
+from surveybib.config import Settings, find_root, load_settings
 from surveybib.errors import SurveybibError, UsageError
 from surveybib.model import Problem
 
@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 class Context:
     """What the global options set, handed to every command."""
 
-    root: Path
+    root: Path  # the survey's folder (found upwards from `here`)
     verbose: bool = False
     quiet: bool = False
     offline: bool = False
     encoding: str | None = None
     _settings: Settings | None = None
+    here: Path = Path(".")  # where the user ran (or -C DIR): relative paths they type
+
+    def path(self, value: Path) -> Path:
+        """A path typed on the command line: relative ones are from where the user ran."""
+        return value if value.is_absolute() else self.here / value
 
     @property
     def settings(self) -> Settings:
@@ -85,9 +90,11 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _directory(value: Path) -> Path:
+    """The survey root for -C DIR (or the current folder): DIR or the folder above it
+    that holds the survey (config.find_root)."""
     if not value.is_dir():
         raise click.BadParameter(f"{value} is not a directory", param_hint="-C")
-    return value
+    return find_root(value)
 
 
 def _late(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -100,7 +107,7 @@ def _late(attribute: str) -> Callable[[click.Context, click.Parameter, Any], Non
         if obj is None:  # pragma: no cover - commands always run under the group
             return
         if attribute == "root":
-            obj.root, obj._settings = _directory(value), None
+            obj.root, obj.here, obj._settings = _directory(value), value, None
         elif attribute == "encoding":
             obj.encoding, obj._settings = value, None
         else:
@@ -179,7 +186,7 @@ def main(ctx: click.Context, directory: Path, verbose: bool, quiet: bool, offlin
          encoding: str | None) -> None:
     """Keep a literature survey's bibliography: survey.bib + notes/ -> README.md."""
     _configure_logging(verbose)
-    ctx.obj = Context(_directory(directory), verbose, quiet, offline, encoding)
+    ctx.obj = Context(_directory(directory), verbose, quiet, offline, encoding, here=directory)
 
 
 pass_context = click.make_pass_decorator(Context)

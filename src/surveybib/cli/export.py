@@ -46,13 +46,13 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
 
     settings = ctx.settings
     if output is not None:
-        check_output_path(settings, _under(ctx.root, output))
-    wanted, sources = _wanted_keys(ctx.root, aux, keys)
+        check_output_path(settings, ctx.path(output))
+    wanted, sources = _wanted_keys(ctx.here, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
     if taxonomy is not None:
         check_category(taxonomy, survey.entries, group_by=settings.group_by,
                        declared=settings.taxonomy)
-    csl_file = _under(ctx.root, Path(csl)) if csl else None
+    csl_file = ctx.path(Path(csl)) if csl else None
     result, unknown = run_export(
         survey.entries, fmt, keys=wanted, taxonomy=taxonomy, group_by=settings.group_by,
         declared=settings.taxonomy, style=style,
@@ -67,7 +67,7 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     if output is None:
         click.echo(result.text, nl=False)
     else:
-        write_text_atomic(_under(ctx.root, output), result.text)
+        write_text_atomic(ctx.path(output), result.text)
         if not ctx.quiet:
             click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",
                        err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tomllib
 from collections.abc import Sequence
 
 import click
@@ -14,7 +13,7 @@ from surveybib import lookup
 from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
 from surveybib.build import ensure_note
 from surveybib.cli.app import Context, fail, main, pass_context, report
-from surveybib.config import Settings
+from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
 from surveybib.errors import UsageError
 from surveybib.export import render_export
@@ -27,13 +26,7 @@ from surveybib.survey import load_survey
 def _in_survey(ctx: Context) -> bool:
     """A survey repository: its survey.bib exists, or pyproject.toml has [tool.surveybib]."""
 
-    if ctx.settings.bib.is_file():
-        return True
-    try:
-        table = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(table.get("tool"), dict) and "surveybib" in table["tool"]
+    return ctx.settings.bib.is_file() or has_survey_table(ctx.root / "pyproject.toml")
 
 
 @main.command("doi")
