@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.config import README_BLOCKS
 from surveybib.errors import TemplateError
 from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
+from surveybib.readme import mermaid
+from surveybib.readme.contributors import contributors
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
@@ -143,6 +146,8 @@ class Paper:
     reader: str
     categories: list[Category] = field(default_factory=list)
     note: str | None = None
+    plain_title: str = ""  # the title alone, without venue and year
+    year: int | None = None
 
     @property
     def id(self) -> str:
@@ -314,7 +319,17 @@ def to_paper(entry: Entry, note: Note | None) -> Paper:
         body = None  # a stub with nothing written yet
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
-                 to_unicode(f.get("reader", "")), note=verbatim(body) if body else None)
+                 to_unicode(f.get("reader", "")), note=verbatim(body) if body else None,
+                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+
+
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _year(f: Mapping[str, str]) -> int | None:
+    """The four-digit year of `year` (or of `date`), if it has one."""
+    match = _YEAR.search(f.get("year", "")[:64]) or _YEAR.search(f.get("date", "")[:64])
+    return int(match.group(1)) if match else None
 
 
 def verbatim(markdown: str) -> str:
@@ -393,6 +408,7 @@ def make_environment(user_templates: Path | None) -> Any:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["md"] = md_text
+    env.filters["short_name"] = mermaid.short_name
     env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
     env.globals["heading"] = _heading
     env.globals["link_to"] = lambda ident: f"{_LINK_OPEN}{_PRIVATE.sub('', ident)}{_LINK_CLOSE}"
@@ -505,11 +521,17 @@ def render_readme(
     intro: str,
     title: str,
     source: str,
+    blocks: Collection[str] = README_BLOCKS,
 ) -> tuple[str, list[tuple[Entry, str]]]:
-    """Render README.md; returns the text and the entries whose category is unknown."""
+    """Render README.md; returns the text and the entries whose category is unknown.
+    `blocks` names the optional sections shown (README_BLOCKS: all of them)."""
     categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
     template = env.get_template("README.md.j2")
     text = template.render(
+        taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
+        if "taxonomy" in blocks and papers else None,
+        year_chart=mermaid.year_chart(p.year for p in papers) if "years" in blocks else None,
+        contributors=contributors(papers) if "contributors" in blocks else [],
         title=title,
         intro=verbatim(intro.strip()) if intro.strip() else "",
         categories=categories,
