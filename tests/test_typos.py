@@ -242,3 +242,55 @@ def test_outside_any_survey_nothing_invites_a_stray_file(tmp_path: Path,
     assert "no survey here" in result.stderr and "-C DIR" in result.stderr
     assert "create it" not in result.stderr
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+# ---------------------------------------------------------------- 15. exit codes
+
+
+ARXIV_AND_DOI = BIB.replace("  venue = {MLSys},\n", "  venue = {MLSys},\n"
+                            "  doi = {10.1145/3448016.3452841},\n").replace(
+    "  venue = {SOSP},\n", "  venue = {SOSP},\n  eprint = {2305.09781},\n"
+    "  archiveprefix = {arXiv},\n")
+
+
+def test_enrich_whose_api_vanished_exits_1_and_says_what_is_missing(survey: Path,
+                                                                    fake_api: Any) -> None:
+    (survey / "survey.bib").write_text(ARXIV_AND_DOI, encoding="utf-8")
+    result = run(survey, "enrich", api=fake_api, SURVEYBIB_DATACITE_URL="http://127.0.0.1:9")
+    assert result.exit_code == 1, result.output
+    assert ("surveybib: enrich did not finish: 1 entry still lacks metadata (cannot reach "
+            "127.0.0.1:9") in result.stderr
+    stored = json.loads((survey / "survey.lock.json").read_text(encoding="utf-8"))
+    assert "10.1145/3448016.3452841" in stored["works"]  # what came before is kept
+    rerun = run(survey, "enrich", api=fake_api)  # DataCite is back
+    assert rerun.exit_code == 0, rerun.output
+
+
+def test_ctrl_c_during_enrich_exits_130_and_keeps_what_was_fetched(tmp_path: Path,
+                                                                   fake_api: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fake_api.latency = 0.05
+    dois = fake_api.synthetic(200, prefix="10.5555/ctrlc.")
+    bib = "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n  taxonomy = {{Quantization}},\n}}\n"
+                  for i, doi in enumerate(dois))
+    root = make_survey(tmp_path / "survey", bib=bib)
+    env = {**os.environ, "SURVEYBIB_CROSSREF_URL": fake_api.url,
+           "SURVEYBIB_DATACITE_URL": fake_api.url, "SURVEYBIB_OFFLINE": "",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "surveybib", "enrich"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = root / "survey.lock.json"
+    while not store.exists() and proc.poll() is None:  # wait for the first saved batch
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate()
+    assert proc.returncode == 130, err
+    assert err.rstrip().endswith("surveybib: interrupted")
+    assert "Traceback" not in err
+    kept = json.loads(store.read_text(encoding="utf-8"))["works"]
+    assert 0 < len(kept) < len(dois)

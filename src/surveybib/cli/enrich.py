@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from surveybib import enrich as stage
-from surveybib.cli.app import Context, main, pass_context, progress_bar, report
+from surveybib.cli.app import Context, fail, main, pass_context, progress_bar, report
 from surveybib.config import Settings
 from surveybib.enrich import EnrichResult, EntryChange
 from surveybib.errors import UsageError
@@ -56,6 +56,11 @@ def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
     if write and result.changes:
         _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
     click.echo(result.summary(), err=True)
+    if result.unreachable and result.lacking:  # the API went away: the job is not done
+        still = "1 entry still lacks" if result.lacking == 1 else \
+            f"{result.lacking} entries still lack"
+        fail(f"enrich did not finish: {still} metadata ({result.unreachable}); what was "
+             "fetched is kept; run surveybib enrich again when the API can be reached")
 
 
 def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Settings) -> None:
