@@ -56,7 +56,8 @@ def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
     if write and result.changes:
         _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
     click.echo(result.summary(), err=True)
-    if result.unreachable and result.lacking:  # the API went away: the job is not done
+    if result.unreachable and result.lacking and (result.fetched or result.matched):
+        # the API went away mid-run (no network at all is the offline case, exit 0)
         still = "1 entry still lacks" if result.lacking == 1 else \
             f"{result.lacking} entries still lack"
         fail(f"enrich did not finish: {still} metadata ({result.unreachable}); what was "
