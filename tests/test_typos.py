@@ -294,3 +294,18 @@ def test_ctrl_c_during_enrich_exits_130_and_keeps_what_was_fetched(tmp_path: Pat
     assert "Traceback" not in err
     kept = json.loads(store.read_text(encoding="utf-8"))["works"]
     assert 0 < len(kept) < len(dois)
+
+
+# ---------------------------------------------------------------- 17. -o into a missing folder
+
+
+def test_export_refuses_a_missing_folder_unless_parents(survey: Path) -> None:
+    target = survey / "paper" / "refs" / "x.txt"
+    result = run(survey, "export", "--format", "text", "-o", str(target))
+    assert result.exit_code == 2
+    assert f"the folder {target.parent} does not exist; create it, or add --parents" \
+        in result.stderr
+    assert not (survey / "paper").exists()
+    made = run(survey, "export", "--format", "text", "-o", str(target), "--parents")
+    assert made.exit_code == 0, made.output
+    assert "PagedAttention" in target.read_text(encoding="utf-8")

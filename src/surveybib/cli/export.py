@@ -37,16 +37,23 @@ from surveybib.survey import load_survey
               help="Keep a field that is stripped by default (e.g. abstract); repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here (atomically) instead of stdout.")
+@click.option("--parents", is_flag=True,
+              help="Create the folders of -o FILE that do not exist yet.")
 @pass_context
 def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
                    aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
-                   unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
+                   unicode_: bool, keep: tuple[str, ...], output: Path | None,
+                   parents: bool) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
     from surveybib.export import DEFAULT_SKIP, check_category, run_export
 
     settings = ctx.settings
     if output is not None:
         check_output_path(settings, ctx.path(output))
+        folder = ctx.path(output).parent
+        if not parents and not folder.is_dir():
+            raise UsageError(f"-o {output}: the folder {folder} does not exist; create it, "
+                             "or add --parents")
     wanted, sources = _wanted_keys(ctx.here, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
     if taxonomy is not None:
