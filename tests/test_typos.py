@@ -309,3 +309,42 @@ def test_export_refuses_a_missing_folder_unless_parents(survey: Path) -> None:
     made = run(survey, "export", "--format", "text", "-o", str(target), "--parents")
     assert made.exit_code == 0, made.output
     assert "PagedAttention" in target.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- 18. help text
+
+
+def _commands() -> list[str]:
+    return sorted(main.commands)
+
+
+def test_help_shows_every_summary_whole_and_no_backticks() -> None:
+    from surveybib.cli.app import summary
+
+    top = run(None, "--help", COLUMNS="80")
+    assert top.exit_code == 0
+    listed = " ".join(top.stdout.split())
+    for name in _commands():
+        assert summary(main.commands[name]) in listed, name
+    commands = top.stdout.split("Commands:")[1]
+    assert "..." not in commands and "`" not in top.stdout
+    for name in _commands():
+        page = run(None, name, "--help")
+        assert page.exit_code == 0, name
+        assert "`" not in page.stdout, name
+        assert "--encoding NAME" in page.stdout and "--encoding TEXT" not in page.stdout, name
+
+
+def test_key_lists_are_one_convention_in_export_and_enrich(survey: Path) -> None:
+    for name in ("export", "enrich"):
+        assert "--keys K1,K2" in run(None, name, "--help").stdout
+    both = run(survey, "export", "--keys", "lin2024awq,kwon2023efficient")
+    repeated = run(survey, "export", "--keys", "lin2024awq", "--keys", "kwon2023efficient")
+    assert both.exit_code == repeated.exit_code == 0
+    assert both.stdout == repeated.stdout
+    assert both.stdout.count("@inproceedings{") == 2
+    for args in (["--keys", "lin2024awq,kwon2023efficient"], ["lin2024awq", "kwon2023efficient"],
+                 ["lin2024awq,kwon2023efficient"]):
+        result = run(survey, "enrich", "--dry-run", *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.stderr.strip() == "offline: 2 entries lack metadata", args

@@ -3,6 +3,7 @@ Context they fill, how findings are printed, and the one map from errors to exit
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -147,6 +148,24 @@ def _late_options() -> list[click.Parameter]:
 # ---------------------------------------------------------------- the group
 
 
+def summary(cmd: click.Command) -> str:
+    """A command's one-line summary: its short_help, or the first paragraph of its help."""
+    if cmd.short_help:
+        return cmd.short_help
+    first = inspect.cleandoc(cmd.help or "").split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def split_keys(values: Iterable[str]) -> list[str]:
+    """Key lists, one convention everywhere: comma-separated (`--keys a,b`), the option
+    repeatable, and separate arguments where a command takes keys as arguments (a BibTeX
+    key never holds a comma)."""
+    return [key.strip() for value in values for key in value.split(",") if key.strip()]
+
+
+KEYS_HELP = "Only these keys: comma-separated (a,b); repeatable."
+
+
 class _Group(click.Group):
     """Turns SurveybibError into a one-line message and an exit code; every command
     gets the global options."""
@@ -154,6 +173,18 @@ class _Group(click.Group):
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         cmd.params.extend(_late_options())
         super().add_command(cmd, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole summary (its help's first paragraph), wrapped, never cut
+        off with "..." as click does by default."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, summary(cmd)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -10,7 +10,16 @@ from pathlib import Path
 import click
 
 from surveybib import enrich as stage
-from surveybib.cli.app import Context, fail, main, pass_context, progress_bar, report
+from surveybib.cli.app import (
+    KEYS_HELP,
+    Context,
+    fail,
+    main,
+    pass_context,
+    progress_bar,
+    report,
+    split_keys,
+)
 from surveybib.config import Settings
 from surveybib.enrich import EnrichResult, EntryChange
 from surveybib.errors import UsageError
@@ -23,17 +32,21 @@ from surveybib.survey import load_survey
 
 
 @main.command()
-@click.argument("keys", nargs=-1)
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option("--keys", "key_lists", metavar="K1,K2", multiple=True, help=KEYS_HELP)
 @click.option("--refresh", is_flag=True, help="Fetch again what the store already holds.")
 @click.option("--dry-run", is_flag=True,
               help="Print the fields that would be added; write nothing.")
 @click.option("--write", is_flag=True,
               help="Also add the missing fields and found DOIs to survey.bib itself.")
 @pass_context
-def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
-           write: bool) -> None:
-    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
+def enrich(ctx: Context, keys: tuple[str, ...], key_lists: tuple[str, ...], refresh: bool,
+           dry_run: bool, write: bool) -> None:
+    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search).
+
+    Without keys, every entry that lacks metadata; KEY arguments and --keys a,b name some."""
     settings = ctx.settings
+    keys = tuple(split_keys((*keys, *key_lists)))
     if dry_run and write:
         raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
     if not dry_run:  # it writes the store (and with --write survey.bib): one run at a time

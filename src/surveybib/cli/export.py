@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from surveybib.cli.app import Context, counted, main, pass_context, report
+from surveybib.cli.app import KEYS_HELP, Context, counted, main, pass_context, report, split_keys
 from surveybib.config import check_output_path
 from surveybib.errors import UsageError
 from surveybib.files import write_text_atomic
@@ -27,7 +27,7 @@ from surveybib.survey import load_survey
               help="A CSL style file for text/markdown/html (or 'surveybib-numeric').")
 @click.option("--aux", "aux", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep only the keys a LaTeX run cited (its .aux file).")
-@click.option("--keys", metavar="K1,K2", help="Keep only these keys.")
+@click.option("--keys", metavar="K1,K2", multiple=True, help=KEYS_HELP)
 @click.option("--taxonomy", metavar="T", help="Keep only papers filed under T (or T/...).")
 @click.option("--sort", type=click.Choice(["key", "year", "author"]),
               help="Order (default: the bibliography's).")
@@ -41,7 +41,7 @@ from surveybib.survey import load_survey
               help="Create the folders of -o FILE that do not exist yet.")
 @pass_context
 def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
-                   aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
+                   aux: Path | None, keys: tuple[str, ...], taxonomy: str | None, sort: str | None,
                    unicode_: bool, keep: tuple[str, ...], output: Path | None,
                    parents: bool) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
@@ -87,14 +87,14 @@ def _under(root: Path, path: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _wanted_keys(root: Path, aux: Path | None, keys: str | None
+def _wanted_keys(root: Path, aux: Path | None, keys: tuple[str, ...]
                  ) -> tuple[list[str] | None, dict[str, str]]:
     """The keys --aux and --keys ask for (None: all), and which .aux cited each key."""
     from surveybib.export import aux_inputs, parse_aux
 
     wanted: list[str] = []
     sources: dict[str, str] = {}
-    cite_all = aux is None and keys is None
+    cite_all = aux is None and not keys
     if aux is not None:
         pending = [_under(root, aux)]
         seen: set[Path] = set()
@@ -110,8 +110,7 @@ def _wanted_keys(root: Path, aux: Path | None, keys: str | None
                 sources.setdefault(key, str(aux if path == _under(root, aux) else path.name))
                 wanted.append(key)
             pending.extend(path.parent / name for name in aux_inputs(text))
-    if keys is not None:
-        wanted.extend(k.strip() for k in keys.split(",") if k.strip())
+    wanted.extend(split_keys(keys))
     return (None if cite_all else list(dict.fromkeys(wanted))), sources
 
 

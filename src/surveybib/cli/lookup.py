@@ -33,7 +33,7 @@ def _in_survey(ctx: Context) -> bool:
 @click.argument("doi")
 @click.option("--format", "fmt", default="bibtex", show_default=True,
               type=click.Choice(["bibtex", "biblatex", "csl-json", "ris", "text"]),
-              help="Output format (bibtex: the entry exactly as `add` would append it).")
+              help="Output format (bibtex: the entry exactly as add would append it).")
 @pass_context
 def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     """Look one DOI (or arXiv id) up and print it as an entry: Crossref, then DataCite."""
@@ -71,7 +71,7 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
 @pass_context
 def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
                    fmt: str) -> None:
-    """Title -> candidate DOIs, best first; `*` marks the one the match guard accepts."""
+    """Title -> candidate DOIs, best first; * marks the one the match guard accepts."""
 
 
     if year and not re.fullmatch(r"\d{4}", year):
@@ -107,7 +107,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
 @pass_context
 def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) -> None:
-    """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
+    """Append one paper (a DOI or arXiv id, or - for BibTeX on stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
 
