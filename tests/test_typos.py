@@ -348,3 +348,52 @@ def test_key_lists_are_one_convention_in_export_and_enrich(survey: Path) -> None
         result = run(survey, "enrich", "--dry-run", *args)
         assert result.exit_code == 0, (args, result.output)
         assert result.stderr.strip() == "offline: 2 entries lack metadata", args
+
+
+# ---------------------------------------------------------------- 21. error wording
+
+
+def test_doi_offline_names_the_flag_the_user_gave(survey: Path) -> None:
+    flag = run(survey, "doi", "10.1145/3600006.3613165", "--offline", SURVEYBIB_OFFLINE="")
+    assert flag.exit_code == 1
+    assert "--offline turns the network off" in flag.stderr
+    assert "SURVEYBIB_OFFLINE" not in flag.stderr
+    env = run(survey, "doi", "10.1145/3600006.3613165")
+    assert "SURVEYBIB_OFFLINE=1 turns the network off" in env.stderr
+    search = run(survey, "search", "PagedAttention", "--offline", SURVEYBIB_OFFLINE="")
+    assert search.exit_code == 1
+    assert "--offline turns the network off" in search.stderr
+
+
+def test_an_api_url_without_a_scheme_is_named(survey: Path) -> None:
+    result = run(survey, "doi", "10.1145/3600006.3613165", SURVEYBIB_OFFLINE="",
+                 SURVEYBIB_CROSSREF_URL="api.crossref.org")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "surveybib: SURVEYBIB_CROSSREF_URL='api.crossref.org' is not an http(s) URL; give it "
+        "with its scheme, e.g. SURVEYBIB_CROSSREF_URL=https://api.crossref.org\n")
+
+
+def test_comma_separated_categories_are_told_to_use_semicolons(survey: Path) -> None:
+    added = run(survey, "add", "-", "--taxonomy", "Quantization, 大算子", stdin=PASTED)
+    assert added.exit_code == 2
+    assert ("taxonomy 'Quantization, 大算子' is not in the configured list; separate "
+            "categories with '; ': 'Quantization; 大算子'") in added.stderr
+    assert "did you mean" not in added.stderr
+    bib = BIB.replace("taxonomy = {Quantization}", "taxonomy = {quantization, 大算子}")
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
+    check = run(survey, "check")
+    assert ("lin2024awq: taxonomy 'quantization, 大算子' is not in the configured list "
+            "(separate categories with '; ': 'Quantization; 大算子')") in check.stderr
+
+
+def test_a_multi_line_value_keeps_one_line_per_finding(survey: Path) -> None:
+    bib = BIB.replace("  venue = {MLSys},\n",
+                      "  venue = {MLSys},\n  url = {https://example.org/awq\n    paper.pdf},\n")
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
+    result = run(survey, "check")
+    lines = result.stderr.splitlines()
+    assert "survey.bib:12: lin2024awq: url 'https://example.org/awq paper.pdf' is not an " \
+        "http(s) or ftp URL" in lines
+    assert all(line.startswith(("survey.bib:", "notes/", "README.md")) or "finding" in line
+               for line in lines), lines

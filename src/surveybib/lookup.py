@@ -78,8 +78,10 @@ class Found:
         return map_record(self.source, self.record)
 
 
-def fetch(target: Target, store: MetadataStore | None, client: Client | None) -> Found:
-    """The stored record if the store has it, else Crossref, then DataCite.
+def fetch(target: Target, store: MetadataStore | None, client: Client | None,
+          offline_by: str = "SURVEYBIB_OFFLINE=1") -> Found:
+    """The stored record if the store has it, else Crossref, then DataCite; client None is
+    offline, because of `offline_by` (the flag or the variable, named in the error).
 
     Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
     stored record)."""
@@ -88,8 +90,8 @@ def fetch(target: Target, store: MetadataStore | None, client: Client | None) ->
         if work is not None:
             return Found(target.doi, work.source, work.record, cached=True)
     if client is None:
-        raise NetworkError(f"{target.doi} is not in the metadata store and the network is off "
-                           "(SURVEYBIB_OFFLINE); run again online")
+        raise NetworkError(f"{target.doi} is not in the metadata store, and {offline_by} "
+                           "turns the network off; run again without it")
     outcome = client.get_work(target.doi)
     if isinstance(outcome, Failed):
         if outcome.not_found:

@@ -56,6 +56,11 @@ def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
     return errors, len(items) - errors
 
 
+def offline_by(ctx: Context) -> str:
+    """What turned the network off, as the user wrote it: the flag or the variable."""
+    return "--offline" if ctx.offline else "SURVEYBIB_OFFLINE=1"
+
+
 def counted(errors: int, warnings: int) -> str:
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
 

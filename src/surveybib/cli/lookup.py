@@ -12,7 +12,7 @@ import click
 from surveybib import lookup
 from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
 from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, main, pass_context, report
+from surveybib.cli.app import Context, fail, main, offline_by, pass_context, report
 from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
 from surveybib.errors import UsageError
@@ -45,7 +45,7 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found = lookup.fetch(target, store, client)
+        found = lookup.fetch(target, store, client, offline_by(ctx))
     if store is not None:
         save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
@@ -78,9 +78,10 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
         raise UsageError(f"--year {year}: give a four-digit year")
     if not title.strip():
         raise UsageError("give a title to search for")
-    with open_client(ctx.settings.mailto if _in_survey(ctx) else "") as client:
+    with open_client(ctx.settings.mailto if _in_survey(ctx) else "",
+                     offline=ctx.offline) as client:
         if client is None:
-            fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
+            fail(f"{offline_by(ctx)} turns the network off, and search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
     if fmt == "json":
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False, indent=2, sort_keys=True))
@@ -128,7 +129,7 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         lookup.refuse_duplicate(target.doi, survey.entries, bib)
         store = load_store(settings.metadata)
         with open_client(settings.mailto, offline=ctx.offline) as client:
-            found = lookup.fetch(target, store, client)
+            found = lookup.fetch(target, store, client, offline_by(ctx))
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         save_store(settings.metadata, lookup.stored(store, found))
