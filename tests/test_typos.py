@@ -397,3 +397,31 @@ def test_a_multi_line_value_keeps_one_line_per_finding(survey: Path) -> None:
         "http(s) or ftp URL" in lines
     assert all(line.startswith(("survey.bib:", "notes/", "README.md")) or "finding" in line
                for line in lines), lines
+
+
+# ---------------------------------------------------------------- 7. a few non-UTF-8 lines
+
+
+LATIN1_ENTRY = ("\n@article{garcia2020cafe,\n  title = {Caf\xe9 Models},\n"
+                "  author = {Garc\xeda, Jos\xe9},\n  journal = {Journal of Typos},\n"
+                "  year = {2020},\n  taxonomy = {Quantization},\n}\n").encode("latin-1")
+
+
+def test_a_utf8_file_with_a_few_latin1_lines_names_them_and_never_garbles(survey: Path) -> None:
+    assert run(survey, "build").exit_code == 0
+    before = readme(survey)
+    with (survey / "survey.bib").open("ab") as bib:
+        bib.write(LATIN1_ENTRY)
+    first = BIB.count("\n") + 3  # the title line
+    result = run(survey, "build")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"surveybib: survey.bib:{first}: UTF-8 except lines {first}, {first + 1} "
+        "('title = {Café Models},' in cp1252): re-type or re-save them as UTF-8 in your "
+        "editor; do not use --encoding for this file\n")
+    for args in (["--encoding", "latin-1"], ["--encoding", "cp1252"]):
+        forced = run(survey, *args, "build")  # what the old advice said to do
+        assert forced.exit_code == 1
+        assert "would garble its UTF-8 text (line 8: 'taxonomy = {大算子},')" in forced.stderr
+        assert readme(survey) == before  # nothing written from mojibake
+    assert "大算子" in before

@@ -58,11 +58,54 @@ def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
         if declared:
             return _decode_with(data, path, declared, f"its coding line ({declared})")
         line = data.count(b"\n", 0, exc.start) + 1
+        bad, good = _utf8_lines(data)
+        if good:  # UTF-8 text with a few foreign lines: no encoding reads it all right
+            raise BibFileError(_mixed_message(data, path, bad, good)) from None
         raise BibFileError(
             f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
             "convert the file to UTF-8, or name its encoding with --encoding "
             "(e.g. --encoding latin-1 or --encoding gbk)"
         ) from None
+
+
+def _utf8_lines(data: bytes) -> tuple[list[int], list[int]]:
+    """(lines that are not UTF-8, non-ASCII lines that are) by number. A UTF-8 sequence
+    never holds the byte 0x0a, so splitting the bytes on it is safe."""
+    bad: list[int] = []
+    good: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+        else:
+            good.append(number)
+    return bad, good
+
+
+def _mixed_message(data: bytes, path: str, bad: list[int], good: list[int],
+                   encoding: str = "") -> str:
+    """What to do with a UTF-8 file that has a few lines in another encoding: name the
+    lines (as they read in cp1252, the usual culprit) and never suggest --encoding, which
+    would turn every UTF-8 line into mojibake."""
+    lines = data.split(b"\n")
+    sample = lines[good[0] - 1].decode("utf-8").strip()[:40]
+    if not bad:
+        return (f"{path}: it is UTF-8 (line {good[0]}: {sample!r}), not {encoding}; drop "
+                f"--encoding {encoding} (or the encoding setting)")
+    shown = ", ".join(str(n) for n in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    first = lines[bad[0] - 1].decode("cp1252", "replace").strip()[:60]
+    where = "line" if len(bad) == 1 else "lines"
+    if encoding:
+        head = (f"{path}: reading it as {encoding} would garble its UTF-8 text (line "
+                f"{good[0]}: {sample!r}); nothing was written. It is UTF-8 except {where} "
+                f"{shown}")
+    else:
+        head = f"{path}:{bad[0]}: UTF-8 except {where} {shown}"
+    return (f"{head} ({first!r} in cp1252): re-type or re-save {'it' if len(bad) == 1 else 'them'}"
+            " as UTF-8 in your editor; do not use --encoding for this file")
 
 
 def declared_coding(data: bytes) -> str | None:
@@ -80,6 +123,10 @@ def _decode_with(data: bytes, path: str, encoding: str, source: str) -> str:
         codecs.lookup(encoding)
     except LookupError:
         raise BibFileError(f"{path}: unknown encoding {encoding!r} (from {source})") from None
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        bad, good = _utf8_lines(data)
+        if good and len(good) >= len(bad):  # UTF-8 text, but for a few lines at most
+            raise BibFileError(_mixed_message(data, path, bad, good, encoding))
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
