@@ -425,3 +425,58 @@ def test_a_utf8_file_with_a_few_latin1_lines_names_them_and_never_garbles(survey
         assert "would garble its UTF-8 text (line 8: 'taxonomy = {大算子},')" in forced.stderr
         assert readme(survey) == before  # nothing written from mojibake
     assert "大算子" in before
+
+
+# ---------------------------------------------------------------- 10. the store is committed
+
+
+def _git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
+                   cwd=root, check=True, capture_output=True)
+
+
+def _verdicts(root: Path) -> tuple[tuple[int, str], tuple[int, str]]:
+    check, build_check = run(root, "check"), run(root, "build", "--check")
+    return (check.exit_code, check.stderr), (build_check.exit_code, build_check.stderr)
+
+
+def test_check_and_build_check_agree_with_or_without_the_store(survey: Path,
+                                                              fake_api: Any) -> None:
+    bib = BIB + "\n@misc{vqf, doi = {10.1145/3448016.3452841}, taxonomy = {Quantization}}\n"
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
+    _git(survey, "init", "-q")
+    assert run(survey, "build", api=fake_api).exit_code == 0
+    title = fake_api.works["10.1145/3448016.3452841"]["title"][0]
+    assert title in readme(survey)  # the title came from the store
+    _git(survey, "add", "survey.bib", "notes", "README.md", "pyproject.toml")
+    _git(survey, "commit", "-qm", "survey")
+    # The store is there but not committed: both fail here, as CI would.
+    (check, build_check) = _verdicts(survey)
+    assert check[0] == build_check[0] == 1
+    for _, err in (check, build_check):
+        assert ("survey.lock.json: not committed: a clone (CI) builds without it, so "
+                "README.md differs there; `git add survey.lock.json`") in err
+    _git(survey, "add", "survey.lock.json")
+    assert [v[0] for v in _verdicts(survey)] == [0, 0]
+    # A clone without the store (as before this fix): both stale, and both say why.
+    (survey / "survey.lock.json").unlink()
+    (check, build_check) = _verdicts(survey)
+    assert check[0] == build_check[0] == 1
+    for _, err in (check, build_check):
+        assert ("(survey.lock.json is not here: if the outputs were built with it, commit "
+                "survey.lock.json with them)") in err
+
+
+def test_every_set_up_text_names_the_store() -> None:
+    root = Path(__file__).resolve().parents[1]
+    intro = (root / "INTRO.md").read_text(encoding="utf-8")
+    assert "commit `survey.bib`, `survey.lock.json`" in intro
+    assert "commit `survey.bib`, `survey.lock.json`" in (root / "README.md").read_text(
+        encoding="utf-8")
+    assert "commit `survey.lock.json`" in (root / "docs" / "usage.md").read_text(
+        encoding="utf-8").lower()
+    assert json.loads((root / "survey.lock.json").read_text(encoding="utf-8"))[
+        "surveybib-metadata"] == 1
+    assert not (root / ".surveybib.lock").exists()

@@ -277,11 +277,51 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
     outputs, problems = render_outputs(settings, survey)
     for out, _ in stale_outputs(outputs, settings):
         problems.append(Problem(settings.rel(out.path), None, None,
-                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "stale: run `make readme` (or `surveybib build`) and commit it"
+                                + missing_store_hint(settings, survey),
                                 "check", rule="stale-output"))
+    problems.extend(store_problems(settings))
     problems.extend(lint(survey, settings))
     unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
     return sorted(unique, key=_problem_order)
+
+
+def missing_store_hint(settings: Settings, survey: Survey) -> str:
+    """Why an output may be stale on a fresh clone: the store it was built with is not
+    here (never committed), so this run renders without the fetched metadata."""
+    if settings.metadata.exists() or not pending(survey.parsed, survey.store):
+        return ""
+    name = settings.rel(settings.metadata)
+    return (f" ({name} is not here: if the outputs were built with it, commit {name} "
+            "with them)")
+
+
+def store_problems(settings: Settings) -> list[Problem]:
+    """The metadata store exists but git does not track it: a clone (CI) renders without
+    it, so its check would call the README stale while this one calls it current."""
+    name = settings.rel(settings.metadata)
+    if not settings.metadata.is_file() or tracked_by_git(settings.root, name) is not False:
+        return []
+    return [Problem(name, None, None, f"not committed: a clone (CI) builds without it, so "
+                    f"README.md differs there; `git add {name}` and commit it with README.md",
+                    "check", rule="uncommitted-store")]
+
+
+def tracked_by_git(root: Path, name: str) -> bool | None:
+    """Whether git tracks (or has staged) root/name; None when root is not in a git work
+    tree or git is not installed."""
+    import subprocess
+
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
+                                capture_output=True, text=True, check=False)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return None
+        listed = subprocess.run(["git", "ls-files", "--error-unmatch", "--", name], cwd=root,
+                                capture_output=True, check=False)
+    except OSError:
+        return None
+    return listed.returncode == 0
 
 
 def _problem_order(p: Problem) -> tuple[str, int, str, str]:

@@ -44,7 +44,11 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
         for _, diff in stale:
             click.echo(diff)
         if stale:
-            fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)")
+            fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)"
+                 + pipeline.missing_store_hint(settings, survey))
+        uncommitted = pipeline.store_problems(settings)  # CI would call the README stale
+        if uncommitted:
+            fail(str(uncommitted[0]))
         if not ctx.quiet:
             click.echo(f"up to date; {counted(errors, warnings)}", err=True)
         return
