@@ -461,12 +461,13 @@ def test_check_and_build_check_agree_with_or_without_the_store(survey: Path,
     _git(survey, "add", "survey.lock.json")
     assert [v[0] for v in _verdicts(survey)] == [0, 0]
     # A clone without the store (as before this fix): both stale, and both say why.
+    _git(survey, "rm", "-q", "--cached", "survey.lock.json")
     (survey / "survey.lock.json").unlink()
     (check, build_check) = _verdicts(survey)
     assert check[0] == build_check[0] == 1
     for _, err in (check, build_check):
-        assert ("(survey.lock.json is not here: if the outputs were built with it, commit "
-                "survey.lock.json with them)") in err
+        assert ("(survey.lock.json is not in this repository: if the outputs were built "
+                "with it, commit survey.lock.json with them)") in err
 
 
 def test_every_set_up_text_names_the_store() -> None:

@@ -289,11 +289,12 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
 def missing_store_hint(settings: Settings, survey: Survey) -> str:
     """Why an output may be stale on a fresh clone: the store it was built with is not
     here (never committed), so this run renders without the fetched metadata."""
-    if settings.metadata.exists() or not pending(survey.parsed, survey.store):
-        return ""
     name = settings.rel(settings.metadata)
-    return (f" ({name} is not here: if the outputs were built with it, commit {name} "
-            "with them)")
+    if settings.metadata.exists() or not pending(survey.parsed, survey.store) \
+            or tracked_by_git(settings.root, name) is not False:
+        return ""
+    return (f" ({name} is not in this repository: if the outputs were built with it, "
+            f"commit {name} with them)")
 
 
 def store_problems(settings: Settings) -> list[Problem]:
