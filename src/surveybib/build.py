@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
@@ -57,6 +58,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             intro=intro,
             title=settings.title or "Reading List",
             source=settings.rel(settings.bib),
+            **_columns(settings, survey),
             blocks=settings.readme_blocks,
         )
     problems = [*survey.problems, *intro_problems]
@@ -69,6 +71,16 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
     return outputs, problems
+
+
+def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
+    """The optional README columns (citations, code), rendered from the store."""
+    if not settings.columns:
+        return {}
+    from surveybib.readme.columns import column_cells, column_heads
+
+    return {"columns": column_heads(settings.columns),
+            "cells": column_cells(survey.entries, survey.store, settings.columns)}
 
 
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
