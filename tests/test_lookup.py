@@ -135,16 +135,18 @@ def test_doi_found_nowhere_names_both(tmp_path: Path, api: Any) -> None:
 
 
 def test_doi_uses_the_store_as_a_cache_inside_a_survey(survey: Path, api: Any) -> None:
+    bib = OLD_BIB + f"\n@misc{{specinfer, doi = {{{SPECINFER_DOI}}}}}\n"
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
     first = run(survey, api, "doi", SPECINFER_DOI)
     assert first.exit_code == 0, first.output
     store = json.loads((survey / "survey.lock.json").read_text(encoding="utf-8"))
-    assert list(store["works"]) == [SPECINFER_DOI]
+    assert list(store["works"]) == [SPECINFER_DOI]  # an entry uses it: stored
     asked = api.count()
     second = run(survey, api, "-v", "doi", f"https://doi.org/{SPECINFER_DOI}")
     assert second.stdout == first.stdout
     assert api.count() == asked
     assert f"{SPECINFER_DOI}: from metadata store" in second.stderr
-    assert (survey / "survey.bib").read_text(encoding="utf-8") == OLD_BIB
+    assert (survey / "survey.bib").read_text(encoding="utf-8") == bib
 
 
 @pytest.mark.parametrize(("fmt", "expected"), [
@@ -531,9 +533,9 @@ def test_add_from_stdin_generates_a_key_for_a_keyless_entry(survey: Path) -> Non
     assert "muller2023speculative" in entries(survey)
 
 
-def test_add_offline_uses_what_doi_stored(survey: Path, api: Any) -> None:
+def test_doi_stores_nothing_no_entry_uses(survey: Path, api: Any) -> None:
     assert run(survey, api, "doi", "2305.09781").exit_code == 0
+    assert not (survey / "survey.lock.json").exists()  # no entry cites it
     result = run(survey, None, "add", "arXiv:2305.09781", "--offline")
-    assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("added miao2023specinfer to survey.bib:10 (DataCite "
-                                    "10.48550/arxiv.2305.09781, from the metadata store)")
+    assert result.exit_code == 1
+    assert "--offline turns the network off" in result.stderr

@@ -481,3 +481,37 @@ def test_every_set_up_text_names_the_store() -> None:
     assert json.loads((root / "survey.lock.json").read_text(encoding="utf-8"))[
         "surveybib-metadata"] == 1
     assert not (root / ".surveybib.lock").exists()
+
+
+# ---------------------------------------------------------------- 11. records no entry uses
+
+
+def test_doi_keeps_the_store_to_what_entries_use_and_prune_cleans_old_ones(
+        survey: Path, fake_api: Any) -> None:
+    used = "10.1145/3448016.3452841"
+    bib = BIB + f"\n@misc{{vqf, doi = {{{used}}}, taxonomy = {{Quantization}}}}\n"
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
+    assert run(survey, "build", api=fake_api).exit_code == 0
+    before = (survey / "survey.lock.json").read_bytes()
+    looked = run(survey, "doi", "10.1145/3184558.3186235", api=fake_api)  # cited by no entry
+    assert looked.exit_code == 0 and looked.stdout.startswith("@")
+    assert (survey / "survey.lock.json").read_bytes() == before
+    # A store from before this fix holds a record nobody cites, and a removed entry's search.
+    store = json.loads(before)
+    store["works"]["10.1145/3184558.3186235"] = store["works"][used]
+    store["searches"]["gone2020"] = {"status": "no match", "doi": None, "query": "x",
+                                     "reason": "", "candidates": []}
+    (survey / "survey.lock.json").write_text(json.dumps(store), encoding="utf-8")
+    check = run(survey, "check")
+    assert ("survey.lock.json: 10.1145/3184558.3186235: warning: no entry uses this record "
+            "(works); `surveybib enrich --prune` removes it") in check.stderr
+    assert "survey.lock.json: gone2020: warning: no entry uses this record (searches)" \
+        in check.stderr
+    listed = run(survey, "enrich", "--prune", "--dry-run")
+    assert listed.stdout.splitlines() == ["survey.lock.json: searches: gone2020",
+                                          "survey.lock.json: works: 10.1145/3184558.3186235"]
+    pruned = run(survey, "enrich", "--prune")
+    assert pruned.exit_code == 0 and "removed 2 records no entry uses" in pruned.stderr
+    assert json.loads((survey / "survey.lock.json").read_text(encoding="utf-8")) == \
+        json.loads(before)
+    assert "unused-record" not in run(survey, "check", "--format", "json").stdout

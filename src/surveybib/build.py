@@ -19,7 +19,13 @@ from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import write_text_atomic
 from surveybib.lint import configure, lint, unknown_categories
-from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
+from surveybib.metadata.store import (
+    MetadataStore,
+    lack_line,
+    pending,
+    save_store,
+    unused_records,
+)
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import render
@@ -293,6 +299,7 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
                                 + missing_store_hint(settings, survey),
                                 "check", rule="stale-output"))
     problems.extend(store_problems(settings))
+    problems.extend(unused_problems(settings, survey))
     problems.extend(lint(survey, settings))
     unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
     return sorted(unique, key=_problem_order)
@@ -318,6 +325,15 @@ def store_problems(settings: Settings) -> list[Problem]:
     return [Problem(name, None, None, f"not committed: a clone (CI) builds without it, so "
                     f"README.md differs there; `git add {name}` and commit it with README.md",
                     "check", rule="uncommitted-store")]
+
+
+def unused_problems(settings: Settings, survey: Survey) -> list[Problem]:
+    """One warning per stored record that no entry uses (`enrich --prune` removes them)."""
+    name = settings.rel(settings.metadata)
+    return [Problem(name, None, ident, f"no entry uses this record ({section}); "
+                    "`surveybib enrich --prune` removes it", "check", "warning",
+                    "unused-record")
+            for section, ident in unused_records(survey.parsed, survey.store)]
 
 
 def tracked_by_git(root: Path, name: str) -> bool | None:

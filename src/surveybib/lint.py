@@ -39,6 +39,7 @@ RULES: dict[str, tuple[Level, str]] = {
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
     "uncommitted-store": ("error", "the metadata store exists but git does not track it"),
+    "unused-record": ("warning", "a record in the metadata store that no entry uses"),
     # from export.py / formatted.py (surveybib export, configured exports)
     "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
                                     "in the bibliography"),

@@ -46,7 +46,7 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
         found = lookup.fetch(target, store, client, offline_by(ctx))
-    if store is not None:
+    if store is not None and _cited(settings, found.doi):  # the store keeps what entries use
         save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
     if fmt == "bibtex":
@@ -57,6 +57,15 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     if ctx.verbose:
         how = "metadata store" if found.cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
+
+
+def _cited(settings: Settings, doi: str) -> bool:
+    """Whether an entry of survey.bib has this DOI (its own, or its arXiv id's)."""
+    try:
+        text = settings.bib.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return lookup.same_doi(doi, parse_bib(text, settings.rel(settings.bib)).entries) is not None
 
 
 @main.command("search")
