@@ -4,6 +4,7 @@ fake Crossref/DataCite API (tests/fakeapi.py, serving ../shared/data's real bodi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,11 @@ def survey(tmp_path: Path) -> Path:
     (tmp_path / "survey.bib").write_text(OLD_BIB, encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     return tmp_path
+
+
+def unaligned(text: str) -> str:
+    """Entry text with `name   =` written `name =`, as in a file that does not align."""
+    return re.sub(r"^([ \t]+[\w-]+) +=", r"\1 =", text, flags=re.M)
 
 
 def entries(root: Path) -> dict[str, Any]:
@@ -203,7 +209,8 @@ def test_add_appends_one_entry_creates_the_note_and_stores_the_record(survey: Pa
     result = run(survey, api, "add", SPECINFER_DOI, "--taxonomy", "Dynamic Inference",
                  "--reader", "Yin, Lihao")
     assert result.exit_code == 0, result.output
-    added = SPECINFER + "  taxonomy  = {Dynamic Inference},\n  reader    = {Yin, Lihao},\n}\n"
+    added = unaligned(SPECINFER + "  taxonomy  = {Dynamic Inference},\n"
+                      "  reader    = {Yin, Lihao},\n}\n")  # OLD_BIB's own `title = ` style
     assert (survey / "survey.bib").read_text(encoding="utf-8") == OLD_BIB + "\n" + added
     assert result.stdout == added
     assert result.stderr == (f"added miao2024specinfer to survey.bib:10 (Crossref "
@@ -392,8 +399,8 @@ def test_add_keeps_every_old_byte_of_real_files(tmp_path: Path, api: Any, source
         assert added.startswith(newline)
     assert added.endswith(b"}" + newline)
     assert added.count(b"\n") == added.count(newline)  # one kind of line end throughout
-    assert added.strip().decode("utf-8") == (SPECINFER + "  reader    = {Yin, Lihao},\n}") \
-        .replace("\n", newline.decode())
+    assert unaligned(added.strip().decode("utf-8")) == unaligned(
+        SPECINFER + "  reader    = {Yin, Lihao},\n}").replace("\n", newline.decode())
     parsed = parse_bib(new.decode("utf-8"))
     assert parsed.entries[-1].key == "miao2024specinfer"
     line = int(result.stderr.split("survey.bib:")[1].split()[0])
@@ -447,22 +454,23 @@ def test_add_from_stdin_appends_every_pasted_entry_in_our_layout(survey: Path) -
     assert text.startswith(OLD_BIB)
     assert text[len(OLD_BIB):] == (
         "\n@inproceedings{lin2024awq,\n"
-        "  title     = {AWQ: Activation-aware Weight Quantization for LLM Compression and "
+        "  title = {AWQ: Activation-aware Weight Quantization for LLM Compression and "
         "Acceleration},\n"
-        "  author    = {Lin, Ji and Tang, Jiaming},\n"
+        "  author = {Lin, Ji and Tang, Jiaming},\n"
         "  booktitle = {MLSys},\n"
-        "  year      = {2024},\n"
-        "  taxonomy  = {Quantization},\n"
+        "  year = {2024},\n"
+        "  taxonomy = {Quantization},\n"
         "}\n\n"
         "@article{frantar2022gptq,\n"
-        "  title    = {{GPTQ}: Accurate Post-Training Quantization for Generative Pre-trained "
+        "  title = {{GPTQ}: Accurate Post-Training Quantization for Generative Pre-trained "
         "Transformers},\n"
-        "  author   = {Frantar, Elias},\n"
-        "  journal  = {arXiv preprint arXiv:2210.17323},\n"
-        "  year     = {2022},\n"
-        "  doi      = {10.48550/arXiv.2210.17323},\n"
+        "  author = {Frantar, Elias},\n"
+        "  journal = {arXiv preprint arXiv:2210.17323},\n"
+        "  year = {2022},\n"
+        "  doi = {10.48550/arXiv.2210.17323},\n"
         "  taxonomy = {Quantization},\n"
         "}\n")
+    assert result.stdout == text[len(OLD_BIB) + 1:]  # printed as written, a blank line between
     assert sorted(p.name for p in (survey / "notes").iterdir()) == ["frantar2022gptq.md",
                                                                     "lin2024awq.md"]
     assert "added lin2024awq to survey.bib:10\n" in result.stderr

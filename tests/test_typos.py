@@ -515,3 +515,47 @@ def test_doi_keeps_the_store_to_what_entries_use_and_prune_cleans_old_ones(
     assert json.loads((survey / "survey.lock.json").read_text(encoding="utf-8")) == \
         json.loads(before)
     assert "unused-record" not in run(survey, "check", "--format", "json").stdout
+
+
+# ---------------------------------------------------------------- 19. the file's own style
+
+
+TWO_PASTED = PASTED + """
+@article{frantar2022gptq,
+  author = "Frantar, Elias",
+  title = "{GPTQ}: Accurate Post-Training Quantization",
+  journal = {arXiv preprint arXiv:2210.17323}, year = 2022
+}
+"""
+
+
+@pytest.mark.parametrize(("style", "line"), [
+    pytest.param("  title = {", "  title = {Vector Quantization", id="unaligned"),
+    pytest.param("\ttitle     = {", "\ttitle     = {Vector Quantization", id="tabs-aligned"),
+    pytest.param("    title={", "    title={Vector Quantization", id="four-spaces-tight"),
+])
+def test_add_follows_the_files_field_style(survey: Path, style: str, line: str) -> None:
+    indent, rest = style[:len(style) - len(style.lstrip())], style.lstrip()
+    tight = "=" in rest and " =" not in rest
+    bib = BIB
+    if tight:
+        bib = bib.replace(" = {", "={")
+    if indent != "  ":
+        bib = bib.replace("\n  ", "\n" + indent)
+    if "     =" in rest:  # aligned: pad every entry's names to its longest
+        import re
+        blocks = bib.split("\n@")
+        out = []
+        for block in blocks:
+            names = re.findall(r"^\t(\w+) =", block, re.M)
+            width = max(map(len, names), default=0)
+            out.append(re.sub(r"^\t(\w+) =", lambda m: f"\t{m.group(1).ljust(width)} =",
+                              block, flags=re.M))
+        bib = "\n@".join(out)
+    (survey / "survey.bib").write_text(bib, encoding="utf-8")
+    result = run(survey, "add", "-", stdin=TWO_PASTED)
+    assert result.exit_code == 0, result.output
+    added = (survey / "survey.bib").read_text(encoding="utf-8")[len(bib):]
+    assert line in added.splitlines()[2], added
+    entries = result.stdout.split("\n\n")
+    assert len(entries) == 2 and entries[1].startswith("@article{frantar2022gptq,")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from surveybib.bibtex.layout import SURVEYBIB, Layout
 from surveybib.errors import BibFileError
 from surveybib.model import Entry, ParsedBib, Problem
 
@@ -505,9 +506,10 @@ _STOPWORDS = frozenset(
 )
 
 
-def format_entry(entry: Entry) -> str:
-    """One entry in surveybib's layout: standard fields in a fixed order, then the
-    survey's own fields; values braced; two-space indent; LF line ends."""
+def format_entry(entry: Entry, layout: Layout = SURVEYBIB) -> str:
+    """One entry: standard fields in a fixed order, then the survey's own fields; values
+    braced; LF line ends; laid out as `layout` says (surveybib's own: two-space indent,
+    aligned `=`), so an entry added to a file reads like the file's own."""
     rank = {name: i for i, name in enumerate(_FIELD_ORDER)}
     custom = {name: len(_FIELD_ORDER) + 100 + i for i, name in enumerate(_CUSTOM_LAST)}
 
@@ -516,9 +518,10 @@ def format_entry(entry: Entry) -> str:
         return (rank.get(name, custom.get(name, len(_FIELD_ORDER) + index)), index)
 
     fields = [f for _, f in sorted(enumerate(entry.fields), key=order) if f[1].strip()]
-    width = max((len(name) for name, _ in fields), default=0)
+    width = max((len(name) for name, _ in fields), default=0) if layout.align else 0
     lines = [f"@{entry.type}{{{entry.key},"]
-    lines += [f"  {name.ljust(width)} = {{{_balanced(value)}}}," for name, value in fields]
+    lines += [f"{layout.indent}{name.ljust(width)}{layout.before_eq}={layout.after_eq}"
+              f"{{{_balanced(value)}}}," for name, value in fields]
     lines.append("}")
     return "\n".join(lines) + "\n"
 

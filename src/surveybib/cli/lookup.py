@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import click
 
 from surveybib import lookup
+from surveybib.bibtex.layout import file_layout
 from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
 from surveybib.build import ensure_note
 from surveybib.cli.app import Context, fail, main, offline_by, pass_context, report
@@ -49,9 +50,8 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     if store is not None and _cited(settings, found.doi):  # the store keeps what entries use
         save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
-    if fmt == "bibtex":
-
-        click.echo(format_entry(entry), nl=False)
+    if fmt == "bibtex":  # as add would append it: in survey.bib's own layout
+        click.echo(format_entry(entry, file_layout(_bib_text(settings))), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
     if ctx.verbose:
@@ -59,13 +59,18 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.echo(f"{found.doi}: from {how}", err=True)
 
 
+def _bib_text(settings: Settings) -> str:
+    """survey.bib's text for a look at its entries and layout ("" when there is none)."""
+    try:
+        return settings.bib.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def _cited(settings: Settings, doi: str) -> bool:
     """Whether an entry of survey.bib has this DOI (its own, or its arXiv id's)."""
-    try:
-        text = settings.bib.read_bytes().decode("utf-8", "replace")
-    except OSError:
-        return False
-    return lookup.same_doi(doi, parse_bib(text, settings.rel(settings.bib)).entries) is not None
+    entries = parse_bib(_bib_text(settings), settings.rel(settings.bib)).entries
+    return lookup.same_doi(doi, entries) is not None
 
 
 @main.command("search")
@@ -148,8 +153,9 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
     report(problems, ctx.quiet)
 
-    for entry, line in zip(entries, lines, strict=True):
-        click.echo(format_entry(entry), nl=False)
+    layout = file_layout(survey.bib_text)
+    for number, (entry, line) in enumerate(zip(entries, lines, strict=True)):
+        click.echo(("\n" if number else "") + format_entry(entry, layout), nl=False)
         source = ""
         if found is not None:
             source = f" ({found.source_name} {found.doi}" + \
@@ -187,8 +193,9 @@ def _append_entries(settings: Settings, encoding: str | None, newline: str,
     path = settings.bib
     raw = path.read_bytes()
     name = lookup.file_encoding(raw, encoding or settings.encoding or None)
-    blocks = [format_entry(lookup.encodable(e, name)) for e in entries]
     text = raw.decode(name)
+    layout = file_layout(text)  # the file's own: indent, spaces around =, alignment
+    blocks = [format_entry(lookup.encodable(e, name), layout) for e in entries]
     suffix = append_entries(text, blocks, newline)[len(text):]
     try:
         data = raw + suffix.encode(name)
