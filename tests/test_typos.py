@@ -549,7 +549,8 @@ def test_add_follows_the_files_field_style(survey: Path, style: str, line: str) 
         for block in blocks:
             names = re.findall(r"^\t(\w+) =", block, re.M)
             width = max(map(len, names), default=0)
-            out.append(re.sub(r"^\t(\w+) =", lambda m: f"\t{m.group(1).ljust(width)} =",
+            out.append(re.sub(r"^\t(\w+) =",
+                              lambda m, w=width: f"\t{m.group(1).ljust(w)} =",
                               block, flags=re.M))
         bib = "\n@".join(out)
     (survey / "survey.bib").write_text(bib, encoding="utf-8")
