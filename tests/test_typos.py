@@ -560,3 +560,21 @@ def test_add_follows_the_files_field_style(survey: Path, style: str, line: str) 
     assert line in added.splitlines()[2], added
     entries = result.stdout.split("\n\n")
     assert len(entries) == 2 and entries[1].startswith("@article{frantar2022gptq,")
+
+
+# ---------------------------------------------------------------- 20. Chinese author names
+
+
+@pytest.mark.parametrize(("author", "key"), [
+    pytest.param("王, 小明 and 李, 四", "wang2024kernels", id="family-given"),
+    pytest.param("欧阳修", "ouyangxiu2024kernels", id="one-token-as-better-bibtex"),
+    pytest.param("{张伟} and Smith, John", "zhangwei2024kernels", id="braced"),
+])
+def test_keys_for_authors_written_in_chinese_are_pinyin(survey: Path, author: str,
+                                                         key: str) -> None:
+    paste = ("@article{,\n  title = {大算子 Kernels for Inference},\n"
+             f"  author = {{{author}}},\n  journal = {{计算机学报}},\n  year = {{2024}},\n}}\n")
+    result = run(survey, "add", "-", "--taxonomy", "大算子", stdin=paste)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"@article{{{key},")
+    assert "anon2024" not in (survey / "survey.bib").read_text(encoding="utf-8")

@@ -562,7 +562,8 @@ def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
 
     words = [fold(w) for w in re.split(r"[\s\-/:]+", title)]
     word = next((w for w in words if w and w not in _STOPWORDS), "")
-    base = f"{fold(family.split()[-1] if family.split() else '') or 'anon'}{fold(year)}{word}"
+    name = romanized(family.split()[-1] if family.split() else "")
+    base = f"{fold(name) or 'anon'}{fold(year)}{word}"
     used = {k.lower() for k in taken}
     if base not in used:
         return base
@@ -573,6 +574,20 @@ def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
     while f"{base}{n}" in used:
         n += 1
     return f"{base}{n}"
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+
+
+def romanized(name: str) -> str:
+    """A name written in Chinese characters in pinyin without tones, syllables joined
+    (王 -> wang, 欧阳 -> ouyang), as Better BibTeX transliterates them for keys; any
+    other name as it is."""
+    if not _HAN.search(name):
+        return name
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(name, errors="default"))
 
 
 KEY_RE = re.compile(r"^[^\s,{}()=\"#%'~\\]+$")
