@@ -578,3 +578,62 @@ def test_keys_for_authors_written_in_chinese_are_pinyin(survey: Path, author: st
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"@article{{{key},")
     assert "anon2024" not in (survey / "survey.bib").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- 16. no TeX for readers
+
+
+TEX_ENTRY = r"""
+@inproceedings{tex2024fused,
+  title = {Fused kernels for $\mathcal O(1)$ decoding: a \textit Case study \& more},
+  author = {M{\"u}ller, J{\"u}rgen},
+  booktitle = {\LaTeX 3 team. \texttt l3build\dash A modern build system},
+  year = {2024},
+  taxonomy = {大算子},
+}
+"""
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["--format", "text"], id="text"),
+    pytest.param(["--format", "markdown"], id="markdown"),
+    pytest.param(["--format", "html"], id="html"),
+    pytest.param(["--format", "text", "--csl", "surveybib-numeric"], id="csl"),
+    pytest.param(["--format", "csl-json"], id="csl-json"),
+    pytest.param(["--format", "ris"], id="ris"),
+])
+def test_formatted_exports_carry_no_tex(survey: Path, args: list[str]) -> None:
+    with (survey / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write(TEX_ENTRY)
+    result = run(survey, "export", "--keys", "tex2024fused", *args)
+    assert result.exit_code == 0, result.output
+    import re
+
+    text = result.stdout
+    if "markdown" in args:  # markdown's own escapes are not TeX
+        text = re.sub(r"\\([\\`*_\[\]()#+.!|-])", r"\1", text)
+    if "csl-json" in args:  # the JSON syntax is not the text: its values are
+        text = " ".join(str(v) for item in json.loads(text) for v in _strings(item))
+    for tex in ("\\", "$", "{", "}", "textit", "texttt", "mathcal"):
+        assert tex not in text, (tex, result.stdout)
+    assert "𝒪(1)" in text and "Müller" in text
+    assert "l3build A modern" in text  # the unknown \dash left a word boundary
+    assert ("survey.bib:31: tex2024fused: warning: booktitle: unknown LaTeX command \\dash "
+            "left out of what readers see") in result.stderr
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_the_readme_keeps_word_boundaries_and_names_unknown_commands(survey: Path) -> None:
+    with (survey / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write(TEX_ENTRY)
+    result = run(survey, "build")
+    assert "a Case study &amp; more" in readme(survey) or "a Case study & more" in readme(survey)
+    assert "\\textit" not in readme(survey) and "\\dash" not in readme(survey)
+    assert "tex2024fused: warning: booktitle: unknown LaTeX command \\dash" in result.stderr

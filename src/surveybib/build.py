@@ -18,6 +18,7 @@ from typing import Any
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import write_text_atomic
+from surveybib.latex import latex_problems
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import (
     MetadataStore,
@@ -69,6 +70,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
         )
     problems = [*survey.problems, *intro_problems]
     problems.extend(unknown_categories(unknown, settings))
+    problems.extend(latex_problems(survey.entries, math=False))  # GitHub renders $math$
     outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
     if settings.exports:
         from surveybib.export import render_configured
@@ -76,7 +78,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
         for path, export in render_configured(survey.entries, settings):
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
-    return outputs, problems
+    return outputs, list(dict.fromkeys(problems))  # the README and an export may agree
 
 
 def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:

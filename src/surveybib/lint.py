@@ -53,6 +53,9 @@ RULES: dict[str, tuple[Level, str]] = {
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
     "upgrade-refused": ("warning", "an arXiv preprint whose Semantic Scholar record fails the "
                                    "upgrade guard (enrich --upgrade): left as it is"),
+    # from latex.py (README, formatted exports, CSL-JSON, RIS)
+    "latex-command": ("warning", "a LaTeX command no conversion knows: left out of the "
+                                 "README and the formatted exports"),
     # from this module
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
