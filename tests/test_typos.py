@@ -637,3 +637,30 @@ def test_the_readme_keeps_word_boundaries_and_names_unknown_commands(survey: Pat
     assert "a Case study &amp; more" in readme(survey) or "a Case study & more" in readme(survey)
     assert "\\textit" not in readme(survey) and "\\dash" not in readme(survey)
     assert "tex2024fused: warning: booktitle: unknown LaTeX command \\dash" in result.stderr
+
+
+# ---------------------------------------------------------------- 22. the docs say what it does
+
+
+def test_search_guard_is_as_documented(survey: Path, fake_api: Any) -> None:
+    from fakeapi import SPECINFER_TITLE, add_specinfer
+
+    add_specinfer(fake_api)
+    fake_api.enforce = False  # two searches in a row, no retries: not about rate limits
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "lookup.md").read_text(
+        encoding="utf-8")
+    assert "`--author` alone can be enough" in doc
+    alone = run(survey, "search", SPECINFER_TITLE, "--author", "Miao", api=fake_api)
+    assert alone.exit_code == 0 and "* passes the match guard: 10.1145/3620666.3651335" \
+        in alone.stderr
+    bare = run(survey, "search", SPECINFER_TITLE, "--format", "json", api=fake_api)
+    assert bare.exit_code == 0, bare.output
+    notes = {c["doi"]: c["note"] for c in json.loads(bare.stdout)["candidates"]}
+    assert notes["10.1145/3620666.3651335"].startswith("too little to compare")
+    assert all(note == "title differs" for doi, note in notes.items()
+               if doi != "10.1145/3620666.3651335")
+    usage = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text(
+        encoding="utf-8")
+    for command in ("add DOI_OR_ARXIV_ID", "doi DOI"):
+        row = next(line for line in usage.splitlines() if f"`surveybib {command}" in line)
+        assert "[--offline]" in row, row

@@ -113,7 +113,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
     elif verdict.doi:
         click.echo(f"* passes the match guard: {verdict.doi}", err=True)
     else:
-        hint = "" if author and year else " (give --author and --year to let it decide)"
+        hint = "" if author else " (give --author, or --year with a long title, to let it decide)"
         click.echo(f"no candidate passes the match guard: {verdict.reason}{hint}", err=True)
 
 
