@@ -249,7 +249,10 @@ def _convert(block: Any, strings: dict[str, str], path: str
             problems.append(_duplicate_field(block, fld, name, path))
             continue
         raw = fld.value
-        junk = None if _SIMPLE_VALUE_RE.match(raw) else run_on(raw)
+        # Cheap tests first (57k values in a large file): a run-on value holds the next
+        # field's `=`, spans lines, or does not end with its closing delimiter.
+        suspect = "=" in raw or "\n" in raw or raw[-1:] not in _CLOSERS
+        junk = run_on(raw) if suspect and not _SIMPLE_VALUE_RE.match(raw) else None
         if junk is not None:
             fline = (fld.start_line if fld.start_line is not None else line - 1) + 1
             return None, [_run_on_problem(path, fline + raw.count("\n", 0, junk), key,
@@ -320,12 +323,16 @@ def _skip_blank(raw: str, i: int) -> int:
     return i
 
 
+_DELIMITER_RE = re.compile(r'[{}"]')
+_CLOSERS = ("}", '"')
+
+
 def _part_end(raw: str, i: int) -> int:
     """The index just after the braced or quoted part starting at i (-1: never closed)."""
     depth = 0
     quoted = raw[i] == '"'
-    for j in range(i + (1 if quoted else 0), len(raw)):
-        char = raw[j]
+    for found in _DELIMITER_RE.finditer(raw, i + (1 if quoted else 0)):
+        char, j = found.group(), found.start()
         if char == "{":
             depth += 1
         elif char == "}":
