@@ -136,6 +136,9 @@ def test_build_names_an_entry_it_could_not_read_and_exits_1(survey: Path) -> Non
     assert "no entry with key 'dao2022flashattention'" not in result.stderr  # no orphan
     text = readme(survey)  # written with what could be read
     assert "AWQ" in text and "PagedAttention" in text and "FlashAttention" not in text
+    for verdict in (run(survey, "build", "--check"), run(survey, "check")):  # both fail
+        assert verdict.exit_code == 1
+        assert "dao2022flashattention" in verdict.stderr
 
 
 def test_an_emptied_survey_bib_never_empties_the_readme_without_force(survey: Path) -> None:

@@ -12,10 +12,11 @@ import click
 
 from surveybib import build as pipeline
 from surveybib.cli.app import Context, counted, fail, main, pass_context, progress_bar, report
+from surveybib.config import Settings
 from surveybib.files import survey_lock
 from surveybib.lint import configure
 from surveybib.model import Problem
-from surveybib.survey import load_survey
+from surveybib.survey import Survey, load_survey
 
 
 @main.command()
@@ -40,15 +41,7 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     outputs, problems = pipeline.render_outputs(settings, survey)
     errors, warnings = report(configure(problems, settings), ctx.quiet)
     if check_only:
-        stale = pipeline.stale_outputs(outputs, settings)
-        for _, diff in stale:
-            click.echo(diff)
-        if stale:
-            fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)"
-                 + pipeline.missing_store_hint(settings, survey))
-        uncommitted = pipeline.store_problems(settings)  # CI would call the README stale
-        if uncommitted:
-            fail(str(uncommitted[0]))
+        _check_outputs(settings, survey, outputs, problems)
         if not ctx.quiet:
             click.echo(f"up to date; {counted(errors, warnings)}", err=True)
         return
@@ -64,6 +57,24 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
         fail(pipeline.lost_line(lost, names))
     if strict and errors:
         sys.exit(1)
+
+
+def _check_outputs(settings: Settings, survey: Survey, outputs: Sequence[pipeline.Output],
+                   problems: Sequence[Problem]) -> None:
+    """build --check: fail, as `check` does, on a stale output, an uncommitted store (a
+    clone would find the README stale) or an entry missing from the outputs."""
+    stale = pipeline.stale_outputs(outputs, settings)
+    for _, diff in stale:
+        click.echo(diff)
+    if stale:
+        fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)"
+             + pipeline.missing_store_hint(settings, survey))
+    uncommitted = pipeline.store_problems(settings)
+    if uncommitted:
+        fail(str(uncommitted[0]))
+    lost = pipeline.lost_entries(problems)
+    if lost:
+        fail(pipeline.lost_line(lost, [settings.rel(o.path) for o in outputs]))
 
 
 @main.command()
