@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from surveybib.model import Entry, Note, Problem
+from surveybib.readme.hidden import text_problem
 from surveybib.readme.render import close_open_blocks
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
@@ -64,6 +65,9 @@ def attach_notes(
                                     f"no entry with key '{key}' in the bibliography", "notes",
                                     rule="orphan-note"))
             continue
+        hidden = text_problem(path, key, text)
+        if hidden is not None:
+            problems.append(hidden)
         body, unclosed = close_open_blocks(text.strip())
         if unclosed:
             problems.append(Problem(path, None, key, f"{unclosed}; closed at the end of the "
