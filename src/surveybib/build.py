@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
@@ -22,6 +23,7 @@ from surveybib.metadata.store import MetadataStore, lack_line, pending, save_sto
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import hidden, render
+from surveybib.readme.blocks import close_open_blocks
 from surveybib.survey import Survey, load_survey
 
 
@@ -60,6 +62,8 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             venues=settings.venues,
             note_folder=_relative(settings.notes, settings.readme.parent),
             intro_folder=_relative(settings.intro.parent, settings.readme.parent),
+            **_columns(settings, survey),
+            blocks=settings.readme_blocks,
         )
     problems = [*survey.problems, *intro_problems,
                 *hidden.entry_problems(survey.entries, survey.bib_text)]
@@ -79,6 +83,16 @@ def _relative(folder: Path, start: Path) -> str:
     return Path(os.path.relpath(folder, start)).as_posix()
 
 
+def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
+    """The optional README columns (citations, code), rendered from the store."""
+    if not settings.columns:
+        return {}
+    from surveybib.readme.columns import column_cells, column_heads
+
+    return {"columns": column_heads(settings.columns),
+            "cells": column_cells(survey.entries, survey.store, settings.columns)}
+
+
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
     """INTRO.md (optional), with a code fence, comment or HTML block it leaves open
     closed, and hidden characters reported (the renderer drops them)."""
@@ -90,7 +104,7 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
     except UnicodeDecodeError as exc:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     problems = [p for p in (hidden.text_problem(name, None, text),) if p is not None]
-    text, unclosed = render.close_open_blocks(text.strip())
+    text, unclosed = close_open_blocks(text.strip())
     if unclosed is not None:
         problems.append(Problem(name, None, None, f"{unclosed}; closed at its end", "render",
                                 level="warning", rule="note-unclosed"))

@@ -29,7 +29,11 @@ _DEFAULTS: dict[str, Any] = {
     "title": "",
     "check": {},
     "venues": {},
+    "columns": [],
+    "readme_blocks": ["taxonomy", "years", "contributors"],
 }
+COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
+README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,8 @@ class Settings:
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
     venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
+    columns: tuple[str, ...] = ()
+    readme_blocks: tuple[str, ...] = README_BLOCKS
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -100,6 +106,8 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         title=str(values["title"]),
         check=_check_levels(values["check"]),
         venues=_venues(values["venues"]),
+        columns=_columns(values["columns"]),
+        readme_blocks=_readme_blocks(values["readme_blocks"]),
     )
 
 
@@ -135,6 +143,17 @@ def check_output_path(settings: Settings, path: Path) -> None:
     if settings.notes in target.parents or settings.templates in target.parents:
         raise UsageError(f"-o {settings.rel(path)}: inside notes/ or templates/; write it "
                          "somewhere else")
+
+
+def _readme_blocks(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "readme_blocks")
+    for name in names:
+        if name not in README_BLOCKS:
+            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
+                              f"(the blocks are {', '.join(README_BLOCKS)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _taxonomy(value: Any) -> tuple[str, ...]:
@@ -184,6 +203,17 @@ def _venues(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
                           'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
     return tuple((str(k), v) for k, v in value.items())
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "columns")
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
+                              f"the columns are {', '.join(COLUMNS)}")
+    return tuple(dict.fromkeys(names))
 
 
 def _strings(value: Any, key: str) -> list[str]:

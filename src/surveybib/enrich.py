@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -517,9 +518,13 @@ def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, s
     if lines:
         first = lines[0]
         indent, before, after = first.group(1), first.group(3), first.group(4)
-        columns = {len(m.group(2)) + len(m.group(3)) for m in lines}
-        if len(columns) == 1 and len(lines) > 1 and len(first.group(3)) > 1:
-            width = columns.pop()  # names padded so that the `=` line up
+        columns = Counter(len(m.group(2)) + len(m.group(3)) for m in lines)
+        column, count = columns.most_common(1)[0]
+        if len(lines) > 1 and count * 2 > len(lines) and any(len(m.group(3)) > 1
+                                                             for m in lines):
+            width = column  # names padded so that most `=` line up (a long name overflows)
+        elif len(before) > 1:
+            before = " "  # the first name's padding was alignment, not the entry's style
     pieces = []
     for name, value in fields:
         head = name + " " * max(1, width - len(name)) if width else name + before

@@ -51,10 +51,14 @@ RULES: dict[str, tuple[Level, str]] = {
     "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
     "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
+    "upgrade-refused": ("warning", "an arXiv preprint whose Semantic Scholar record fails the "
+                                   "upgrade guard (enrich --upgrade): left as it is"),
     # from this module
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
     "near-duplicate-title": ("warning", "two entries with (nearly) the same title"),
+    "preprint-duplicate": ("warning", "an arXiv preprint and its likely published version "
+                                      "both listed (same title, shared authors)"),
     "missing-field": ("error", "a field the entry type requires is missing"),
     "unknown-taxonomy": ("error", "a taxonomy value not in the configured list"),
     "no-taxonomy": ("warning", "an entry without a taxonomy value"),
@@ -106,7 +110,9 @@ def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     found: list[Problem] = []
     found.extend(_case_duplicates(entries))
     found.extend(_doi_duplicates(entries))
-    found.extend(_title_duplicates(entries))
+    pairs = preprint_pairs(entries)
+    found.extend(_preprint_duplicates(pairs))
+    found.extend(_title_duplicates(entries, {frozenset((a.key, b.key)) for a, b in pairs}))
     for entry in entries:
         found.extend(_entry_problems(entry, settings))
         found.extend(_reader_without_note(entry, survey))
@@ -275,9 +281,11 @@ def title_words(title: str) -> tuple[str, ...]:
     return tuple(w for w in words if w not in _STOP_WORDS)
 
 
-def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
+def _title_duplicates(entries: Sequence[Entry],
+                      skip: set[frozenset[str]] | None = None) -> Iterator[Problem]:
     """Same folded title, or one extra word in a long title (a preprint and its published
-    version). Hashing, not pairwise comparison: O(n * words per title)."""
+    version). Hashing, not pairwise comparison: O(n * words per title). Pairs in `skip`
+    (already reported as preprint-duplicate) are not reported again."""
     by_words: dict[tuple[str, ...], Entry] = {}
     folded: list[tuple[Entry, tuple[str, ...]]] = []
     for entry in entries:
@@ -292,13 +300,50 @@ def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
             if other is entry or other.key == entry.key:
                 continue
             pair = (other.key, entry.key) if other.line <= entry.line else (entry.key, other.key)
-            if pair in reported:
+            if pair in reported or (skip and frozenset(pair) in skip):
                 continue
             reported.add(pair)
             later, earlier = (entry, other) if other.line <= entry.line else (other, entry)
             yield _problem(later, f"title (nearly) the same as '{earlier.key}' (line "
                                   f"{earlier.line}): one paper under two keys, or a preprint "
                                   "and its published version?", "near-duplicate-title")
+
+
+def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
+    """(arXiv-only preprint, other entry) pairs with the same folded title and at least one
+    family name in common (transliteration-aware): one paper listed twice, as a preprint
+    and as its published version."""
+    from surveybib.identifiers import arxiv_only
+    from surveybib.metadata.match import matched_authors
+    from surveybib.model import parse_names
+
+    by_title: dict[tuple[str, ...], list[Entry]] = {}
+    for entry in entries:
+        words = title_words(entry.get("title"))
+        if len(words) >= 2:
+            by_title.setdefault(words, []).append(entry)
+    pairs: list[tuple[Entry, Entry]] = []
+    for group in by_title.values():
+        if len(group) < 2:
+            continue
+        for preprint in (e for e in group if arxiv_only(e)):
+            people = parse_names(preprint.get("author"))
+            for other in group:
+                if other is preprint or other.key == preprint.key or arxiv_only(other):
+                    continue
+                names = [" ".join(p for p in (person.given, person.family or person.literal)
+                                  if p) for person in parse_names(other.get("author"))]
+                if matched_authors(people, names):
+                    pairs.append((preprint, other))
+    return pairs
+
+
+def _preprint_duplicates(pairs: Sequence[tuple[Entry, Entry]]) -> Iterator[Problem]:
+    for preprint, published in pairs:
+        where = f" (line {published.line})" if published.line else ""
+        yield _problem(preprint, f"arXiv preprint of '{published.key}'{where} (same title, "
+                                 "shared authors): one paper listed twice; keep the published "
+                                 "entry", "preprint-duplicate")
 
 
 def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> Iterator[Any]:

@@ -598,7 +598,7 @@ def scan(markdown: str) -> Structure:
     return scanner.finish()
 
 
-def headings(markdown: str) -> list[tuple[int, str]]:
+def headings_of(markdown: str) -> list[tuple[int, str]]:
     """(level, inline markdown) of every heading, in order (setext lines joined by LF)."""
     lines = markdown.split("\n")
     out = []

@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.config import README_BLOCKS
 from surveybib.errors import TemplateError
 from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
-from surveybib.readme import blocks
+from surveybib.readme import mermaid
+from surveybib.readme.blocks import headings_of, leaves_containers_open, shift_headings
+from surveybib.readme.contributors import contributors
 from surveybib.readme.hidden import HIDDEN_OR_PRIVATE
 from surveybib.readme.links import rebase_links
-from surveybib.readme.venues import short_name
+from surveybib.readme.venues import short_name as short_venue_name
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
@@ -154,6 +157,9 @@ class Paper:
     categories: list[Category] = field(default_factory=list)
     note: str | None = None  # the note as the README shows it (headings shifted, links rebased)
     source: str | None = None  # the note as written (open blocks closed)
+    plain_title: str = ""  # the title alone, without venue and year
+    year: int | None = None
+    cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
     @property
     def level(self) -> int:
@@ -261,7 +267,7 @@ def build_categories(
 def note_markdown(source: str, top: int, folder: str) -> str:
     """A note as the README shows it: its headings moved so the highest sits at level
     `top`, relative targets rewritten against `folder`, and marked as user markdown."""
-    return verbatim(rebase_links(blocks.shift_headings(source, top), folder))
+    return verbatim(rebase_links(shift_headings(source, top), folder))
 
 
 def _number(names: list[str], by_name: dict[str, Category], declared: set[str]) -> list[Category]:
@@ -299,7 +305,7 @@ def _short_venue(f: Mapping[str, str], venues: tuple[tuple[str, str], ...] = ())
                 return "arXiv"  # `arXiv preprint arXiv:2404.14294`, `CoRR`
             text = to_unicode(value)
             match = _ACRONYM.search(text) if "(" in text else None
-            return match.group(1) if match else short_name(text, venues) or text
+            return match.group(1) if match else short_venue_name(text, venues) or text
     if arxiv_id(f):
         return "arXiv"
     return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
@@ -354,7 +360,17 @@ def to_paper(entry: Entry, note: Note | None, venues: tuple[tuple[str, str], ...
         body = None  # a stub with nothing written yet
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f, venues), _paper_url(f),
-                 to_unicode(f.get("reader", "")), source=body or None)
+                 to_unicode(f.get("reader", "")), source=body or None,
+                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+
+
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _year(f: Mapping[str, str]) -> int | None:
+    """The four-digit year of `year` (or of `date`), if it has one."""
+    match = _YEAR.search(f.get("year", "")[:64]) or _YEAR.search(f.get("date", "")[:64])
+    return int(match.group(1)) if match else None
 
 
 def verbatim(markdown: str) -> str:
@@ -371,7 +387,6 @@ def _next_fence(fence: str | None, mark: str) -> str | None:
     return None if mark[0] == fence[0] and len(mark) >= len(fence) else fence
 
 
-close_open_blocks = blocks.close_open_blocks
 
 
 # ---------------------------------------------------------------- rendering
@@ -443,6 +458,7 @@ def _heading(level: int, text: str, ident: str) -> str:
 # What a template sees besides its variables (docs/usage.md lists them; a test checks).
 TEMPLATE_FILTERS: dict[str, Any] = {
     "md": md_text,
+    "short_name": mermaid.short_name,
     "cell": lambda text: md_text(text).replace("\n", " "),
 }
 TEMPLATE_GLOBALS: dict[str, Any] = {
@@ -484,7 +500,7 @@ def resolve_anchors(document: str) -> str:
         pos = found.end() + 1
         if line == _VERBATIM_OPEN:  # user markdown: its headings as cmark-gfm finds them
             end = document.find(f"\n{_VERBATIM_CLOSE}", pos - 1)
-            for _, user_heading in blocks.headings(document[pos:max(pos, end)]):
+            for _, user_heading in headings_of(document[pos:max(pos, end)]):
                 slugger.slug(heading_plain_text(user_heading))
             pos = end + 2 if end >= 0 else len(document)
             continue
@@ -563,16 +579,28 @@ def render_readme(
     venues: tuple[tuple[str, str], ...] = (),
     note_folder: str = "",
     intro_folder: str = "",
+    blocks: Collection[str] = README_BLOCKS,
+    columns: Sequence[tuple[str, str]] = (),
+    cells: Mapping[str, dict[str, str]] | None = None,
 ) -> tuple[str, list[tuple[Entry, str]]]:
     """Render README.md; returns the text and the entries whose category is unknown.
     `note_folder` and `intro_folder` are where the notes and INTRO.md are, relative to
-    the README's folder (their relative links are rewritten against them)."""
+    the README's folder (their relative links are rewritten against them). `blocks`
+    names the optional sections shown (README_BLOCKS: all of them); `columns` the
+    optional (id, heading) table columns, `cells` their markdown by entry key."""
     categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by,
                                                    venues=venues, note_folder=note_folder)
+    if cells:
+        for paper in papers:
+            paper.cells = cells.get(paper.key, {})
     template = env.get_template("README.md.j2")
     _refuse_self_reference(env, template)
     intro = intro.strip()
     text = template.render(
+        taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
+        if "taxonomy" in blocks and papers else None,
+        year_chart=mermaid.year_chart(p.year for p in papers) if "years" in blocks else None,
+        contributors=contributors(papers) if "contributors" in blocks else [],
         title=title,
         intro=verbatim(rebase_links(intro, intro_folder)) if intro else "",
         categories=categories,
@@ -581,6 +609,7 @@ def render_readme(
         source=source,
         marker=GENERATED_MARKER,
         note_folder=note_folder,
+        columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
     text = _header(source) + _without_marker(text.replace("\r\n", "\n"))
     return _tidy(resolve_anchors(text)), unknown
@@ -653,7 +682,7 @@ def _end_of_user_blocks(user: str, following: str) -> str:
     line = following.lstrip("\n").partition("\n")[0]
     if not line.strip() or not _MAY_CONTINUE.match(line):
         return ""
-    return f"\n\n{END_OF_NOTE}" if blocks.leaves_containers_open(user) else ""
+    return f"\n\n{END_OF_NOTE}" if leaves_containers_open(user) else ""
 
 
 def _tidy_template(text: str) -> str:
