@@ -16,6 +16,7 @@ from gfm import Element, Page, items, page
 
 from surveybib.build import render_at
 from surveybib.cli import main
+from surveybib.readme.render import GENERATED_MARKER
 
 P = pytest.param
 REPO = TESTS.parent
@@ -363,6 +364,12 @@ LEFT_OPEN = [
     P("<![CDATA[\ndata", "HTML block <![CDATA[ is never closed", id="cdata"),
     P("- item\n\n  <pre>\n  x", "HTML block <pre> is never closed", id="pre-in-a-list-item"),
     P("Draft:\n<!-- todo", "HTML comment <!-- is never closed", id="comment"),
+    P("<details>\n<summary>More</summary>\n\nHidden text.", "HTML element <details> is never "
+      "closed", id="details-element"),
+    P("Some <b>bold and <i>italic", "HTML elements <b>, <i> are never closed",
+      id="inline-elements"),
+    P("<div>\n<!-- a comment inside the div", "an HTML comment <!-- inside an HTML block and "
+      "HTML element <div> are never closed", id="comment-in-html-block"),
 ]
 
 
@@ -381,6 +388,8 @@ def test_a_note_left_open_cannot_hide_the_rest_of_the_readme(tmp_path: Path, not
     shown = page((root / "README.md").read_text(encoding="utf-8"))
     assert shown.outline()[-4:] == [(3, "First"), (3, "Second"), (2, "3.2 B"), (3, "Third")]
     assert shown.broken_links() == []
+    wrapper = shown.heading("Third").element.parent  # nothing of the note wraps what follows
+    assert wrapper is shown.root, wrapper.tag if wrapper is not None else None
 
 
 @pytest.mark.parametrize(("intro", "reason"), [LEFT_OPEN[0], LEFT_OPEN[3], LEFT_OPEN[8]])
@@ -455,3 +464,131 @@ def test_nul_and_bidirectional_overrides_are_dropped_and_named(tmp_path: Path) -
     ]
     check = run(root, "check")
     assert "title holds U+0000 NUL" in check.stderr
+
+
+# ---------------------------------------------------------------- templates (issue 10)
+
+
+USAGE = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+TEMPLATES_DOC = USAGE[USAGE.index("### Templates"):USAGE.index("### Taxonomy figure")]
+TWO_PAPERS = (entry("t1", "Read Paper", "A", reader="Ann", url="https://example.org/1")
+              + entry("t2", "Unread Paper", "A"))
+
+
+def test_the_worked_example_in_the_docs_overrides_one_block(tmp_path: Path) -> None:
+    example = re.search(r"```jinja\n(.*?)```", TEMPLATES_DOC, re.S)
+    assert example is not None
+    root = survey(tmp_path, TWO_PAPERS, notes={"t1": "# Key idea\n\nShort."},
+                  files={"templates/README.md.j2": example.group(1)})
+    shown = built(root)
+    first = shown.heading("Read Paper")
+    following = shown.blocks()[shown.blocks().index(first.element) + 1]
+    assert following.text == "Paper · read by Ann"
+    assert [a.attrs["href"] for a in following.walk() if a.tag == "a"] == [
+        "https://example.org/1"]
+    assert shown.heading("Key idea").level == 4
+    second = shown.blocks()[shown.blocks().index(shown.heading("Unread Paper").element) + 1]
+    assert second.text == "read by nobody yet"
+    assert [h.text for h in shown.headings if h.level == 1] == [
+        "Reading List", "0. Introduction", "1. Paper Reading Progress",
+        "2. All Papers (Classifications according to Taxonomy)", "3. All Paper Reading Notes"]
+    before = (root / "README.md").read_bytes()
+    assert run(root, "build").exit_code == 0  # the next build accepts its own README
+    assert (root / "README.md").read_bytes() == before
+    assert run(root, "build", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("template", [
+    P("# {{ title }}\n\n{% for p in papers %}- {{ p.title|md }}\n{% endfor %}", id="no-marker"),
+    P("{{ marker }}: mine -->\n# {{ title }}\n\n{% for p in papers %}- {{ p.title|md }}\n"
+      "{% endfor %}", id="old-style-marker"),
+])
+def test_a_template_of_ones_own_builds_again_and_again(tmp_path: Path, template: str) -> None:
+    """A user template without `{{ marker }}` built once; then every build refused its own
+    README as "not written by surveybib"."""
+    root = survey(tmp_path, TWO_PAPERS, files={"templates/README.md.j2": template})
+    for _ in range(3):
+        result = run(root, "build")
+        assert result.exit_code == 0, result.output
+    text = (root / "README.md").read_text(encoding="utf-8")
+    assert text.startswith(GENERATED_MARKER) and text.count(GENERATED_MARKER) == 1
+    assert page(text).outline() == [(1, "Reading List")]
+    assert run(root, "build", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("statement", ['{% extends "README.md.j2" %}',
+                                       '{% include "README.md.j2" %}'])
+def test_a_template_that_loads_itself_is_refused_with_the_fix(tmp_path: Path,
+                                                              statement: str) -> None:
+    root = survey(tmp_path, TWO_PAPERS, files={"templates/README.md.j2": statement})
+    result = run(root, "build")
+    assert result.exit_code == 1
+    assert "RecursionError" not in result.output
+    assert 'write {% extends "surveybib/README.md.j2" %}' in result.stderr
+    assert not (root / "README.md").exists()
+
+
+def _doc_names(table_header: str) -> set[str]:
+    """The names in the first column of the docs' table with that header."""
+    rows = TEMPLATES_DOC[TEMPLATES_DOC.index(table_header):].split("\n\n")[0].splitlines()[2:]
+    names: set[str] = set()
+    for row in rows:
+        for cell in re.findall(r"`([^`]+)`", row.split(" | ")[0]):
+            names.add(re.sub(r"^text\\\|| ?\(.*$|^title\\\|", "", cell))
+    return names
+
+
+def test_the_docs_list_every_block_of_the_packaged_template() -> None:
+    import jinja2
+
+    from surveybib.readme.render import make_environment
+
+    env = make_environment(None)
+    source = env.loader.get_source(env, "README.md.j2")[0]
+    blocks = {node.name for node in env.parse(source).find_all(jinja2.nodes.Block)}
+    assert _doc_names("| block | renders |") == blocks
+
+
+def test_the_docs_list_every_variable_filter_and_function_a_template_sees(
+        tmp_path: Path) -> None:
+    import jinja2
+
+    from surveybib.bibtex.parse import parse_bib
+    from surveybib.readme.render import (
+        TEMPLATE_FILTERS,
+        TEMPLATE_GLOBALS,
+        make_environment,
+        render_readme,
+    )
+
+    (tmp_path / "README.md.j2").write_text("{{ names() }}\n", encoding="utf-8")
+    env = make_environment(tmp_path)
+    seen: list[str] = []
+    env.globals["names"] = jinja2.pass_context(
+        lambda ctx: seen.extend(sorted(set(ctx.parent) - set(env.globals))) or "")
+    render_readme(env, entries=parse_bib(TWO_PAPERS).entries, notes={}, taxonomy=(),
+                  group_by="taxonomy", intro="", title="T", source="survey.bib")
+    assert _doc_names("| variable | what |") == set(seen)
+    assert _doc_names("| name | what |") == set(TEMPLATE_FILTERS) | set(TEMPLATE_GLOBALS)
+    assert set(TEMPLATE_FILTERS) <= set(env.filters)
+
+
+def test_the_docs_name_every_attribute_of_a_paper_and_a_category() -> None:
+    import dataclasses
+
+    from surveybib.readme.render import Category, Paper
+
+    text = " ".join(TEMPLATES_DOC.split())
+    paper_text = text[text.index("A paper `p` has"):text.index("A category `c`")]
+    category_text = text[text.index("A category `c`"):text.index("Filters and functions")]
+
+    def public(cls: type) -> set[str]:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        properties = {n for n, v in vars(cls).items() if isinstance(v, property)}
+        methods = {n for n, v in vars(cls).items() if callable(v) and not n.startswith("_")}
+        return fields | properties | methods
+
+    documented = {re.sub(r"\(\)$", "", n) for n in re.findall(r"`([a-z_()]+)`", paper_text)}
+    assert documented - {"p", "link_to"} == public(Paper)
+    documented = {re.sub(r"\(\)$", "", n) for n in re.findall(r"`([a-z_()]+)`", category_text)}
+    assert documented - {"c"} == public(Category)

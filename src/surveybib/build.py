@@ -24,6 +24,7 @@ from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import hidden, render
 from surveybib.readme.blocks import close_open_blocks
+from surveybib.readme.rawhtml import close_open_elements
 from surveybib.survey import Survey, load_survey
 
 
@@ -105,9 +106,11 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     problems = [p for p in (hidden.text_problem(name, None, text),) if p is not None]
     text, unclosed = close_open_blocks(text.strip())
-    if unclosed is not None:
-        problems.append(Problem(name, None, None, f"{unclosed}; closed at its end", "render",
-                                level="warning", rule="note-unclosed"))
+    text, open_html = close_open_elements(text)
+    for what in (unclosed, open_html):
+        if what is not None:
+            problems.append(Problem(name, None, None, f"{what}; closed at its end", "render",
+                                    level="warning", rule="note-unclosed"))
     return text, problems
 
 

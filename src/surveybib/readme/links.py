@@ -29,6 +29,8 @@ _AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*|"
 _ATTRIBUTE = (r"(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*"
               r"(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)")
 _TAG = re.compile(rf"<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*\s*/?>")
+_CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*\s*>")
+_INLINE_COMMENT = re.compile(r"<!--(?:-?>|.*?-->)", re.S)
 _URL_ATTRIBUTE = re.compile(r"\s(src|href|poster|srcset)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+)",
                             re.I)
 _BACKTICKS = re.compile(r"`+")
@@ -115,6 +117,7 @@ class _Inline:
     def __init__(self, text: str) -> None:
         self.text = text
         self.spans: list[_Span] = []
+        self.tags: list[tuple[str, bool]] = []  # raw HTML tags: (text of the tag, a closing one)
         runs = [(m.start(), m.end() - m.start()) for m in _BACKTICKS.finditer(text)]
         self.runs_by_length: dict[int, list[int]] = {}
         for start, length in runs:
@@ -141,6 +144,7 @@ class _Inline:
             elif char == "]" and openers:
                 _, image = openers.pop()
                 active = image or len(openers) >= floor  # a link deactivates '[', not '!['
+                floor = min(floor, len(openers))
                 tail = self._inline_tail(i + 1) if active else None
                 if tail is None:
                     i += 1
@@ -186,7 +190,13 @@ class _Inline:
             return found.end()
         tag = _TAG.match(self.text, i)
         if tag is None:
-            return i + 1
+            closing = _CLOSING_TAG.match(self.text, i)
+            if closing is not None:
+                self.tags.append((closing.group(0), True))
+                return closing.end()
+            comment = _INLINE_COMMENT.match(self.text, i)
+            return comment.end() if comment is not None else i + 1
+        self.tags.append((tag.group(0), False))
         for attribute in _URL_ATTRIBUTE.finditer(tag.group(0)):
             kind = "srcset" if attribute.group(1).lower() == "srcset" else "html"
             self.spans.append(_Span(i + attribute.start(2), i + attribute.end(2), kind))
