@@ -400,6 +400,8 @@ def test_an_intro_left_open_cannot_hide_the_readme(tmp_path: Path, intro: str,
     assert result.exit_code == 0, result.output
     assert f"INTRO.md: warning: {reason}; closed at its end" in result.stderr.splitlines()
     shown = page((root / "README.md").read_text(encoding="utf-8"))
+    intro = shown.outline().index((1, "0. Introduction"))
+    assert shown.outline()[intro + 1] == (2, "Taxonomy")  # the next generated heading
     assert [h.text for h in shown.headings if h.level == 1] == [
         "Reading List", "0. Introduction", "1. Paper Reading Progress",
         "2. All Papers (Classifications according to Taxonomy)", "3. All Paper Reading Notes"]
