@@ -500,6 +500,18 @@ def test_the_worked_example_in_the_docs_overrides_one_block(tmp_path: Path) -> N
     assert run(root, "build", "--check").exit_code == 0
 
 
+def test_note_at_places_a_note_under_a_heading_of_any_level(tmp_path: Path) -> None:
+    template = ('{% extends "surveybib/README.md.j2" %}\n{% block paper %}\n'
+                "{{ heading(2, p.title, p.id) }}\n\n{{ note_at(p, 3) }}\n\n{% endblock %}\n")
+    root = survey(tmp_path, TWO_PAPERS, files={
+        "templates/README.md.j2": template, "notes/t1.md": "# Results\n\n![f](f.png)",
+        "notes/f.png": "png"})
+    shown = built(root)
+    outline = shown.outline()
+    assert outline[outline.index((2, "Read Paper")) + 1] == (3, "Results")
+    assert [img.attrs["src"] for img in shown.images] == ["notes/f.png"]
+
+
 @pytest.mark.parametrize("template", [
     P("# {{ title }}\n\n{% for p in papers %}- {{ p.title|md }}\n{% endfor %}", id="no-marker"),
     P("{{ marker }}: mine -->\n# {{ title }}\n\n{% for p in papers %}- {{ p.title|md }}\n"

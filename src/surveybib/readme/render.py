@@ -437,6 +437,8 @@ def make_environment(user_templates: Path | None) -> Any:
     )
     env.filters.update(TEMPLATE_FILTERS)
     env.globals.update(TEMPLATE_GLOBALS)
+    env.globals["note_at"] = jinja2.pass_context(  # links rebased as for `p.note`
+        lambda context, paper, top: _note_at(paper, top, context.get("note_folder", "")))
     return env
 
 
