@@ -10,12 +10,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import TESTS
+from click.testing import Result
+from conftest import TESTS, Cli
 from gfm import Element, Page, items, page
 
 from surveybib.build import render_at
-from surveybib.cli import main
 from surveybib.readme.render import GENERATED_MARKER
 
 P = pytest.param
@@ -39,16 +38,12 @@ def survey(root: Path, bib: str, *, config: str = "", notes: dict[str, str] | No
     return root
 
 
-def run(root: Path, *args: str, **env: str) -> Result:
-    result = CliRunner().invoke(main, ["-C", str(root), *args],
-                                env={"SURVEYBIB_OFFLINE": "1", **env})
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+def run(cli: Cli, root: Path, *args: str, **env: str) -> Result:
+    return cli("-C", root, *args, env={"SURVEYBIB_OFFLINE": "1", **env})
 
 
-def built(root: Path, readme: str = "README.md") -> Page:
-    result = run(root, "build")
+def built(cli: Cli, root: Path, readme: str = "README.md") -> Page:
+    result = run(cli, root, "build")
     assert result.exit_code == 0, result.output
     text = (root / readme).read_text(encoding="utf-8")
     shown = page(text)
@@ -76,7 +71,7 @@ def entry(key: str, title: str, taxonomy: str = "", **fields: str) -> str:
 # ---------------------------------------------------------------- 1. headings in a note
 
 
-def test_note_headings_sit_one_level_below_their_paper(tmp_path: Path) -> None:
+def test_note_headings_sit_one_level_below_their_paper(cli: Cli, tmp_path: Path) -> None:
     """Issue 11.1: `# Results` in a note was an H1 between two categories."""
     bib = (entry("awq", "AWQ", "Quantization", year="2024")
            + entry("gptq", "GPTQ", "Quantization/Weight-only", year="2023")
@@ -88,7 +83,7 @@ def test_note_headings_sit_one_level_below_their_paper(tmp_path: Path) -> None:
                       "gptq": "# Deep\n\n## Deeper\n\n### Deepest\n\n#### Deepest still",
                       "flash": "See [the results](#results) and [实验结果](#实验结果).",
                   })
-    shown = built(root)
+    shown = built(cli, root)
     outline = shown.outline()
     at = outline.index((3, "AWQ (2024)"))
     assert outline[at:at + 6] == [(3, "AWQ (2024)"), (4, "Results"), (5, "实验结果"), (6, "细节"),
@@ -121,7 +116,7 @@ ENDINGS = [
 
 
 @pytest.mark.parametrize(("ending", "_kind"), ENDINGS)
-def test_no_generated_line_continues_a_notes_block(tmp_path: Path, ending: str,
+def test_no_generated_line_continues_a_notes_block(cli: Cli, tmp_path: Path, ending: str,
                                                    _kind: str) -> None:
     """Issue 11.2: AWQ's notes end with a list, and the generated "- [FlexGen]: notes under"
     line became a fifth item of it on GitHub."""
@@ -129,7 +124,7 @@ def test_no_generated_line_continues_a_notes_block(tmp_path: Path, ending: str,
            entry("flexgen", "FlexGen", "System; Quantization"))
     root = survey(tmp_path, bib, config='taxonomy = ["System", "Quantization"]',
                   notes={"awq": ending})
-    shown = built(root)
+    shown = built(cli, root)
     line = notes_under(shown, "FlexGen")
     assert line.parent is not None and len(items(line.parent)) == 1  # a list of its own
     assert line.parent.parent is shown.root  # not inside the note's list or quote
@@ -158,7 +153,8 @@ def _between(shown: Page, first: Element, last: Element) -> list[Element]:
     return blocks[blocks.index(top(first)) + 1:blocks.index(top(last))]
 
 
-def test_a_template_line_right_after_a_note_is_not_a_lazy_continuation(tmp_path: Path) -> None:
+def test_a_template_line_right_after_a_note_is_not_a_lazy_continuation(cli: Cli,
+                                                                       tmp_path: Path) -> None:
     """A user template that writes a line straight after `{{ p.note }}` still starts a new
     block: surveybib puts a blank line after every note."""
     template = ('{% extends "surveybib/README.md.j2" %}\n{% block paper %}\n'
@@ -167,7 +163,7 @@ def test_a_template_line_right_after_a_note_is_not_a_lazy_continuation(tmp_path:
     root = survey(tmp_path, entry("awq", "AWQ", "Q", reader="Ann"),
                   notes={"awq": "- first point\n- a paragraph that could go on"},
                   files={"templates/README.md.j2": template})
-    shown = built(root)
+    shown = built(cli, root)
     paragraph = next(e for e in shown.root.walk() if e.tag == "p"
                      and e.text.startswith("Reviewed by"))
     assert paragraph.parent is shown.root and paragraph.text == "Reviewed by Ann."
@@ -216,7 +212,7 @@ Not rewritten: [web](https://example.org/x.png), [top](#arch), [mail](mailto:a@b
     P('notes = "reading/notes"\nreadme = "site/README.md"', "site/README.md",
       id="notes-and-readme-elsewhere"),
 ])
-def test_relative_links_in_notes_resolve_from_the_readme(tmp_path: Path, config: str,
+def test_relative_links_in_notes_resolve_from_the_readme(cli: Cli, tmp_path: Path, config: str,
                                                          readme: str) -> None:
     """Issue 11.3: `![架构图](figures/arch.png)` in notes/KEY.md pointed beside README.md."""
     notes = "reading/notes" if "reading" in config else "notes"
@@ -225,7 +221,7 @@ def test_relative_links_in_notes_resolve_from_the_readme(tmp_path: Path, config:
              f"{notes}/other.md": "# Method", f"{notes}/../docs/guide.md": "guide",
              f"{notes}/k.md": NOTE_WITH_FILES}
     root = survey(tmp_path, entry("k", "Arch", "A"), config=config, files=files)
-    shown = built(root, readme)
+    shown = built(cli, root, readme)
     base = (root / readme).parent
     targets = [img.attrs["src"] for img in shown.images] + [
         link.href for link in shown.links if not re.match(r"#|[a-z]+:", link.href)]
@@ -283,15 +279,15 @@ VENUES = [
 
 
 @pytest.mark.parametrize(("fields", "short"), VENUES)
-def test_the_readme_shows_the_usual_short_venue_name(tmp_path: Path, fields: dict[str, str],
-                                                     short: str) -> None:
+def test_the_readme_shows_the_usual_short_venue_name(cli: Cli, tmp_path: Path,
+                                                     fields: dict[str, str], short: str) -> None:
     """Issue 11.4: without `venue`, the README showed "(International Conference on Machine
     Learning 2024)"."""
     config = ('venues = {"Proceedings of the ACM Web Conference" = "TheWebConf", '
               '"Conference on Computer Vision and Pattern Recognition" = "CVPR\'", '
               '"Conference on Robot Learning" = ""}')
     root = survey(tmp_path, entry("k", "Paper", "A", year="2024", **fields), config=config)
-    shown = built(root)
+    shown = built(cli, root)
     assert shown.outline()[-1] == (3, f"Paper ({short} 2024)")
     assert list(rows(shown)) == [f"Paper ({short} 2024)"]
 
@@ -317,7 +313,7 @@ def test_the_packaged_table_never_gives_one_name_two_short_names() -> None:
 
 
 def test_arxiv_papers_link_their_abstract_page_however_they_were_added(
-        tmp_path: Path, fake_api: Any) -> None:
+        cli: Cli, tmp_path: Path, fake_api: Any) -> None:
     """Issue 11.5: papers added by arXiv id linked doi.org/10.48550/..., the others
     arxiv.org/abs/...: one form for all."""
     fake_api.derive_datacite("10.48550/arXiv.2404.14294", title="A Survey on Efficient "
@@ -329,12 +325,11 @@ def test_arxiv_papers_link_their_abstract_page_however_they_were_added(
            + entry("published", "Published", "A", doi="10.1145/3620666.3651335",
                    eprint="2305.09781", archiveprefix="arXiv"))
     root = survey(tmp_path, bib)
-    added = run(root, "add", "2404.14294", "--taxonomy", "A", SURVEYBIB_OFFLINE="",
-                SURVEYBIB_CROSSREF_URL=fake_api.url, SURVEYBIB_DATACITE_URL=fake_api.url,
+    added = run(cli, root, "add", "2404.14294", "--taxonomy", "A", SURVEYBIB_OFFLINE="",
                 SURVEYBIB_RETRIES="0")
     assert added.exit_code == 0, added.output
     assert "10.48550/arxiv.2404.14294" in (root / "survey.bib").read_text("utf-8").lower()
-    shown = built(root)
+    shown = built(cli, root)
     papers = {title.split(" (")[0]: links["paper"] for title, links in rows(shown).items()}
     assert papers == {
         "By Eprint": "https://arxiv.org/abs/2402.09748",
@@ -374,14 +369,14 @@ LEFT_OPEN = [
 
 
 @pytest.mark.parametrize(("note", "reason"), LEFT_OPEN)
-def test_a_note_left_open_cannot_hide_the_rest_of_the_readme(tmp_path: Path, note: str,
+def test_a_note_left_open_cannot_hide_the_rest_of_the_readme(cli: Cli, tmp_path: Path, note: str,
                                                              reason: str) -> None:
     """Issue 15.14: the fence closing an unclosed code block in a list item was added at
     column 0, where it opened a new block; HTML blocks of kinds 1, 3, 4 and 5 were never
     closed. Either way every later heading vanished on GitHub."""
     bib = entry("a", "First", "A") + entry("b", "Second", "A") + entry("c", "Third", "B")
     root = survey(tmp_path, bib, config='taxonomy = ["A", "B"]', notes={"a": note})
-    result = run(root, "build")
+    result = run(cli, root, "build")
     assert result.exit_code == 0, result.output
     assert f"notes/a.md: a: warning: {reason}; closed at the end of the note so it cannot " \
         "swallow the rest of the README" in result.stderr.splitlines()
@@ -393,10 +388,10 @@ def test_a_note_left_open_cannot_hide_the_rest_of_the_readme(tmp_path: Path, not
 
 
 @pytest.mark.parametrize(("intro", "reason"), [LEFT_OPEN[0], LEFT_OPEN[3], LEFT_OPEN[8]])
-def test_an_intro_left_open_cannot_hide_the_readme(tmp_path: Path, intro: str,
+def test_an_intro_left_open_cannot_hide_the_readme(cli: Cli, tmp_path: Path, intro: str,
                                                    reason: str) -> None:
     root = survey(tmp_path, entry("a", "First", "A"), intro=intro)
-    result = run(root, "build")
+    result = run(cli, root, "build")
     assert result.exit_code == 0, result.output
     assert f"INTRO.md: warning: {reason}; closed at its end" in result.stderr.splitlines()
     shown = page((root / "README.md").read_text(encoding="utf-8"))
@@ -421,14 +416,15 @@ PAYLOADS = [
 
 @pytest.mark.parametrize("field", ["title", "venue", "reader", "taxonomy"])
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_math_in_a_field_never_becomes_a_link(tmp_path: Path, field: str, payload: str) -> None:
+def test_math_in_a_field_never_becomes_a_link(cli: Cli, tmp_path: Path, field: str,
+                                              payload: str) -> None:
     """Issue 15.15: `$a](javascript:alert(1))$` was copied into `[...](#anchor)` and
     cmark-gfm made it `<a href="javascript:alert(1)">`."""
     fields = {"title": "Paper", "taxonomy": "A", "venue": "ICML", "year": "2024",
               "url": "https://example.org/paper", field: payload}
     bib = "@misc{k,\n" + "".join(f"  {n} = {{{v}}},\n" for n, v in fields.items()) + "}\n"
     root = survey(tmp_path, bib + entry("j", "Other", f"B; {fields['taxonomy']}"))
-    shown = built(root)
+    shown = built(cli, root)
     for link in shown.links:  # only our own links; a URL shown as text may be autolinked
         assert link.href.startswith("#") or link.href in ("https://example.org/paper",
                                                           link.text), link
@@ -440,13 +436,13 @@ def test_math_in_a_field_never_becomes_a_link(tmp_path: Path, field: str, payloa
     assert len(labels) >= (0 if field == "reader" else 1), [link.text for link in shown.links]
 
 
-def test_nul_and_bidirectional_overrides_are_dropped_and_named(tmp_path: Path) -> None:
+def test_nul_and_bidirectional_overrides_are_dropped_and_named(cli: Cli, tmp_path: Path) -> None:
     """Issue 15.15: NUL and U+202E reached README.md, after which git treats it as binary."""
     bib = entry("k", "Safe\u202eevil title", "A\u2066", reader="Ann\u2069")
     bib = bib.replace("evil title", "evil\x00 title")
     root = survey(tmp_path, bib, notes={"k": "A note \u202d with \x00 hidden characters."},
                   intro="Intro \u202b text.")
-    result = run(root, "build")
+    result = run(cli, root, "build")
     assert result.exit_code == 0, result.output
     data = (root / "README.md").read_bytes()
     assert not re.search("[\x00\u202a-\u202e\u2066-\u2069]", data.decode("utf-8"))
@@ -464,7 +460,7 @@ def test_nul_and_bidirectional_overrides_are_dropped_and_named(tmp_path: Path) -
         "survey.bib:1: k: warning: title holds U+0000 NUL, U+202E RIGHT-TO-LEFT OVERRIDE; "
         "dropped from the README",
     ]
-    check = run(root, "check")
+    check = run(cli, root, "check")
     assert "title holds U+0000 NUL" in check.stderr
 
 
@@ -477,12 +473,12 @@ TWO_PAPERS = (entry("t1", "Read Paper", "A", reader="Ann", url="https://example.
               + entry("t2", "Unread Paper", "A"))
 
 
-def test_the_worked_example_in_the_docs_overrides_one_block(tmp_path: Path) -> None:
+def test_the_worked_example_in_the_docs_overrides_one_block(cli: Cli, tmp_path: Path) -> None:
     example = re.search(r"```jinja\n(.*?)```", TEMPLATES_DOC, re.S)
     assert example is not None
     root = survey(tmp_path, TWO_PAPERS, notes={"t1": "# Key idea\n\nShort."},
                   files={"templates/README.md.j2": example.group(1)})
-    shown = built(root)
+    shown = built(cli, root)
     first = shown.heading("Read Paper")
     following = shown.blocks()[shown.blocks().index(first.element) + 1]
     assert following.text == "Paper · read by Ann"
@@ -495,18 +491,18 @@ def test_the_worked_example_in_the_docs_overrides_one_block(tmp_path: Path) -> N
         "Reading List", "0. Introduction", "1. Paper Reading Progress",
         "2. All Papers (Classifications according to Taxonomy)", "3. All Paper Reading Notes"]
     before = (root / "README.md").read_bytes()
-    assert run(root, "build").exit_code == 0  # the next build accepts its own README
+    assert run(cli, root, "build").exit_code == 0  # the next build accepts its own README
     assert (root / "README.md").read_bytes() == before
-    assert run(root, "build", "--check").exit_code == 0
+    assert run(cli, root, "build", "--check").exit_code == 0
 
 
-def test_note_at_places_a_note_under_a_heading_of_any_level(tmp_path: Path) -> None:
+def test_note_at_places_a_note_under_a_heading_of_any_level(cli: Cli, tmp_path: Path) -> None:
     template = ('{% extends "surveybib/README.md.j2" %}\n{% block paper %}\n'
                 "{{ heading(2, p.title, p.id) }}\n\n{{ note_at(p, 3) }}\n\n{% endblock %}\n")
     root = survey(tmp_path, TWO_PAPERS, files={
         "templates/README.md.j2": template, "notes/t1.md": "# Results\n\n![f](f.png)",
         "notes/f.png": "png"})
-    shown = built(root)
+    shown = built(cli, root)
     outline = shown.outline()
     assert outline[outline.index((2, "Read Paper")) + 1] == (3, "Results")
     assert [img.attrs["src"] for img in shown.images] == ["notes/f.png"]
@@ -517,25 +513,26 @@ def test_note_at_places_a_note_under_a_heading_of_any_level(tmp_path: Path) -> N
     P("{{ marker }}: mine -->\n# {{ title }}\n\n{% for p in papers %}- {{ p.title|md }}\n"
       "{% endfor %}", id="old-style-marker"),
 ])
-def test_a_template_of_ones_own_builds_again_and_again(tmp_path: Path, template: str) -> None:
+def test_a_template_of_ones_own_builds_again_and_again(cli: Cli, tmp_path: Path,
+                                                       template: str) -> None:
     """A user template without `{{ marker }}` built once; then every build refused its own
     README as "not written by surveybib"."""
     root = survey(tmp_path, TWO_PAPERS, files={"templates/README.md.j2": template})
     for _ in range(3):
-        result = run(root, "build")
+        result = run(cli, root, "build")
         assert result.exit_code == 0, result.output
     text = (root / "README.md").read_text(encoding="utf-8")
     assert text.startswith(GENERATED_MARKER) and text.count(GENERATED_MARKER) == 1
     assert page(text).outline() == [(1, "Reading List")]
-    assert run(root, "build", "--check").exit_code == 0
+    assert run(cli, root, "build", "--check").exit_code == 0
 
 
 @pytest.mark.parametrize("statement", ['{% extends "README.md.j2" %}',
                                        '{% include "README.md.j2" %}'])
-def test_a_template_that_loads_itself_is_refused_with_the_fix(tmp_path: Path,
+def test_a_template_that_loads_itself_is_refused_with_the_fix(cli: Cli, tmp_path: Path,
                                                               statement: str) -> None:
     root = survey(tmp_path, TWO_PAPERS, files={"templates/README.md.j2": statement})
-    result = run(root, "build")
+    result = run(cli, root, "build")
     assert result.exit_code == 1
     assert "RecursionError" not in result.output
     assert 'write {% extends "surveybib/README.md.j2" %}' in result.stderr

@@ -31,6 +31,7 @@ _DEFAULTS: dict[str, Any] = {
     "venues": {},
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
+    "issue_form": None,  # None: keep the add-paper issue form in step when it exists
 }
 COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
 README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
@@ -70,6 +71,7 @@ class Settings:
     venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
+    issue_form: bool | None = None
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -108,6 +110,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         venues=_venues(values["venues"]),
         columns=_columns(values["columns"]),
         readme_blocks=_readme_blocks(values["readme_blocks"]),
+        issue_form=_optional_bool(values["issue_form"], "issue_form"),
     )
 
 
@@ -214,6 +217,12 @@ def _columns(value: Any) -> tuple[str, ...]:
             raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
                               f"the columns are {', '.join(COLUMNS)}")
     return tuple(dict.fromkeys(names))
+
+
+def _optional_bool(value: Any, key: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"[tool.surveybib] {key} must be true or false")
+    return value
 
 
 def _strings(value: Any, key: str) -> list[str]:
