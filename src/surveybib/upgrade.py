@@ -189,6 +189,10 @@ def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore) -> Upgra
             why = crossref_guard(entry, arxiv, confirmed)
             if why:
                 return keep(f"Crossref's record of {published.doi} is another paper: {why}")
+            venue = confirmed.get("booktitle") or confirmed.get("journal")
+            if "workshop" in venue.lower():  # S2 may file a workshop paper under the conference
+                return keep(f"Crossref's record of {published.doi} is a workshop paper "
+                            f"({to_unicode(venue)})")
     return _upgrade(entry, arxiv, published, confirmed)
 
 
