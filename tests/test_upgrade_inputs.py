@@ -43,6 +43,90 @@ def _run(root: Path, s2: FakeScholar | None, api: Any, *args: str, **env: str) -
     return CliRunner().invoke(main, ["-C", str(root), *args], env=environ)
 
 
+# ------------------------------------------------------------------ the API key
+
+
+def test_a_refused_api_key_stops_semantic_scholar_in_one_line_and_fails_the_run(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    survey = _survey(tmp_path, _preprints(501))  # two batches' worth
+    fake_scholar.keys = {"the-right-key"}
+    result = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
+                  SURVEYBIB_S2_API_KEY="a-wrong-key")
+    assert result.exit_code == 1, result.output
+    assert "surveybib: Semantic Scholar refused the API key in SURVEYBIB_S2_API_KEY (HTTP " \
+        "403: Forbidden); check it, or unset it to use the shared pool" in result.stderr
+    assert "warning" not in result.stderr  # not 501 lines blaming the entries
+    assert fake_scholar.count("s2") == 1  # the second batch is not sent with the same key
+    good = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
+                SURVEYBIB_S2_API_KEY="the-right-key")
+    assert good.exit_code == 0, good.output
+    assert "semantic scholar: 501 asked in 2 requests: 0 found, 501 unknown" in good.stderr
+    assert all(seen.keyed for seen in fake_scholar.requests("s2"))
+
+
+# ------------------------------------------------------------------ the base URLs
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    pytest.param("SURVEYBIB_S2_URL", "localhost:8080", id="no-scheme"),
+    pytest.param("SURVEYBIB_S2_URL", "http://[::1", id="broken-ipv6"),
+    pytest.param("SURVEYBIB_S2_URL", "api.semanticscholar.org/graph/v1", id="host-only"),
+    pytest.param("SURVEYBIB_HF_URL", "ftp://huggingface.co", id="ftp"),
+    pytest.param("SURVEYBIB_HF_URL", "https://hugging face.co", id="space"),
+])
+def test_a_mistyped_base_url_is_one_line_before_any_request(
+        tmp_path: Path, fake_scholar: FakeScholar, name: str, value: str) -> None:  # noqa: F811
+    survey = _survey(tmp_path, _preprints(2))
+    result = _run(survey, fake_scholar, None, "enrich", "--counts", **{name: value})
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"surveybib: {name} is {value!r}, not an http(s) URL such as "
+        f"{'https://api.semanticscholar.org' if 'S2' in name else 'https://huggingface.co'}"]
+    assert fake_scholar.count() == 0  # nothing asked of the other service either
+
+
+def test_both_forms_of_the_semantic_scholar_base_work_end_to_end(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    survey = _survey(tmp_path, _preprints(1))
+    for base in (fake_scholar.url, fake_scholar.url + "/graph/v1/"):
+        result = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
+                      "--refresh", SURVEYBIB_S2_URL=base)
+        assert result.exit_code == 0 and "1 unknown, 0 failed" in result.stderr
+    assert [s.path for s in fake_scholar.requests("s2")] == ["/graph/v1/paper/batch"] * 2
+
+
+# ------------------------------------------------------------------ servers that keep failing
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    pytest.param("500", "Hugging Face answered HTTP 500 (after retries)", id="http-500"),
+    pytest.param("malformed", "Hugging Face sent malformed JSON", id="garbage-json"),
+    pytest.param("html", "Hugging Face sent an HTML page, not JSON (a proxy or a network "
+                         "sign-in page?)", id="html-page"),
+])
+def test_hugging_face_failing_every_paper_stops_after_a_few(
+        tmp_path: Path, fake_scholar: FakeScholar, fault: str, reason: str) -> None:  # noqa: F811
+    survey = _survey(tmp_path, _preprints(40))
+    fake_scholar.inject(fault, times=10**6, route="hf")
+    result = _run(survey, fake_scholar, None, "enrich", "--counts", SURVEYBIB_RETRIES="0")
+    assert result.exit_code == 0, result.output
+    assert f"survey.bib:1: p0: warning: {reason}; asked again next run" in result.stderr
+    assert "survey.bib:352: p39: warning: Hugging Face keeps failing; not asked; asked again " \
+        "next run" in result.stderr
+    assert fake_scholar.count("hf") <= 8  # three failures in a row, and what was in flight
+    assert "hugging face: 40 asked in" in result.stderr and "40 failed" in result.stderr
+
+
+def test_an_html_page_from_semantic_scholar_is_named_once_per_entry(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    survey = _survey(tmp_path, _preprints(1))
+    fake_scholar.inject("html", times=10, route="s2")
+    result = _run(survey, fake_scholar, None, "enrich", "--upgrade")
+    assert result.exit_code == 0, result.output
+    assert "survey.bib:1: p0: warning: Semantic Scholar sent an HTML page, not JSON (a proxy " \
+        "or a network sign-in page?); asked again next run" in result.stderr
+
+
 # ------------------------------------------------------------------ the guard
 
 
