@@ -5,6 +5,7 @@ entries whose upgrade must also read right in the exports."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,68 @@ def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
         "10.5555/blackbox.7 is a workshop paper (Proceedings of the 6th BlackboxNLP Workshop: " \
         "Analyzing and Interpreting Neural Networks for NLP)" in result.stderr
     assert (survey / "survey.bib").read_text(encoding="utf-8") == bib
+
+
+# ------------------------------------------------------------------ what the exports say
+
+
+DBLP = """\
+@article{DBLP:journals/corr/abs-2106-09685,
+  author       = {Edward J. Hu and
+                  Yelong Shen and
+                  Phillip Wallis and
+                  Zeyuan Allen{-}Zhu},
+  title        = {LoRA: Low-Rank Adaptation of Large Language Models},
+  journal      = {CoRR},
+  volume       = {abs/2106.09685},
+  year         = {2021},
+  url          = {https://arxiv.org/abs/2106.09685},
+  eprinttype    = {arXiv},
+  eprint       = {2106.09685},
+  taxonomy     = {A}
+}
+
+@article{DBLP:journals/corr/abs-2301-00009,
+  author       = {Jane Doe and Richard Roe},
+  title        = {Widgets at Scale},
+  journal      = {CoRR},
+  volume       = {abs/2301.00009},
+  year         = {2023},
+  eprinttype    = {arXiv},
+  eprint       = {2301.00009},
+  taxonomy     = {A}
+}
+"""
+
+
+def test_upgraded_dblp_entries_export_their_venue_not_the_arxiv_placeholders(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    survey = _survey(tmp_path, DBLP)
+    fake_scholar.add(s2_paper("2106.09685", LORA, LORA_AUTHORS, 2021, venue="ICLR",
+                              dblp="conf/iclr/HuSWALWWC22"))
+    fake_scholar.add(s2_paper("2301.00009", "Widgets at Scale", ["Jane Doe", "Richard Roe"],
+                              2023, venue="TMLR"))
+    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    assert result.exit_code == 0, result.output
+    text = (survey / "survey.bib").read_text(encoding="utf-8")
+    assert "  volume       = {abs/2106.09685},\n" in text  # kept in survey.bib: nothing deleted
+    assert "  journal      = {Trans. Mach. Learn. Res.},\n" in text
+
+    def export(fmt: str) -> str:
+        out = _run(survey, None, None, "export", "--format", fmt)
+        assert out.exit_code == 0, out.output
+        return out.stdout
+
+    formatted = export("text")
+    assert "In International Conference on Learning Representations. 2022." in formatted
+    assert "volume abs/" not in formatted and ", abs/2301.00009" not in formatted
+    items = {i["id"]: i for i in json.loads(export("csl-json"))}
+    lora = items["DBLP:journals/corr/abs-2106-09685"]
+    assert lora["type"] == "paper-conference"
+    assert lora["container-title"] == "International Conference on Learning Representations"
+    assert "volume" not in lora and "volume" not in items["DBLP:journals/corr/abs-2301-00009"]
+    bibtex = export("bibtex")
+    assert "CoRR" not in bibtex and "volume = {abs/" not in bibtex
+    assert "  eprint = {2106.09685}," in bibtex  # the arXiv identity stays
+    ris = export("ris")
+    assert "CoRR" not in ris and "VL  - abs/" not in ris
