@@ -176,6 +176,21 @@ def test_a_sequel_by_the_same_authors_is_not_taken(
     assert (survey / "survey.bib").read_text(encoding="utf-8") == bib
 
 
+def test_stacked_latex_accents_in_family_names_match_their_plain_spelling(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    # Vietnamese names need two accents on one letter: Nguyễn is Nguy{\~{\^e}}n in BibTeX.
+    bib = ("@misc{vn,\n  title = {Widgets in Vietnamese},\n  author = {Nguy{\\~{\\^e}}n, An "
+           "and Tr{\\`{\\^a}}n, B{\\'{\\i}}nh and Ph{\\d{a}}m, Chi},\n  year = {2023},\n"
+           "  eprint = {2305.00011},\n  archiveprefix = {arXiv},\n  taxonomy = {A},\n}\n")
+    survey = _survey(tmp_path, bib)
+    fake_scholar.add(s2_paper("2305.00011", "Widgets in Vietnamese",
+                              ["An Nguyen", "Binh Tran", "Chi Pham"], 2023, venue="ACL"))
+    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith(": same title, 3 of 3 authors, year 2023 -> "
+                                                  "2023)")
+
+
 def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
         tmp_path: Path, fake_scholar: FakeScholar, fake_api: Any) -> None:  # noqa: F811
     title = "Sparse Probing of Language Models"
