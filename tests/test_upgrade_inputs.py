@@ -155,6 +155,7 @@ def test_a_subtitle_that_makes_another_work_is_not_the_same_title(theirs: str) -
     pytest.param("Scaling Laws for Widgets: Long-Range Dependencies at Scale", id="long-range"),
     pytest.param("Scaling Laws for Widgets: Full-Stack Training", id="full-stack"),
     pytest.param("Scaling Laws for Widgets: Reporting Standards", id="reporting"),
+    pytest.param("Scaling Laws for Widgets: Let's Talk About Scale", id="talk"),
 ])
 def test_an_ordinary_trailing_subtitle_still_agrees(theirs: str) -> None:
     assert titles_agree("Scaling Laws for Widgets", theirs)

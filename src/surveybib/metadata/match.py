@@ -236,7 +236,7 @@ _OTHER_WORK = frozenset({"extended", "extension", "supplement", "supplementary",
 # "Technical Report", "Short Paper"), matched on the folded subtitle.
 _OTHER_VERSION = re.compile(r"\b(?:part (?:[ivx]+|\d+|one|two|three)|(?:full|long|short|"
                             r"journal|conference|extended|preliminary) version|technical report"
-                            r"|short paper|talk)\b")
+                            r"|short paper)\b")
 
 
 @lru_cache(maxsize=1 << 14)
