@@ -215,6 +215,24 @@ def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
     assert (survey / "survey.bib").read_text(encoding="utf-8") == bib
 
 
+def test_semantic_scholar_text_cannot_add_fields_to_survey_bib(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    bib = ("@misc{w,\n  title = {Widgets at Scale},\n  author = {Doe, Jane and Roe, Richard},\n"
+           "  year = {2023},\n  eprint = {2301.00009},\n  archiveprefix = {arXiv},\n"
+           "  taxonomy = {A},\n}\n")
+    survey = _survey(tmp_path, bib)
+    fake_scholar.add(s2_paper("2301.00009", "Widgets at Scale", ["Jane Doe", "Richard Roe"],
+                              2023, venue="TMLR", volume="7}, note = {injected",
+                              pages="1-2}, url = {https://evil.example"))
+    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    assert result.exit_code == 0, result.output
+    text = (survey / "survey.bib").read_text(encoding="utf-8")
+    assert "  volume = {7\\}, note = \\{injected},\n" in text
+    exported = json.loads(_run(survey, None, None, "export", "--format", "csl-json").stdout)
+    assert len(exported) == 1 and "note" not in exported[0] and "URL" not in exported[0]
+    assert exported[0]["volume"] == "7}, note = {injected"
+
+
 # ------------------------------------------------------------------ what the exports say
 
 
