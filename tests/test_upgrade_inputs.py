@@ -215,6 +215,18 @@ def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
     assert (survey / "survey.bib").read_text(encoding="utf-8") == bib
 
 
+def test_a_record_of_unexpected_shape_is_read_not_a_crash(
+        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+    bib = _preprints(1)
+    survey = _survey(tmp_path, bib)
+    record = s2_paper("2301.00000", "Paper number 0", ["Jane Doe"], 2023, venue="ICML")
+    record["publicationVenue"] = {**record["publicationVenue"], "alternate_names": 7}
+    fake_scholar.add(record)
+    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "survey.bib:1: p0: arXiv 2301.00000 -> ICML 2023 (" in result.stdout
+
+
 def test_semantic_scholar_text_cannot_add_fields_to_survey_bib(
         tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
     bib = ("@misc{w,\n  title = {Widgets at Scale},\n  author = {Doe, Jane and Roe, Richard},\n"
