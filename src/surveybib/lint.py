@@ -38,6 +38,8 @@ RULES: dict[str, tuple[Level, str]] = {
                                  "comment open"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
+    # from issueform.py (the add-paper issue form that build writes)
+    "issue-form": ("warning", "a category the issue form's dropdown cannot offer"),
     # from export.py / formatted.py (surveybib export, configured exports)
     "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
                                     "in the bibliography"),

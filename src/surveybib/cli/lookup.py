@@ -7,6 +7,8 @@ import re
 import sys
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -20,7 +22,8 @@ from surveybib.errors import UsageError
 from surveybib.export import render_export
 from surveybib.files import survey_lock, write_bytes_atomic
 from surveybib.metadata.store import load_store, save_store
-from surveybib.model import Entry
+from surveybib.model import Entry, Problem
+from surveybib.notes import note_filename
 from surveybib.survey import load_survey
 
 
@@ -107,22 +110,64 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 
 
 @main.command("add")
-@click.argument("paper", metavar="DOI_OR_ARXIV_ID")
+@click.argument("paper", metavar="DOI_OR_ARXIV_ID", required=False)
 @click.option("--taxonomy", default="", metavar="T",
               help="Category (from the configured list); several separated by ';'.")
 @click.option("--reader", default="", metavar="R", help="Who read it (stored as given).")
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
+@click.option("--from-issue", "issue", metavar="FILE",
+              help="Take the paper, category, reader and note from the body GitHub wrote "
+                   "for the add-paper issue form (`-`: stdin).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "github"]),
+              help="With --from-issue: json, or github (markdown for the pull request or "
+                   "the issue comment, on stdout).")
 @pass_context
-def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) -> None:
+def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key: str,
+                issue: str | None, fmt: str) -> None:
     """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
+    if issue is not None:
+        from surveybib.cli.issue import add_from_issue
 
+        if paper or taxonomy or reader:
+            raise UsageError("--from-issue takes the paper, category and reader from the "
+                             "issue; leave out DOI_OR_ARXIV_ID, --taxonomy and --reader")
+        add_from_issue(ctx, issue, fmt, key)
+        return
+    if paper is None:
+        raise UsageError("give a DOI or arXiv id (or `-` for BibTeX on stdin, or "
+                         "--from-issue FILE)")
+    if fmt != "text":
+        raise UsageError("--format json/github go with --from-issue")
+    print_added(ctx, add_paper(ctx, paper, taxonomy, reader, key))
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What `add` did: the entries it appended and the line each starts on, the record
+    they came from (None for pasted BibTeX), its warnings, and each entry's note."""
+
+    entries: tuple[Entry, ...]
+    lines: tuple[int, ...]
+    found: lookup.Found | None
+    problems: tuple[Problem, ...]
+    notes: tuple[tuple[Path, bool], ...]  # (path, whether add created it)
+
+
+def add_paper(ctx: Context, paper: str | lookup.Target, taxonomy: str, reader: str,
+              key: str, note: str = "") -> Added:
+    """`add`: look PAPER up (a DOI or arXiv id, a Target, or `-` for BibTeX on stdin),
+    check it against survey.bib, append it, store its record, and start its note (with
+    NOTE as its text when given). Raises UsageError or lookup's errors; writes nothing
+    then."""
     settings = ctx.settings
     bib = settings.rel(settings.bib)
     lookup.check_categories(taxonomy, settings.taxonomy, settings.group_by)
     extra = [(settings.group_by, taxonomy.strip()), ("reader", reader.strip())]
-    target = None if paper == "-" else lookup.parse_target(paper)
+    target = paper if isinstance(paper, lookup.Target) else \
+        None if paper == "-" else lookup.parse_target(paper)
     pasted = sys.stdin.read() if target is None else ""
     click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
@@ -138,21 +183,46 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
             found = lookup.fetch(target, store, client)
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
+        if note:
+            _refuse_taken_note(settings, entries[0])
         save_store(settings.metadata, lookup.stored(store, found))
     lines = _append_entries(settings, ctx.encoding, survey.newline, entries)
     problems = []
     for entry, line in zip(entries, lines, strict=True):
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
-    report(problems, ctx.quiet)
+    notes = tuple(ensure_note(settings, entry, note) for entry in entries)
+    return Added(entries, tuple(lines), found, tuple(problems), notes)
 
-    for entry, line in zip(entries, lines, strict=True):
+
+def _refuse_taken_note(settings: Settings, entry: Entry) -> None:
+    """A note to write for a key whose note file is there already (left by a removed
+    entry): refused before anything is written, so neither text is lost."""
+    path = settings.notes / note_filename(entry.key)
+    if path.exists():
+        raise lookup.Refused(f"{settings.rel(path)} already exists (a note without an "
+                             f"entry?); move it away or give another key with --key; "
+                             "nothing added")
+
+
+def added_source(found: lookup.Found | None) -> str:
+    """Where the entry came from, for the "added" line: `Crossref 10.1/x`."""
+    if found is None:
+        return ""
+    return f"{found.source_name} {found.doi}" + \
+        (", from the metadata store" if found.cached else "")
+
+
+def print_added(ctx: Context, added: Added) -> None:
+    """`add`'s report: warnings, each entry on stdout, what was added and created."""
+    settings = ctx.settings
+    report(added.problems, ctx.quiet)
+    source = added_source(added.found)
+    for entry, line, (path, created) in zip(added.entries, added.lines, added.notes,
+                                            strict=True):
         click.echo(format_entry(entry), nl=False)
-        source = ""
-        if found is not None:
-            source = f" ({found.source_name} {found.doi}" + \
-                     (", from the metadata store)" if found.cached else ")")
-        click.echo(f"added {entry.key} to {bib}:{line}{source}", err=True)
-        path, created = ensure_note(settings, entry)
+        where = f" ({source})" if source else ""
+        click.echo(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}",
+                   err=True)
         if created:
             click.echo(f"created {settings.rel(path)}", err=True)
 
