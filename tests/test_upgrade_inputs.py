@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import Cli
 from fakescholar import FakeScholar, fake_scholar, s2_paper  # noqa: F401
 
-from surveybib.cli import main
 from surveybib.metadata.match import titles_agree
 
 CONFIG = '[tool.surveybib]\ntitle = "T"\ntaxonomy = ["A"]\nmailto = "survey@example.org"\n'
@@ -33,33 +32,27 @@ def _preprints(count: int) -> str:
                    "{arXiv},\n  taxonomy = {A},\n}\n\n" for n in range(count))
 
 
-def _run(root: Path, s2: FakeScholar | None, api: Any, *args: str, **env: str) -> Result:
-    dead = "http://127.0.0.1:9"
-    environ = {"SURVEYBIB_S2_URL": s2.url if s2 else dead,
-               "SURVEYBIB_HF_URL": s2.url if s2 else dead,
-               "SURVEYBIB_CROSSREF_URL": api.url if api else dead,
-               "SURVEYBIB_DATACITE_URL": api.url if api else dead,
-               "SURVEYBIB_S2_API_KEY": "", "SURVEYBIB_TIMEOUT": "2", "SURVEYBIB_OFFLINE": "",
-               **env}
-    return CliRunner().invoke(main, ["-C", str(root), *args], env=environ)
+@pytest.fixture(autouse=True)
+def quick_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEYBIB_TIMEOUT", "2")
 
 
 # ------------------------------------------------------------------ the API key
 
 
 def test_a_refused_api_key_stops_semantic_scholar_in_one_line_and_fails_the_run(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
-    survey = _survey(tmp_path, _preprints(501))  # two batches' worth
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
+    _survey(tmp_path, _preprints(501))  # two batches' worth
     fake_scholar.keys = {"the-right-key"}
-    result = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
-                  SURVEYBIB_S2_API_KEY="a-wrong-key")
+    result = cli("enrich", "--counts", "--no-code-links",
+                 env={"SURVEYBIB_S2_API_KEY": "a-wrong-key"})
     assert result.exit_code == 1, result.output
     assert "surveybib: Semantic Scholar refused the API key in SURVEYBIB_S2_API_KEY (HTTP " \
         "403: Forbidden); check it, or unset it to use the shared pool" in result.stderr
     assert "warning" not in result.stderr  # not 501 lines blaming the entries
     assert fake_scholar.count("s2") == 1  # the second batch is not sent with the same key
-    good = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
-                SURVEYBIB_S2_API_KEY="the-right-key")
+    good = cli("enrich", "--counts", "--no-code-links",
+               env={"SURVEYBIB_S2_API_KEY": "the-right-key"})
     assert good.exit_code == 0, good.output
     assert "semantic scholar: 501 asked in 2 requests: 0 found, 501 unknown" in good.stderr
     assert all(seen.keyed for seen in fake_scholar.requests("s2"))
@@ -76,9 +69,9 @@ def test_a_refused_api_key_stops_semantic_scholar_in_one_line_and_fails_the_run(
     pytest.param("SURVEYBIB_HF_URL", "https://hugging face.co", id="space"),
 ])
 def test_a_mistyped_base_url_is_one_line_before_any_request(
-        tmp_path: Path, fake_scholar: FakeScholar, name: str, value: str) -> None:  # noqa: F811
-    survey = _survey(tmp_path, _preprints(2))
-    result = _run(survey, fake_scholar, None, "enrich", "--counts", **{name: value})
+        tmp_path: Path, fake_scholar: FakeScholar, name: str, value: str, cli: Cli) -> None:  # noqa: F811
+    _survey(tmp_path, _preprints(2))
+    result = cli("enrich", "--counts", env={name: value})
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [
         f"surveybib: {name} is {value!r}, not an http(s) URL such as "
@@ -87,11 +80,11 @@ def test_a_mistyped_base_url_is_one_line_before_any_request(
 
 
 def test_both_forms_of_the_semantic_scholar_base_work_end_to_end(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
-    survey = _survey(tmp_path, _preprints(1))
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
+    _survey(tmp_path, _preprints(1))
     for base in (fake_scholar.url, fake_scholar.url + "/graph/v1/"):
-        result = _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
-                      "--refresh", SURVEYBIB_S2_URL=base)
+        result = cli("enrich", "--counts", "--no-code-links", "--refresh",
+                     env={"SURVEYBIB_S2_URL": base})
         assert result.exit_code == 0 and "1 unknown, 0 failed" in result.stderr
     assert [s.path for s in fake_scholar.requests("s2")] == ["/graph/v1/paper/batch"] * 2
 
@@ -106,10 +99,10 @@ def test_both_forms_of_the_semantic_scholar_base_work_end_to_end(
                          "sign-in page?)", id="html-page"),
 ])
 def test_hugging_face_failing_every_paper_stops_after_a_few(
-        tmp_path: Path, fake_scholar: FakeScholar, fault: str, reason: str) -> None:  # noqa: F811
-    survey = _survey(tmp_path, _preprints(40))
+        tmp_path: Path, fake_scholar: FakeScholar, fault: str, reason: str, cli: Cli) -> None:  # noqa: F811
+    _survey(tmp_path, _preprints(40))
     fake_scholar.inject(fault, times=10**6, route="hf")
-    result = _run(survey, fake_scholar, None, "enrich", "--counts", SURVEYBIB_RETRIES="0")
+    result = cli("enrich", "--counts", env={"SURVEYBIB_RETRIES": "0"})
     assert result.exit_code == 0, result.output
     assert f"survey.bib:1: p0: warning: {reason}; asked again next run" in result.stderr
     assert "survey.bib:352: p39: warning: Hugging Face keeps failing; not asked; asked again " \
@@ -119,10 +112,10 @@ def test_hugging_face_failing_every_paper_stops_after_a_few(
 
 
 def test_an_html_page_from_semantic_scholar_is_named_once_per_entry(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
-    survey = _survey(tmp_path, _preprints(1))
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
+    _survey(tmp_path, _preprints(1))
     fake_scholar.inject("html", times=10, route="s2")
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade")
+    result = cli("enrich", "--upgrade")
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: p0: warning: Semantic Scholar sent an HTML page, not JSON (a proxy " \
         "or a network sign-in page?); asked again next run" in result.stderr
@@ -162,14 +155,14 @@ def test_an_ordinary_trailing_subtitle_still_agrees(theirs: str) -> None:
 
 
 def test_a_sequel_by_the_same_authors_is_not_taken(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     bib = ("@misc{widgets,\n  title = {Scaling Laws for Widgets},\n  author = {Gr{\\\"u}n, Carl"
            " and {\\O}ster, Dana},\n  year = {2023},\n  eprint = {2302.00003},\n  archiveprefix"
            " = {arXiv},\n  taxonomy = {A},\n}\n")
     survey = _survey(tmp_path, bib)
     fake_scholar.add(s2_paper("2302.00003", "Scaling Laws for Widgets: Part II",
                               ["Carl Gruen", "Dana Oster"], 2023, venue="NeurIPS"))
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: widgets: warning: not upgraded: Semantic Scholar's record " \
         in result.stderr and "title differs ('Scaling Laws for Widgets: Part II')" \
@@ -178,22 +171,22 @@ def test_a_sequel_by_the_same_authors_is_not_taken(
 
 
 def test_stacked_latex_accents_in_family_names_match_their_plain_spelling(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     # Vietnamese names need two accents on one letter: Nguyễn is Nguy{\~{\^e}}n in BibTeX.
     bib = ("@misc{vn,\n  title = {Widgets in Vietnamese},\n  author = {Nguy{\\~{\\^e}}n, An "
            "and Tr{\\`{\\^a}}n, B{\\'{\\i}}nh and Ph{\\d{a}}m, Chi},\n  year = {2023},\n"
            "  eprint = {2305.00011},\n  archiveprefix = {arXiv},\n  taxonomy = {A},\n}\n")
-    survey = _survey(tmp_path, bib)
+    _survey(tmp_path, bib)
     fake_scholar.add(s2_paper("2305.00011", "Widgets in Vietnamese",
                               ["An Nguyen", "Binh Tran", "Chi Pham"], 2023, venue="ACL"))
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--dry-run")
+    result = cli("enrich", "--upgrade", "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].endswith(": same title, 3 of 3 authors, year 2023 -> "
                                                   "2023)")
 
 
 def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
-        tmp_path: Path, fake_scholar: FakeScholar, fake_api: Any) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, fake_api: Any, cli: Cli) -> None:  # noqa: F811
     title = "Sparse Probing of Language Models"
     bib = (f"@misc{{probe,\n  title = {{{title}}},\n  author = {{Smith, Ann and Jones, Bob}},\n"
            "  year = {2023},\n  eprint = {2301.00002},\n  archiveprefix = {arXiv},\n"
@@ -207,7 +200,7 @@ def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
                     event={"name": "BlackboxNLP 2023", "acronym": "BlackboxNLP"},
                     **{"container-title": ["Proceedings of the 6th BlackboxNLP Workshop: "
                                            "Analyzing and Interpreting Neural Networks for NLP"]})
-    result = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--write")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: probe: warning: not upgraded: Crossref's record of " \
         "10.5555/blackbox.7 is a workshop paper (Proceedings of the 6th BlackboxNLP Workshop: " \
@@ -216,19 +209,19 @@ def test_a_doi_whose_crossref_record_is_a_workshop_paper_is_not_taken(
 
 
 def test_a_record_of_unexpected_shape_is_read_not_a_crash(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     bib = _preprints(1)
-    survey = _survey(tmp_path, bib)
+    _survey(tmp_path, bib)
     record = s2_paper("2301.00000", "Paper number 0", ["Jane Doe"], 2023, venue="ICML")
     record["publicationVenue"] = {**record["publicationVenue"], "alternate_names": 7}
     fake_scholar.add(record)
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--dry-run")
+    result = cli("enrich", "--upgrade", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: p0: arXiv 2301.00000 -> ICML 2023 (" in result.stdout
 
 
 def test_semantic_scholar_text_cannot_add_fields_to_survey_bib(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     bib = ("@misc{w,\n  title = {Widgets at Scale},\n  author = {Doe, Jane and Roe, Richard},\n"
            "  year = {2023},\n  eprint = {2301.00009},\n  archiveprefix = {arXiv},\n"
            "  taxonomy = {A},\n}\n")
@@ -236,11 +229,11 @@ def test_semantic_scholar_text_cannot_add_fields_to_survey_bib(
     fake_scholar.add(s2_paper("2301.00009", "Widgets at Scale", ["Jane Doe", "Richard Roe"],
                               2023, venue="TMLR", volume="7}, note = {injected",
                               pages="1-2}, url = {https://evil.example"))
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     text = (survey / "survey.bib").read_text(encoding="utf-8")
     assert "  volume = {7\\}, note = \\{injected},\n" in text
-    exported = json.loads(_run(survey, None, None, "export", "--format", "csl-json").stdout)
+    exported = json.loads(cli("export", "--format", "csl-json").stdout)
     assert len(exported) == 1 and "note" not in exported[0] and "URL" not in exported[0]
     assert exported[0]["volume"] == "7}, note = {injected"
 
@@ -278,20 +271,20 @@ DBLP = """\
 
 
 def test_upgraded_dblp_entries_export_their_venue_not_the_arxiv_placeholders(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     survey = _survey(tmp_path, DBLP)
     fake_scholar.add(s2_paper("2106.09685", LORA, LORA_AUTHORS, 2021, venue="ICLR",
                               dblp="conf/iclr/HuSWALWWC22"))
     fake_scholar.add(s2_paper("2301.00009", "Widgets at Scale", ["Jane Doe", "Richard Roe"],
                               2023, venue="TMLR"))
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     text = (survey / "survey.bib").read_text(encoding="utf-8")
     assert "  volume       = {abs/2106.09685},\n" in text  # kept in survey.bib: nothing deleted
     assert "  journal      = {Trans. Mach. Learn. Res.},\n" in text
 
     def export(fmt: str) -> str:
-        out = _run(survey, None, None, "export", "--format", fmt)
+        out = cli("export", "--format", fmt)
         assert out.exit_code == 0, out.output
         return out.stdout
 
