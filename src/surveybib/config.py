@@ -29,6 +29,7 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "venues": {},
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
     "issue_form": None,  # None: keep the add-paper issue form in step when it exists
@@ -68,6 +69,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
     issue_form: bool | None = None
@@ -121,6 +123,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        venues=_venues(values["venues"]),
         columns=_columns(values["columns"]),
         readme_blocks=_readme_blocks(values["readme_blocks"]),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
@@ -212,6 +215,13 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
                           'or "error", e.g. check = {near-duplicate-title = "off"}')
     return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def _venues(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
+                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
+    return tuple((str(k), v) for k, v in value.items())
 
 
 def _columns(value: Any) -> tuple[str, ...]:

@@ -34,8 +34,10 @@ RULES: dict[str, tuple[Level, str]] = {
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
     "note-unreadable": ("error", "a note that is not UTF-8 text"),
     "note-collision": ("warning", "note files that differ only in case"),
-    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence or an HTML "
-                                 "comment open"),
+    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence, an HTML "
+                                 "comment or an HTML block (`<pre>`, `<script>`, ...) open"),
+    "hidden-character": ("warning", "NUL or a bidirectional override in a field, a note or the "
+                                    "intro (dropped from the README)"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
     # from issueform.py (the add-paper issue form that build writes)
