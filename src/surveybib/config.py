@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from surveybib.errors import ConfigError, UsageError
 
@@ -110,6 +111,21 @@ def find_root(start: Path) -> Path:
 def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
     """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
     return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def base_url(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """An API's base URL from the environment variable `name` (else `default`), without a
+    trailing slash; a value that is not an http(s) URL is a ConfigError naming it."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and (parts.port or 0) >= 0 and not any(c.isspace() for c in value)
+    except ValueError:  # "http://[::1", a port that is not a number
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} is {value!r}, not an http(s) URL such as {default}")
+    return value.rstrip("/")
 
 
 def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:

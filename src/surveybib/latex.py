@@ -98,8 +98,10 @@ _SYMBOLS = {
 # Characters escaped with a backslash in BibTeX values.
 _ESCAPED = set("&%$#_{}")
 
+# The accented letter may carry an accent already (Vietnamese Nguy{\~{\^e}}n: the inner
+# accent is converted first, then the outer one goes on the accented letter).
 _ACCENT_RE = re.compile(
-    r"""\\(["'`^~=.]|[uvHckrdb](?![A-Za-z]))\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))"""
+    r"""\\(["'`^~=.]|[uvHckrdb](?![A-Za-z]))\s*(?:\{\s*(\\?[^\W\d_])\s*\}|(\\?[^\W\d_]))"""
 )
 _SYMBOL_RE = re.compile(r"\\([A-Za-z]+)(?:\{\}|\s)?")
 _ESCAPE_RE = re.compile(r"\\([&%$#_{}\\ ,;:!/@-])")
@@ -222,7 +224,10 @@ def _text_to_unicode(text: str) -> str:
         text = _LITERAL_TILDE_RE.sub("\x00~", text)
     if "\\" in text:
         text = _DROP_ARGUMENT_RE.sub("", text)
-    text = _ACCENT_RE.sub(_accent, text)
+    for _ in range(3):  # stacked accents, innermost first
+        text, count = _ACCENT_RE.subn(_accent, text)
+        if not count:
+            break
     text = _ESCAPE_RE.sub(_escape, text)
     text = _SYMBOL_RE.sub(_symbol, text)
     text = text.replace("---", "—").replace("--", "–")
