@@ -114,7 +114,8 @@ def site_data(survey: Survey, title: str = "") -> SiteData:
     """The explorer's content for a survey."""
     settings = survey.settings
     tops, shown, unknown = render.build_categories(survey.entries, survey.notes,
-                                                   settings.taxonomy, settings.group_by)
+                                                   settings.taxonomy, settings.group_by,
+                                                   venues=settings.venues)
     strip = DEFAULT_SKIP | CUSTOM_FIELDS | set(settings.export_skip_fields) | {settings.group_by}
     anchors: set[str] = set()
     papers: list[SitePaper] = []
@@ -122,10 +123,10 @@ def site_data(survey: Survey, title: str = "") -> SiteData:
     for index, (entry, paper) in enumerate(zip(survey.entries, shown, strict=True)):
         export = to_bibtex([entry], strip=frozenset(strip))
         problems.extend(export.problems)
-        note = survey.notes.get(entry.key) if paper.note is not None else None
         found = _site_paper(index, entry, [c.name for c in paper.categories],
                             _unique(f"paper-{_id_text(entry.key)}", anchors),
-                            render_note(note.body) if note else "", export.text)
+                            render_note(paper.source) if paper.source else "", export.text,
+                            settings.venues)
         papers.append(_from_store(found, entry, survey.store))
     order = {id(p): i for i, p in enumerate(shown)}
     categories = tuple(_site_category(c, order, anchors) for top in tops for c in top.walk())
@@ -134,13 +135,13 @@ def site_data(survey: Survey, title: str = "") -> SiteData:
 
 
 def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str,
-                note_html: str, bibtex: str) -> SitePaper:
+                note_html: str, bibtex: str, venues: tuple[tuple[str, str], ...]) -> SitePaper:
     f = entry.as_dict()
     return SitePaper(
         index=index, key=entry.key, anchor=anchor,
         title=_plain(to_unicode(f.get("title", ""))) or entry.key,
         authors=authors(f.get("author") or f.get("editor", "")),
-        venue=render.short_venue(entry),
+        venue=render.short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
         categories=tuple(categories), readers=readers(f.get("reader", "")),
         links=links(f), note_html=note_html, bibtex=bibtex)
