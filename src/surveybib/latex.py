@@ -65,6 +65,8 @@ _SYMBOLS = {
     "textasciitilde": "~",
     "textasciicircum": "^",
     "textbackslash": "\\",
+    "textbraceleft": "{",
+    "textbraceright": "}",
     "textbar": "|",
     "textless": "<",
     "textgreater": ">",
@@ -140,6 +142,8 @@ def _symbol(match: re.Match[str]) -> str:
     name = match.group(1)
     if name == "textasciitilde":
         return "\x00~"  # a literal tilde, not a no-break space
+    if name in ("textbraceleft", "textbraceright"):
+        return "\x00" + _SYMBOLS[name]  # a literal brace, not a group
     if name in _SYMBOLS:
         return _SYMBOLS[name]
     if name in _FORMATTING:
@@ -370,8 +374,26 @@ _SPECIALS_RE = re.compile(r"[\\{}&%$#_~^]")
 
 
 def escape_latex(text: str) -> str:
-    """Plain Unicode text (e.g. from Crossref) -> a BibTeX-safe field value."""
-    return _SPECIALS_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], text)
+    """Plain Unicode text (e.g. from Crossref) -> a BibTeX-safe field value. BibTeX counts
+    every brace, escaped or not, so braces that do not pair up are written as
+    \\textbraceleft{} and \\textbraceright{}: `7}, note = {x` can never close the value."""
+    specials = _LATEX_SPECIALS if _braces_pair(text) else _UNPAIRED_SPECIALS
+    return _SPECIALS_RE.sub(lambda m: specials[m.group(0)], text)
+
+
+_UNPAIRED_SPECIALS = {**_LATEX_SPECIALS, "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def _braces_pair(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 _REVERSE_ACCENTS = {mark: cmd for cmd, mark in _ACCENTS.items()}
