@@ -188,11 +188,44 @@ def test_here_leaves_an_existing_config_alone(tmp_path: Path) -> None:
     assert "Mine" in form["description"]
 
 
-def test_here_needs_a_survey(tmp_path: Path) -> None:
+GITHUB_GITIGNORE = "# Byte-compiled / optimized\n__pycache__/\n*.py[cod]\n\n# Environments\nenv/\n"
+
+
+def test_here_starts_a_survey_in_a_repository_github_made(tmp_path: Path) -> None:
+    """A repository created on GitHub with a README, a licence and a .gitignore, cloned:
+    `init` names .gitignore and points at `init --here`, which then works."""
+    (tmp_path / "README.md").write_text("# reading-group\n", encoding="utf-8")
+    (tmp_path / "LICENSE").write_text("MIT\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text(GITHUB_GITIGNORE, encoding="utf-8")
+    refused = run("init", "--taxonomy", "A", cwd=tmp_path)
+    assert refused.exit_code == 1
+    assert ".gitignore already exists; nothing written (`surveybib init --here` fills in " \
+        "only what is missing)" in refused.stderr
+    result = run("init", "--here", "--taxonomy", "A", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "created survey.bib\n" in result.stderr
+    assert "updated .gitignore\n" in result.stderr
+    ignore = (tmp_path / ".gitignore").read_text(encoding="utf-8")
+    assert ignore.startswith(GITHUB_GITIGNORE)  # theirs, byte for byte, then ours
+    assert ignore[len(GITHUB_GITIGNORE):] == "\n# surveybib\n.venv/\n*.tmp\n"
+    assert "README.md exists and was not written by surveybib" in result.stderr
+    assert load_settings(tmp_path).taxonomy == ("A",)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# reading-group\n"
+    (tmp_path / "README.md").unlink()
+    assert run("build", cwd=tmp_path).exit_code == 0
+    assert run("check", cwd=tmp_path).exit_code == 0
+    again = run("init", "--here", cwd=tmp_path)
+    assert "created" not in again.stderr and "updated" not in again.stderr
+
+
+def test_here_leaves_a_gitignore_that_has_our_lines(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text(EXISTING_BIB, encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("/.venv\n__pycache__\n*.tmp\n", encoding="utf-8")
     result = run("init", "--here", cwd=tmp_path)
-    assert result.exit_code == 2
-    assert "survey.bib is not in" in result.stderr
-    assert files_under(tmp_path) == []
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".gitignore").read_text(encoding="utf-8") == \
+        "/.venv\n__pycache__\n*.tmp\n"
+    assert ".gitignore" in result.stderr.split("kept (they exist): ")[1]
 
 
 def test_update_writes_the_workflows_again_and_nothing_else(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import click
 
 from surveybib import scaffold
 from surveybib.cli.app import Context, main, pass_context
-from surveybib.errors import UsageError
+from surveybib.errors import SurveybibError, UsageError
 
 
 @main.command("init")
@@ -59,9 +59,25 @@ def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
         click.echo(f"{'updated' if path in existed else 'created'} {path}", err=True)
     if kept:
         click.echo(f"kept (they exist): {', '.join(map(scaffold.shown, kept))}", err=True)
+    foreign = _foreign_readme(root)
+    if foreign:
+        click.echo(f"note: {foreign}", err=True)
     if here:
         return
     where = "" if root == ctx.root else f" in {root}"
     click.echo(f"next{where}: `surveybib add DOI --taxonomy C` for each paper, `surveybib "
                "build` (or `make readme`), then git init, commit and push; on GitHub, create "
                "the label 'add-paper' for the issue form", err=True)
+
+
+def _foreign_readme(root: Path) -> str:
+    """Why `build` will not replace the README that is there (a repository made on GitHub
+    has one), or ""."""
+    from surveybib.build import refuse_foreign_readme
+    from surveybib.config import load_settings
+
+    try:
+        refuse_foreign_readme(load_settings(root))
+    except SurveybibError as exc:
+        return str(exc)
+    return ""

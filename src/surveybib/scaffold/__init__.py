@@ -88,6 +88,22 @@ def config_file(title: str, taxonomy: Sequence[str], before: str = "") -> Scaffo
     return ScaffoldFile("pyproject.toml", table)
 
 
+def ignore_file(before: str = "") -> ScaffoldFile:
+    """.gitignore, or BEFORE (an existing one) with the lines it lacks added at its end
+    (`.venv` and `/.venv/` count as `.venv/`)."""
+    from surveybib.scaffold.text import render
+
+    wanted = render("gitignore.j2")
+    if not before.strip():
+        return ScaffoldFile(".gitignore", wanted)
+    have = {line.strip().strip("/") for line in before.splitlines()}
+    missing = [line for line in wanted.splitlines() if line.strip("/") not in have]
+    if not missing:
+        return ScaffoldFile(".gitignore", before)
+    return ScaffoldFile(".gitignore", before.rstrip("\n") + "\n\n# surveybib\n" +
+                        "\n".join(missing) + "\n")
+
+
 def github_files(title: str, taxonomy: Sequence[str], spec: str,
                  layout: Layout = Layout()) -> tuple[ScaffoldFile, ...]:
     """The two workflows and the issue form: the files surveybib owns entirely, which
@@ -119,7 +135,7 @@ def survey_files(title: str, taxonomy: Sequence[str], spec: str,
         ScaffoldFile(f"{layout.notes}/.gitkeep", ""),
         ScaffoldFile(layout.intro, render("INTRO.md.j2", title=title)),
         ScaffoldFile("Makefile", render("Makefile.j2", spec=spec)),
-        ScaffoldFile(".gitignore", render("gitignore.j2")),
+        ignore_file(),
         *github_files(title, taxonomy, spec, layout),
     )
 
@@ -203,16 +219,16 @@ class HerePlan:
 
 def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
               update: bool) -> HerePlan:
-    """The files an existing survey (it has its survey.bib) lacks. A pyproject.toml without
+    """The files an existing repository lacks (an existing survey, or a repository made
+    on GitHub with its README, licence and .gitignore). A pyproject.toml without
     [tool.surveybib] gets the table added; one with it is left as it is, and --title and
     --taxonomy are then refused (edit the table instead). Without --taxonomy, the
-    categories are the ones survey.bib already uses, in order of first use."""
+    categories are the ones survey.bib already uses, in order of first use. A .gitignore
+    gets the lines it lacks added at its end."""
     from surveybib.config import load_settings
 
     settings = load_settings(root)
-    if not settings.bib.is_file():
-        raise UsageError(f"--here: {settings.rel(settings.bib)} is not in {root}; run "
-                         "`surveybib init` without --here to start a new survey")
+    has_bib = settings.bib.is_file()
     pyproject = root / "pyproject.toml"
     before = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
     configured = _has_table(before)
@@ -223,12 +239,13 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
         title, taxonomy = settings.title or DEFAULT_TITLE, settings.taxonomy
     else:
         title = title or root.name
-        taxonomy = taxonomy or used_categories(settings)
+        taxonomy = taxonomy or (used_categories(settings) if has_bib else ())
     layout = Layout(*(settings.rel(p) for p in (settings.bib, settings.notes, settings.intro,
                                                 settings.readme, settings.templates)))
     from surveybib.issueform import FORM_PATH
 
-    unwanted = {layout.bib} | ({FORM_PATH} if settings.issue_form is False else set())
+    unwanted = ({layout.bib} if has_bib else set()) | \
+        ({FORM_PATH} if settings.issue_form is False else set())
     files = [f for f in survey_files(title, taxonomy, spec, layout) if f.path not in unwanted]
     replace = [f.path for f in github_files(title, taxonomy, spec, layout)
                if update and f.path not in unwanted]
@@ -236,8 +253,22 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
         files[0] = config_file(title, taxonomy, before)
         _check_toml(files[0].text)
         replace.append("pyproject.toml")
+    before_ignore = _read_text(root / ".gitignore")
+    if before_ignore is not None:
+        added = ignore_file(before_ignore)
+        files = [added if f.path == ".gitignore" else f for f in files]
+        if added.text != before_ignore:
+            replace.append(".gitignore")
     write, kept = plan_missing(root, files, replace)
     return HerePlan(write, tuple(replace), kept)
+
+
+def _read_text(path: Path) -> str | None:
+    """A small text file's UTF-8 text; None when it is absent or not UTF-8 (left alone)."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _has_table(text: str) -> bool:
