@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,13 @@ from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.files import write_new_atomic
 from surveybib.issueform import FORM_PATH
-from surveybib.scaffold import ADD_WORKFLOW, CHECK_WORKFLOW, github_files
+from surveybib.scaffold import (
+    ADD_WORKFLOW,
+    CHECK_WORKFLOW,
+    default_spec,
+    github_files,
+    origin_note,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_FILES = ["pyproject.toml", "survey.bib", "notes/.gitkeep", "INTRO.md", "Makefile",
@@ -239,6 +246,55 @@ def test_update_writes_the_workflows_again_and_nothing_else(tmp_path: Path) -> N
     updated = (tmp_path / ADD_WORKFLOW).read_text(encoding="utf-8")
     assert updated == fresh.replace(f'"surveybib=={__version__}"', '"surveybib>=0.1"')
     assert (tmp_path / "Makefile").read_text(encoding="utf-8") == "readme:\n\techo mine\n"
+
+
+def test_update_gives_the_makefile_the_workflows_spec(tmp_path: Path) -> None:
+    """`--update --spec` is how a survey started with an unpublished release switches to
+    what pip can install: the Makefile and the workflows never disagree about it."""
+    assert run("init", "--taxonomy", "A", cwd=tmp_path).exit_code == 0
+    before = (tmp_path / "Makefile").read_text(encoding="utf-8")
+    wheel = "./wheels/surveybib-0.1.0-py3-none-any.whl"
+    result = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "updated Makefile\n" in result.stderr
+    after = (tmp_path / "Makefile").read_text(encoding="utf-8")
+    assert after == before.replace(f"SURVEYBIB_SPEC ?= surveybib=={__version__}\n",
+                                   f"SURVEYBIB_SPEC ?= {wheel}\n")
+    for workflow in (ADD_WORKFLOW, CHECK_WORKFLOW):
+        assert f'SURVEYBIB_SPEC: "{wheel}"' in (tmp_path / workflow).read_text("utf-8")
+    again = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
+    assert "Makefile" not in again.stderr.split("kept")[0]  # nothing to change any more
+
+
+@pytest.mark.parametrize(("origin", "spec", "note"), [
+    pytest.param(None, f"surveybib=={__version__}", "", id="from-an-index"),
+    pytest.param({"url": "https://github.com/o/surveybib.git",
+                  "vcs_info": {"vcs": "git", "commit_id": "0f3c", "requested_revision": "v1"}},
+                 "surveybib @ git+https://github.com/o/surveybib.git@0f3c", "",
+                 id="from-git"),
+    pytest.param({"url": "https://github.com/o/mono", "subdirectory": "tools/surveybib",
+                  "vcs_info": {"vcs": "git", "commit_id": "0f3c"}},
+                 "surveybib @ git+https://github.com/o/mono@0f3c#subdirectory=tools/surveybib",
+                 "", id="from-git-subdirectory"),
+    pytest.param({"url": "https://example.org/surveybib-0.1.0-py3-none-any.whl",
+                  "archive_info": {}},
+                 "surveybib @ https://example.org/surveybib-0.1.0-py3-none-any.whl", "",
+                 id="from-a-url"),
+    pytest.param({"url": "file:///home/ada/dist/surveybib-0.1.0-py3-none-any.whl",
+                  "archive_info": {}}, f"surveybib=={__version__}",
+                 "--spec ./wheels/surveybib-0.1.0-py3-none-any.whl", id="from-a-wheel-file"),
+    pytest.param({"url": "file:///home/ada/surveybib", "dir_info": {"editable": True}},
+                 f"surveybib=={__version__}", "git URL", id="from-a-folder"),
+    pytest.param({"url": "https://x/y'$(id)", "vcs_info": {"vcs": "git", "commit_id": "1"}},
+                 f"surveybib=={__version__}", "", id="unsafe-url"),
+])
+def test_the_default_spec_follows_where_surveybib_came_from(
+        origin: dict[str, Any] | None, spec: str, note: str) -> None:
+    assert default_spec(origin) == spec
+    said = origin_note(origin, spec)
+    assert (note in said) if note else said == ""
+    if note:
+        assert f"'surveybib=={__version__}'" in said and "not on PyPI" in said
 
 
 def test_this_repository_carries_what_init_writes() -> None:

@@ -7,11 +7,12 @@ creates them atomically and never replaces a file that appeared meanwhile.
 
 from __future__ import annotations
 
+import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from surveybib import __version__
 from surveybib.errors import SurveybibError, UsageError
@@ -49,9 +50,63 @@ class Layout:
     templates: str = "templates"
 
 
-def default_spec() -> str:
-    """What `pip install` gets as surveybib in a new survey: the release that made it."""
-    return f"surveybib=={__version__}"
+def install_origin() -> dict[str, Any] | None:
+    """Where this surveybib was installed from, as pip records it (PEP 610's
+    direct_url.json): None for a release from a package index."""
+    import json
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("surveybib").read_text("direct_url.json")
+        origin = json.loads(text) if text else None
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    return origin if isinstance(origin, dict) and isinstance(origin.get("url"), str) else None
+
+
+def default_spec(origin: Mapping[str, Any] | None = None) -> str:
+    """What `pip install` gets as surveybib in a new survey: the release that made it, or
+    the git commit or URL it was installed from (which any machine can fetch)."""
+    release = f"surveybib=={__version__}"
+    if origin is None or origin["url"].startswith("file:"):
+        return release
+    vcs = origin.get("vcs_info")
+    if isinstance(vcs, dict):
+        spec = f"surveybib @ {vcs.get('vcs', 'git')}+{origin['url']}@{vcs.get('commit_id')}"
+        if origin.get("subdirectory"):
+            spec += f"#subdirectory={origin['subdirectory']}"
+    else:
+        spec = f"surveybib @ {origin['url']}"
+    try:
+        return check_spec(spec)
+    except UsageError:
+        return release
+
+
+def origin_note(origin: Mapping[str, Any] | None, spec: str) -> str:
+    """What to tell the user when SPEC names a release while this surveybib came from a
+    file or a folder: pip finds that release only on an index, and today it may not be
+    there ("" otherwise)."""
+    if origin is None or spec != f"surveybib=={__version__}" or \
+            not origin["url"].startswith("file:"):
+        return ""
+    import shlex
+    from urllib.parse import unquote, urlsplit
+
+    url = origin["url"]
+    path = unquote(urlsplit(url).path)
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith(".whl"):
+        how = ("commit a copy of the wheel with the survey; in the survey's folder: `mkdir -p "
+               f"wheels && cp {shlex.quote(path)} wheels/ && surveybib init --here --update "
+               f"--spec ./wheels/{shlex.quote(name)}`")
+    else:
+        how = ("run `surveybib init --here --update --spec REQ` in the survey's folder, "
+               "with a git URL (surveybib @ git+https://...) or the path of a wheel inside "
+               "the survey")
+    return (f"this surveybib was installed from {url}, not from a package index; the "
+            f"Makefile and the workflows install '{spec}', which pip finds only if that "
+            f"release is on PyPI. If it is not on PyPI, {how}.")
 
 
 def check_spec(spec: str) -> str:
@@ -134,7 +189,7 @@ def survey_files(title: str, taxonomy: Sequence[str], spec: str,
         ScaffoldFile(layout.bib, render("survey.bib.j2", example_category=example)),
         ScaffoldFile(f"{layout.notes}/.gitkeep", ""),
         ScaffoldFile(layout.intro, render("INTRO.md.j2", title=title)),
-        ScaffoldFile("Makefile", render("Makefile.j2", spec=spec)),
+        ScaffoldFile("Makefile", render("Makefile.j2", spec=spec, version=__version__)),
         ignore_file(),
         *github_files(title, taxonomy, spec, layout),
     )
@@ -224,7 +279,8 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
     [tool.surveybib] gets the table added; one with it is left as it is, and --title and
     --taxonomy are then refused (edit the table instead). Without --taxonomy, the
     categories are the ones survey.bib already uses, in order of first use. A .gitignore
-    gets the lines it lacks added at its end."""
+    gets the lines it lacks added at its end. UPDATE writes the workflows and the form
+    again and sets the Makefile's SURVEYBIB_SPEC line to SPEC, as the workflows have it."""
     from surveybib.config import load_settings
 
     settings = load_settings(root)
@@ -253,6 +309,11 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
         files[0] = config_file(title, taxonomy, before)
         _check_toml(files[0].text)
         replace.append("pyproject.toml")
+    before_make = _read_text(root / "Makefile") if update else None
+    if before_make is not None and with_spec(before_make, spec) != before_make:
+        files = [ScaffoldFile("Makefile", with_spec(before_make, spec))
+                 if f.path == "Makefile" else f for f in files]
+        replace.append("Makefile")
     before_ignore = _read_text(root / ".gitignore")
     if before_ignore is not None:
         added = ignore_file(before_ignore)
@@ -261,6 +322,14 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
             replace.append(".gitignore")
     write, kept = plan_missing(root, files, replace)
     return HerePlan(write, tuple(replace), kept)
+
+
+_SPEC_LINE = re.compile(r"^SURVEYBIB_SPEC \?= .*$", re.M)
+
+
+def with_spec(makefile: str, spec: str) -> str:
+    """MAKEFILE with its `SURVEYBIB_SPEC ?= ...` line set to SPEC (the rest as it is)."""
+    return _SPEC_LINE.sub(lambda _: f"SURVEYBIB_SPEC ?= {spec}", makefile, count=1)
 
 
 def _read_text(path: Path) -> str | None:
