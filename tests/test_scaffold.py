@@ -263,7 +263,8 @@ def test_update_gives_the_makefile_the_workflows_spec(tmp_path: Path) -> None:
     for workflow in (ADD_WORKFLOW, CHECK_WORKFLOW):
         assert f'SURVEYBIB_SPEC: "{wheel}"' in (tmp_path / workflow).read_text("utf-8")
     again = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
-    assert "Makefile" not in again.stderr.split("kept")[0]  # nothing to change any more
+    assert "updated" not in again.stderr  # nothing to change any more
+    assert f"{ADD_WORKFLOW}, {FORM_PATH}\n" in again.stderr  # named as kept instead
 
 
 @pytest.mark.parametrize(("origin", "spec", "note"), [

@@ -219,8 +219,10 @@ def plan_new(root: Path, files: Sequence[ScaffoldFile]) -> tuple[ScaffoldFile, .
 
 def plan_missing(root: Path, files: Sequence[ScaffoldFile],
                  replace: Sequence[str] = ()) -> tuple[tuple[ScaffoldFile, ...], tuple[str, ...]]:
-    """(files to write, paths kept): what is missing, plus the REPLACE paths."""
-    write = [f for f in files if f.path in replace or not _exists(root, f.path)]
+    """(files to write, paths kept): what is missing, plus the REPLACE paths whose text
+    differs."""
+    write = [f for f in files if not _exists(root, f.path) or
+             (f.path in replace and _read_text(root / f.path) != f.text)]
     kept = tuple(f.path for f in files if f not in write)
     return tuple(write), kept
 
