@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
 WHEELS := .ci/wheels
+# Extra pytest arguments, e.g. PYTEST_ARGS='-m "not corpora"' where no corpus folder exists.
+PYTEST_ARGS ?=
 
 .PHONY: readme test check lint bench clean
 
@@ -41,7 +43,7 @@ $(WHEELS)/.complete: pyproject.toml $(DEV)
 	touch $@
 
 test: lint node_modules/.package-lock.json $(WHEELS)/.complete
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(DEV)
 	$(BIN)/python benchmarks/run.py

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from surveybib.errors import ConfigError, UsageError
 
@@ -28,6 +29,7 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "venues": {},
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
     "issue_form": None,  # None: keep the add-paper issue form in step when it exists
@@ -67,6 +69,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
     issue_form: bool | None = None
@@ -79,9 +82,50 @@ class Settings:
             return str(path)
 
 
+def has_survey_table(pyproject: Path) -> bool:
+    """Whether this pyproject.toml has a [tool.surveybib] table (unreadable: no)."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "surveybib" in tool
+
+
+def find_root(start: Path) -> Path:
+    """The survey a folder belongs to, found upwards as git finds its repository: the
+    nearest folder with [tool.surveybib] in its pyproject.toml, else the nearest with a
+    survey.bib, never above the top of a git repository; `start` itself when none has."""
+    start = start.resolve()
+    with_bib: Path | None = None
+    for folder in (start, *start.parents):
+        if has_survey_table(folder / "pyproject.toml"):
+            return folder
+        if with_bib is None and (folder / "survey.bib").is_file():
+            with_bib = folder
+        if (folder / ".git").exists():
+            break
+    return with_bib or start
+
+
 def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
     """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
     return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def base_url(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """An API's base URL from the environment variable `name` (else `default`), without a
+    trailing slash; a value that is not an http(s) URL is a ConfigError naming it."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and (parts.port or 0) >= 0 and not any(c.isspace() for c in value)
+    except ValueError:  # "http://[::1", a port that is not a number
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} is {value!r}, not an http(s) URL such as {default}")
+    return value.rstrip("/")
 
 
 def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
@@ -105,6 +149,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        venues=_venues(values["venues"]),
         columns=_columns(values["columns"]),
         readme_blocks=_readme_blocks(values["readme_blocks"]),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
@@ -196,6 +241,13 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
                           'or "error", e.g. check = {near-duplicate-title = "off"}')
     return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def _venues(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
+                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
+    return tuple((str(k), v) for k, v in value.items())
 
 
 def _columns(value: Any) -> tuple[str, ...]:

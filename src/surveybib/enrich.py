@@ -31,6 +31,7 @@ from surveybib.metadata.store import (
     merge_entry,
     pending,
     stored_doi,
+    stored_findings,
     trim_record,
 )
 from surveybib.model import Entry, Problem
@@ -311,8 +312,7 @@ def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
             changes.append(change)
     keys = {e.key for e in selected}
     searched = {k: s for k, s in store.searches.items() if k in keys}
-    problems.extend(_search_problems(selected, searched))
-    problems.extend(_not_found_problems(selected, store))
+    problems.extend(stored_findings(selected, store))
     return EnrichResult(
         store=store,
         fetched=tuple(run.fetched),
@@ -344,31 +344,6 @@ def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | 
     fields = tuple(FieldChange(name, own.get(name, ""), new[name], source)
                    for name in merged.filled if name not in entry.filled)
     return EntryChange(entry.key, entry.path, entry.line, fields)
-
-
-def _search_problems(entries: Sequence[Entry],
-                     searches: Mapping[str, SearchResult]) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        result = searches.get(entry.key)
-        if result is None or result.status != "ambiguous":
-            continue
-        names = ", ".join(c.doi for c in result.candidates if not c.note)
-        out.append(Problem(entry.path, entry.line or None, entry.key,
-                           f"title search is ambiguous ({names}); add the right DOI by hand",
-                           "metadata", "warning", "ambiguous"))
-    return out
-
-
-def _not_found_problems(entries: Sequence[Entry], store: MetadataStore) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        doi = entry_doi(entry)
-        if doi is not None and doi in store.missing:
-            out.append(Problem(entry.path, entry.line or None, entry.key,
-                               f"{doi} {store.missing[doi]}", "metadata", "warning",
-                               "not-found"))
-    return out
 
 
 # ------------------------------------------------------------------ build's fetching step
@@ -405,8 +380,10 @@ def fetch_missing(
             return FetchOutcome(store, (), f"offline: {lack_line(len(todo))}")
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
+    # not-found and ambiguous come from the store on every run (Survey.with_store)
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in ("fetch-failed", "not-found", "ambiguous"))
+                           if p.rule in ("fetch-failed", "ambiguous")
+                           and p not in stored_findings(entries, result.store))
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 

@@ -34,10 +34,14 @@ RULES: dict[str, tuple[Level, str]] = {
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
     "note-unreadable": ("error", "a note that is not UTF-8 text"),
     "note-collision": ("warning", "note files that differ only in case"),
-    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence or an HTML "
-                                 "comment open"),
+    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence, an HTML "
+                                 "comment or an HTML block (`<pre>`, `<script>`, ...) open"),
+    "hidden-character": ("warning", "NUL or a bidirectional override in a field, a note or the "
+                                    "intro (dropped from the README)"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
+    "uncommitted-store": ("error", "the metadata store exists but git does not track it"),
+    "unused-record": ("warning", "a record in the metadata store that no entry uses"),
     # from issueform.py (the add-paper issue form that build writes)
     "issue-form": ("warning", "a category the issue form's dropdown cannot offer"),
     # from export.py / formatted.py (surveybib export, configured exports)
@@ -53,6 +57,9 @@ RULES: dict[str, tuple[Level, str]] = {
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
     "upgrade-refused": ("warning", "an arXiv preprint whose Semantic Scholar record fails the "
                                    "upgrade guard (enrich --upgrade): left as it is"),
+    # from latex.py (README, formatted exports, CSL-JSON, RIS)
+    "latex-command": ("warning", "a LaTeX command no conversion knows: left out of the "
+                                 "README and the formatted exports"),
     # from this module
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
@@ -153,15 +160,34 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings) -> list[Problem]:
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
-    import difflib
-
     out = []
     for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = category_hint(name, settings.taxonomy)
+        hint = f" ({hint})" if hint else ""
         out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
                                    f"list{hint}", "unknown-taxonomy", stage="taxonomy"))
     return out
+
+
+def category_hint(name: str, known: Sequence[str]) -> str:
+    """How to fix a category that is not known: "separate categories with '; '" when it is
+    known categories joined by commas, else "did you mean 'X'?" (a typo or a case slip),
+    else ""."""
+    import difflib
+
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) > 1 and all(_known(p, known) for p in parts):
+        return f"separate categories with '; ': '{'; '.join(_known(p, known) for p in parts)}'"
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if not close and _known(name, known):
+        close = [_known(name, known)]
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _known(name: str, known: Sequence[str]) -> str:
+    """The known category NAME stands for, compared without case ("" if none)."""
+    folded = name.strip().casefold()
+    return next((k for k in known if k.casefold() == folded), "")
 
 
 # ---------------------------------------------------------------- identifiers
@@ -242,10 +268,15 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
         return
     note = survey.notes.get(entry.key)
     body = re.sub(r"<!--.*?-->", "", note.body, flags=re.S).strip() if note else ""
-    if not body:
-        yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
-                              f"`surveybib note {entry.key}`)", "reader-without-note",
-                       stage="notes")
+    if body:
+        return
+    if note is None:
+        message = (f"read by {to_unicode(reader)} but has no note (write one with "
+                   f"`surveybib note {entry.key}`)")
+    else:  # `add` or `note` made the file; nobody has written in it yet
+        message = (f"read by {to_unicode(reader)} but its note {note.path} is still the "
+                   "empty stub; write the notes below its comment")
+    yield _problem(entry, message, "reader-without-note", stage="notes")
 
 
 # ---------------------------------------------------------------- duplicates

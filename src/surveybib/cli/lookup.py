@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,11 @@ from pathlib import Path
 import click
 
 from surveybib import lookup
+from surveybib.bibtex.layout import file_layout
 from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
 from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, main, pass_context, report
-from surveybib.config import Settings
+from surveybib.cli.app import Context, fail, main, offline_by, pass_context, report
+from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
 from surveybib.errors import UsageError
 from surveybib.export import render_export
@@ -30,20 +30,14 @@ from surveybib.survey import load_survey
 def _in_survey(ctx: Context) -> bool:
     """A survey repository: its survey.bib exists, or pyproject.toml has [tool.surveybib]."""
 
-    if ctx.settings.bib.is_file():
-        return True
-    try:
-        table = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(table.get("tool"), dict) and "surveybib" in table["tool"]
+    return ctx.settings.bib.is_file() or has_survey_table(ctx.root / "pyproject.toml")
 
 
 @main.command("doi")
 @click.argument("doi")
 @click.option("--format", "fmt", default="bibtex", show_default=True,
               type=click.Choice(["bibtex", "biblatex", "csl-json", "ris", "text"]),
-              help="Output format (bibtex: the entry exactly as `add` would append it).")
+              help="Output format (bibtex: the entry exactly as add would append it).")
 @pass_context
 def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     """Look one DOI (or arXiv id) up and print it as an entry: Crossref, then DataCite."""
@@ -55,18 +49,31 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found = lookup.fetch(target, store, client)
-    if store is not None:
+        found = lookup.fetch(target, store, client, offline_by(ctx))
+    if store is not None and _cited(settings, found.doi):  # the store keeps what entries use
         save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
-    if fmt == "bibtex":
-
-        click.echo(format_entry(entry), nl=False)
+    if fmt == "bibtex":  # as add would append it: in survey.bib's own layout
+        click.echo(format_entry(entry, file_layout(_bib_text(settings))), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
     if ctx.verbose:
         how = "metadata store" if found.cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
+
+
+def _bib_text(settings: Settings) -> str:
+    """survey.bib's text for a look at its entries and layout ("" when there is none)."""
+    try:
+        return settings.bib.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _cited(settings: Settings, doi: str) -> bool:
+    """Whether an entry of survey.bib has this DOI (its own, or its arXiv id's)."""
+    entries = parse_bib(_bib_text(settings), settings.rel(settings.bib)).entries
+    return lookup.same_doi(doi, entries) is not None
 
 
 @main.command("search")
@@ -81,16 +88,17 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
 @pass_context
 def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
                    fmt: str) -> None:
-    """Title -> candidate DOIs, best first; `*` marks the one the match guard accepts."""
+    """Title -> candidate DOIs, best first; * marks the one the match guard accepts."""
 
 
     if year and not re.fullmatch(r"\d{4}", year):
         raise UsageError(f"--year {year}: give a four-digit year")
     if not title.strip():
         raise UsageError("give a title to search for")
-    with open_client(ctx.settings.mailto if _in_survey(ctx) else "") as client:
+    with open_client(ctx.settings.mailto if _in_survey(ctx) else "",
+                     offline=ctx.offline) as client:
         if client is None:
-            fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
+            fail(f"{offline_by(ctx)} turns the network off, and search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
     if fmt == "json":
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False, indent=2, sort_keys=True))
@@ -105,7 +113,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
     elif verdict.doi:
         click.echo(f"* passes the match guard: {verdict.doi}", err=True)
     else:
-        hint = "" if author and year else " (give --author and --year to let it decide)"
+        hint = "" if author else " (give --author, or --year with a long title, to let it decide)"
         click.echo(f"no candidate passes the match guard: {verdict.reason}{hint}", err=True)
 
 
@@ -117,7 +125,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
 @click.option("--from-issue", "issue", metavar="FILE",
               help="Take the paper, category, reader and note from the body GitHub wrote "
-                   "for the add-paper issue form (`-`: stdin).")
+                   "for the add-paper issue form (- for stdin).")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "github"]),
               help="With --from-issue: json, or github (markdown for the pull request or "
@@ -125,7 +133,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 @pass_context
 def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key: str,
                 issue: str | None, fmt: str) -> None:
-    """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
+    """Append one paper (a DOI or arXiv id, or - for BibTeX on stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
     if issue is not None:
@@ -180,7 +188,7 @@ def add_paper(ctx: Context, paper: str | lookup.Target, taxonomy: str, reader: s
         lookup.refuse_duplicate(target.doi, survey.entries, bib)
         store = load_store(settings.metadata)
         with open_client(settings.mailto, offline=ctx.offline) as client:
-            found = lookup.fetch(target, store, client)
+            found = lookup.fetch(target, store, client, offline_by(ctx))
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         if note:
@@ -217,9 +225,10 @@ def print_added(ctx: Context, added: Added) -> None:
     settings = ctx.settings
     report(added.problems, ctx.quiet)
     source = added_source(added.found)
-    for entry, line, (path, created) in zip(added.entries, added.lines, added.notes,
-                                            strict=True):
-        click.echo(format_entry(entry), nl=False)
+    layout = file_layout(_bib_text(settings))  # as appended: in the file's own layout
+    for number, (entry, line, (path, created)) in enumerate(zip(
+            added.entries, added.lines, added.notes, strict=True)):
+        click.echo(("\n" if number else "") + format_entry(entry, layout), nl=False)
         where = f" ({source})" if source else ""
         click.echo(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}",
                    err=True)
@@ -235,7 +244,7 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
         report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added")
+        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added", 2)
     if not parsed.entries:
         raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
     for entry in parsed.entries:
@@ -254,8 +263,9 @@ def _append_entries(settings: Settings, encoding: str | None, newline: str,
     path = settings.bib
     raw = path.read_bytes()
     name = lookup.file_encoding(raw, encoding or settings.encoding or None)
-    blocks = [format_entry(lookup.encodable(e, name)) for e in entries]
     text = raw.decode(name)
+    layout = file_layout(text)  # the file's own: indent, spaces around =, alignment
+    blocks = [format_entry(lookup.encodable(e, name), layout) for e in entries]
     suffix = append_entries(text, blocks, newline)[len(text):]
     try:
         data = raw + suffix.encode(name)

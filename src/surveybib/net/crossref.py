@@ -34,7 +34,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from surveybib import __version__
-from surveybib.errors import NetworkError
+from surveybib.errors import ConfigError, NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
 from surveybib.metadata.store import NOT_FOUND
 
@@ -87,14 +87,24 @@ def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -
     mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""
     timeout = _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return ClientConfig(
-        crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
-        datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
+        crossref_url=_base_url(environ, "SURVEYBIB_CROSSREF_URL", DEFAULT_CROSSREF_URL),
+        datacite_url=_base_url(environ, "SURVEYBIB_DATACITE_URL", DEFAULT_DATACITE_URL),
         mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,
         retries=int(_number(environ.get("SURVEYBIB_RETRIES"), 4)),
         backoff=min(0.5, timeout / 4),
     )
+
+
+def _base_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    """An API base URL from the environment; one without http(s):// is a ConfigError that
+    says so (requests would only say "No connection adapters were found")."""
+    value = (environ.get(name) or "").strip() or default
+    if not re.match(r"https?://[^/\s]", value, re.I):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL; give it with its scheme, "
+                          f"e.g. {name}={default}")
+    return value.rstrip("/")
 
 
 def _number(value: str | None, default: float) -> float:
