@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import Cli
 
-from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.errors import ConfigError
 from surveybib.lint import RULES, lint, normalize_doi, title_words, valid_arxiv_id
@@ -45,18 +44,13 @@ def rules_found(tmp_path: Path) -> list[tuple[str, str, str]]:
     return [(p.rule, p.key or "", p.level) for p in lint(survey, settings)]
 
 
-def run(root: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["-C", str(root), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def test_a_clean_survey_has_no_findings(tmp_path: Path) -> None:
+def test_a_clean_survey_has_no_findings(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, GOOD)
     assert rules_found(tmp_path) == []
-    assert run(tmp_path, "build")[0] == 0
-    code, _, err = run(tmp_path, "check")
-    assert code == 0
-    assert "0 finding(s): 0 errors, 0 warnings" in err
+    assert cli("build").exit_code == 0
+    result = cli("check")
+    assert result.exit_code == 0
+    assert "0 finding(s): 0 errors, 0 warnings" in result.stderr
 
 
 def _art(key: str, **fields: str) -> str:
@@ -179,32 +173,32 @@ def test_title_words_fold_latex_accents_and_case() -> None:
 BAD = _art("a", year="20x0") + _art("b", taxonomy="-")
 
 
-def test_check_prints_sorted_lines_and_exits_1(tmp_path: Path) -> None:
+def test_check_prints_sorted_lines_and_exits_1(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, BAD)
-    run(tmp_path, "build")
-    code, _, err = run(tmp_path, "check")
-    assert code == 1
-    lines = err.splitlines()
+    cli("build")
+    result = cli("check")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
     assert lines[0] == "survey.bib:1: a: year '20x0' is not a year (expected four digits)"
     assert lines[1] == "survey.bib:8: b: warning: no taxonomy; listed under Uncategorized"
     assert lines[-1] == "2 finding(s): 1 error, 1 warning"
 
 
-def test_check_levels_from_config(tmp_path: Path) -> None:
+def test_check_levels_from_config(tmp_path: Path, cli: Cli) -> None:
     config = TAXONOMY + '[tool.surveybib.check]\nbad-year = "off"\nno-taxonomy = "error"\n'
     make_survey(tmp_path, BAD, config)
-    run(tmp_path, "build")
-    code, out, _ = run(tmp_path, "check", "--format", "json")
-    assert code == 1
-    data = json.loads(out)
+    cli("build")
+    result = cli("check", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
     assert [(f["rule"], f["level"]) for f in data["findings"]] == [("no-taxonomy", "error")]
     assert (data["errors"], data["warnings"]) == (1, 0)
 
 
-def test_warnings_alone_exit_0(tmp_path: Path) -> None:
+def test_warnings_alone_exit_0(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, _art("b", taxonomy="-"))
-    run(tmp_path, "build")
-    assert run(tmp_path, "check")[0] == 0
+    cli("build")
+    assert cli("check").exit_code == 0
 
 
 @pytest.mark.parametrize(("config", "message"), [
@@ -216,12 +210,13 @@ def test_warnings_alone_exit_0(tmp_path: Path) -> None:
     pytest.param("[tool.surveybib]\ncheck = 3\n", "[tool.surveybib.check] must be a table",
                  id="not-a-table"),
 ])
-def test_bad_check_config_is_one_clear_line(tmp_path: Path, config: str, message: str) -> None:
+def test_bad_check_config_is_one_clear_line(tmp_path: Path, config: str, message: str,
+                                            cli: Cli) -> None:
     make_survey(tmp_path, GOOD, config)
-    code, _, err = run(tmp_path, "check")
-    assert code == 1
-    assert message in err
-    assert "Traceback" not in err
+    result = cli("check")
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_check_rejects_unknown_rule_through_settings(tmp_path: Path) -> None:
@@ -232,13 +227,14 @@ def test_check_rejects_unknown_rule_through_settings(tmp_path: Path) -> None:
     assert set(rule_levels(tuple((r, "off") for r in RULES)).values()) == {"off"}
 
 
-def test_check_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  cli: Cli) -> None:
     """Paths are relative to the working directory, where the workflow runs."""
     make_survey(tmp_path, BAD)
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(tmp_path, "check", "--format", "github")
-    assert code == 1
-    lines = out.splitlines()
+    result = cli("check", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
     assert "::error file=README.md,title=surveybib stale-output::" in lines[0]
     assert lines[1] == ("::error file=survey.bib,line=1,title=surveybib bad-year::"
                         "a: year '20x0' is not a year (expected four digits)")
@@ -255,12 +251,12 @@ def test_github_annotation_escapes_newlines_and_percent(tmp_path: Path) -> None:
     assert "\n" not in line
 
 
-def test_check_json_includes_parse_and_note_findings(tmp_path: Path) -> None:
+def test_check_json_includes_parse_and_note_findings(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, GOOD + "@article{broken, title = {x\n", notes={"gone.md": "text"})
-    run(tmp_path, "build")
-    code, out, _ = run(tmp_path, "check", "--format", "json")
-    rules = {f["rule"] for f in json.loads(out)["findings"]}
-    assert code == 1
+    cli("build")
+    result = cli("check", "--format", "json")
+    rules = {f["rule"] for f in json.loads(result.stdout)["findings"]}
+    assert result.exit_code == 1
     assert {"parse-error", "orphan-note"} <= rules
 
 

@@ -8,20 +8,33 @@ from __future__ import annotations
 
 import difflib
 import gc
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import read_existing, write_bytes_atomic, write_text_atomic
+from surveybib.issueform import form_output
+from surveybib.latex import latex_problems
 from surveybib.limits import MAX_OUTPUT_BYTES, MAX_SHOWN, MAX_TEXT_BYTES
 from surveybib.lint import configure, lint, unknown_categories
-from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
+from surveybib.metadata.store import (
+    MetadataStore,
+    lack_line,
+    pending,
+    save_store,
+    unused_records,
+)
 from surveybib.model import Entry, Problem
 from surveybib.notes import check_note_name, note_filename
-from surveybib.readme import render
+from surveybib.readme import hidden, render
+from surveybib.readme.blocks import close_open_blocks
+from surveybib.readme.rawhtml import close_open_elements
 from surveybib.survey import Survey, load_survey
 
 
@@ -57,9 +70,16 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             intro=intro,
             title=settings.title or "Reading List",
             source=settings.rel(settings.bib),
+            venues=settings.venues,
+            note_folder=_relative(settings.notes, settings.readme.parent),
+            intro_folder=_relative(settings.intro.parent, settings.readme.parent),
+            **_columns(settings, survey),
+            blocks=settings.readme_blocks,
         )
-    problems = [*survey.problems, *intro_problems]
+    problems = [*survey.problems, *intro_problems,
+                *hidden.entry_problems(survey.entries, survey.bib_text)]
     problems.extend(unknown_categories(unknown, settings))
+    problems.extend(latex_problems(survey.entries, math=False))  # GitHub renders $math$
     problems.extend(Problem(e.path, e.line or None, e.key, f"{name} is {len(e.get(name)):,} "
                             f"characters long; the README shows its first {MAX_SHOWN:,}",
                             "render", "warning", "value-cut")
@@ -72,11 +92,59 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
         for path, export in render_configured(survey.entries, settings):
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
-    return outputs, problems
+    form = form_output(settings)
+    if form is not None:  # the add-paper issue form, in step with the taxonomy
+        outputs.append(Output(form[0], form[1]))
+        problems.extend(form[2])
+    return outputs, list(dict.fromkeys(problems))  # the README and an export may agree
+
+
+def _relative(folder: Path, start: Path) -> str:
+    """`folder` as a relative URL path from `start` (both inside the survey)."""
+    return Path(os.path.relpath(folder, start)).as_posix()
+
+
+def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
+    """The optional README columns (citations, code), rendered from the store."""
+    if not settings.columns:
+        return {}
+    from surveybib.readme.columns import column_cells, column_heads
+
+    return {"columns": column_heads(settings.columns),
+            "cells": column_cells(survey.entries, survey.store, settings.columns)}
+
+
+def site_output(settings: Settings, survey: Survey, folder: Path | None = None
+                ) -> tuple[Output, tuple[Problem, ...]]:
+    """The paper explorer, folder/index.html (default: the configured site folder, else
+    site/). It is published, not committed: `build --check` and `check` never ask for it."""
+    from surveybib.site import render_site
+
+    with template_errors(settings):
+        html, problems = render_site(survey)
+    return Output(site_page(settings, folder), html), problems
+
+
+def site_page(settings: Settings, folder: Path | None = None) -> Path:
+    """Where the explorer goes: folder/index.html, else the configured folder's, else site/'s."""
+    chosen = folder if folder is not None else settings.site or settings.root / "site"
+    return chosen / "index.html"
+
+
+def with_site(settings: Settings, survey: Survey, outputs: list[Output],
+              problems: list[Problem]) -> tuple[list[Output], list[Problem]]:
+    """build's outputs plus the explorer when `site` is configured (its per-entry BibTeX
+    problems are those of a BibTeX export: each is reported once)."""
+    if settings.site is None:
+        return outputs, problems
+    site, found = site_output(settings, survey)
+    known = set(problems)
+    return [*outputs, site], [*problems, *(p for p in found if p not in known)]
 
 
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
-    """INTRO.md (optional), with a code fence or comment it leaves open closed."""
+    """INTRO.md (optional), with a code fence, comment or HTML block it leaves open
+    closed, and hidden characters reported (the renderer drops them)."""
     name = settings.rel(settings.intro)
     raw = read_existing(settings.intro, MAX_TEXT_BYTES, name)
     if raw is None:
@@ -85,11 +153,14 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
-    text, unclosed = render.close_open_blocks(text.strip())
-    if unclosed is None:
-        return text, []
-    return text, [Problem(name, None, None, f"{unclosed}; closed at its end", "render",
-                          level="warning", rule="note-unclosed")]
+    problems = [p for p in (hidden.text_problem(name, None, text),) if p is not None]
+    text, unclosed = close_open_blocks(text.strip())
+    text, open_html = close_open_elements(text)
+    for what in (unclosed, open_html):
+        if what is not None:
+            problems.append(Problem(name, None, None, f"{what}; closed at its end", "render",
+                                    level="warning", rule="note-unclosed"))
+    return text, problems
 
 
 @contextmanager
@@ -109,6 +180,10 @@ def template_errors(settings: Settings) -> Iterator[None]:
         filename, line = _template_frame(exc)
         where = _template_where(settings, filename, line)
         raise TemplateError(f"{where}: template error: {exc.message or exc}") from None
+    except RecursionError:  # templates that include or extend each other in a circle
+        raise TemplateError(f"{settings.rel(settings.templates)}/: templates include or extend "
+                            "each other in a circle; extend the packaged ones as "
+                            '"surveybib/<name>"') from None
 
 
 def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
@@ -209,6 +284,48 @@ def refuse_foreign_readme(settings: Settings) -> None:
             "`surveybib build --force` to replace it")
 
 
+LOST_RULES = frozenset({"parse-error", "duplicate-key"})
+
+
+def lost_entries(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that mean an entry of survey.bib is in no output (it could not be
+    read, or its key was taken), in file order."""
+    lost = [p for p in problems if p.rule in LOST_RULES and p.stage == "parse" and p.key]
+    return sorted(dict.fromkeys(lost), key=_problem_order)
+
+
+def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
+    """`2 entries are missing from README.md: a (survey.bib:3), ...; fix them ...`"""
+    names = ", ".join(f"{p.key} ({p.path}:{p.line})" for p in lost)
+    count = "1 entry is" if len(lost) == 1 else f"{len(lost)} entries are"
+    return (f"{count} missing from {', '.join(outputs)}: {names}; fix "
+            f"{'it' if len(lost) == 1 else 'them'} (see above) and build again")
+
+
+# The packaged template's progress line, "44 papers in 8 categories; ...".
+_PAPER_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
+
+
+def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
+    """A survey.bib with no readable entry never replaces a README that lists papers
+    (a truncated file or a bad merge would otherwise empty the README without a word)."""
+    if survey.entries:
+        return
+    try:
+        raw = read_existing(settings.readme, MAX_OUTPUT_BYTES, settings.rel(settings.readme))
+        current = (raw or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    found = _PAPER_COUNT.search(current)
+    if current.find(render.GENERATED_MARKER) < 0 or not found or not found.group(1).strip("0"):
+        return
+    bib, readme = settings.rel(settings.bib), settings.rel(settings.readme)
+    raise SurveybibError(
+        f"{bib} has no entry that can be read, and {readme} lists {found.group(1)} papers: "
+        f"nothing written. Restore {bib} (e.g. `git checkout {bib}`), or run `surveybib "
+        "build --force` to write a README without papers")
+
+
 def write_outputs(outputs: Sequence[Output], settings: Settings | None = None) -> None:
     """Write each output whose file differs (atomically); leave the others untouched."""
     for out in outputs:
@@ -219,17 +336,20 @@ def write_outputs(outputs: Sequence[Output], settings: Settings | None = None) -
         write_bytes_atomic(out.path, data, name)
 
 
-def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
-    """notes/<key>.md from the note template unless it exists (never overwritten);
-    returns its path and whether it was created."""
+def ensure_note(settings: Settings, entry: Entry, text: str = "") -> tuple[Path, bool]:
+    """notes/<key>.md unless it exists (never overwritten): TEXT when given, else the note
+    template; returns its path and whether it was created."""
     check_note_name(entry.key)
     path = settings.notes / note_filename(entry.key)
     if path.exists() or path.is_symlink():  # a link is never followed to write a note
         return path, False
+    if text.strip():
+        write_text_atomic(path, text.rstrip() + "\n", shown=settings.rel(path))
+        return path, True
     env = render.make_environment(settings.templates)
     with template_errors(settings):
-        stub = env.get_template("note.md.j2").render(key=entry.key,
-                                                      title=render.display_title(entry))
+        stub = env.get_template("note.md.j2").render(
+            key=entry.key, title=render.display_title(entry, settings.venues))
     write_text_atomic(path, stub, shown=settings.rel(path))
     return path, True
 
@@ -240,11 +360,62 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
     outputs, problems = render_outputs(settings, survey)
     for out, _ in stale_outputs(outputs, settings):
         problems.append(Problem(settings.rel(out.path), None, None,
-                                "stale: run `make readme` (or `surveybib build`) and commit it",
+                                "stale: run `make readme` (or `surveybib build`) and commit it"
+                                + missing_store_hint(settings, survey),
                                 "check", rule="stale-output"))
+    problems.extend(store_problems(settings))
+    problems.extend(unused_problems(settings, survey))
     problems.extend(lint(survey, settings))
     unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
     return sorted(unique, key=_problem_order)
+
+
+def missing_store_hint(settings: Settings, survey: Survey) -> str:
+    """Why an output may be stale on a fresh clone: the store it was built with is not
+    here (never committed), so this run renders without the fetched metadata."""
+    name = settings.rel(settings.metadata)
+    if settings.metadata.exists() or not pending(survey.parsed, survey.store) \
+            or tracked_by_git(settings.root, name) is not False:
+        return ""
+    return (f" ({name} is not in this repository: if the outputs were built with it, "
+            f"commit {name} with them)")
+
+
+def store_problems(settings: Settings) -> list[Problem]:
+    """The metadata store exists but git does not track it: a clone (CI) renders without
+    it, so its check would call the README stale while this one calls it current."""
+    name = settings.rel(settings.metadata)
+    if not settings.metadata.is_file() or tracked_by_git(settings.root, name) is not False:
+        return []
+    return [Problem(name, None, None, f"not committed: a clone (CI) builds without it, so "
+                    f"README.md differs there; `git add {name}` and commit it with README.md",
+                    "check", rule="uncommitted-store")]
+
+
+def unused_problems(settings: Settings, survey: Survey) -> list[Problem]:
+    """One warning per stored record that no entry uses (`enrich --prune` removes them)."""
+    name = settings.rel(settings.metadata)
+    return [Problem(name, None, ident, f"no entry uses this record ({section}); "
+                    "`surveybib enrich --prune` removes it", "check", "warning",
+                    "unused-record")
+            for section, ident in unused_records(survey.parsed, survey.store)]
+
+
+def tracked_by_git(root: Path, name: str) -> bool | None:
+    """Whether git tracks (or has staged) root/name; None when root is not in a git work
+    tree or git is not installed."""
+    import subprocess
+
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
+                                capture_output=True, text=True, check=False)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return None
+        listed = subprocess.run(["git", "ls-files", "--error-unmatch", "--", name], cwd=root,
+                                capture_output=True, check=False)
+    except OSError:
+        return None
+    return listed.returncode == 0
 
 
 def _problem_order(p: Problem) -> tuple[str, int, str, str]:

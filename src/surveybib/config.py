@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from surveybib.errors import ConfigError, FileError, UsageError
 from surveybib.files import read_existing, resolve
@@ -31,7 +32,14 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "venues": {},
+    "columns": [],
+    "readme_blocks": ["taxonomy", "years", "contributors"],
+    "issue_form": None,  # None: keep the add-paper issue form in step when it exists
+    "site": "",
 }
+COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
+README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,11 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
+    columns: tuple[str, ...] = ()
+    readme_blocks: tuple[str, ...] = README_BLOCKS
+    issue_form: bool | None = None
+    site: Path | None = None  # the paper explorer's folder, when build writes it
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -74,9 +87,50 @@ class Settings:
             return str(path)
 
 
+def has_survey_table(pyproject: Path) -> bool:
+    """Whether this pyproject.toml has a [tool.surveybib] table (unreadable: no)."""
+    try:
+        data = tomllib.loads((read_existing(pyproject, MAX_TEXT_BYTES) or b"").decode("utf-8"))
+    except (FileError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False  # a FIFO is never opened to wait on; the reading error comes later
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "surveybib" in tool
+
+
+def find_root(start: Path) -> Path:
+    """The survey a folder belongs to, found upwards as git finds its repository: the
+    nearest folder with [tool.surveybib] in its pyproject.toml, else the nearest with a
+    survey.bib, never above the top of a git repository; `start` itself when none has."""
+    start = start.resolve()
+    with_bib: Path | None = None
+    for folder in (start, *start.parents):
+        if has_survey_table(folder / "pyproject.toml"):
+            return folder
+        if with_bib is None and (folder / "survey.bib").is_file():
+            with_bib = folder
+        if (folder / ".git").exists():
+            break
+    return with_bib or start
+
+
 def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
     """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
     return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def base_url(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """An API's base URL from the environment variable `name` (else `default`), without a
+    trailing slash; a value that is not an http(s) URL is a ConfigError naming it."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and (parts.port or 0) >= 0 and not any(c.isspace() for c in value)
+    except ValueError:  # "http://[::1", a port that is not a number
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} is {value!r}, not an http(s) URL such as {default}")
+    return value.rstrip("/")
 
 
 def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
@@ -86,8 +140,10 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     values = {**_DEFAULTS, **table, **{k: v for k, v in (overrides or {}).items() if v}}
     paths = {key: _inside(root, str(values[key]), key) for key in _PATH_KEYS}
     exports = tuple(_export_spec(item, root) for item in values["exports"])
+    site = _site(values["site"], root)
     _outputs_clear_of_inputs(root, paths, [("readme", paths["readme"])]
-                             + [(f"exports path {e.path!r}", root / e.path) for e in exports])
+                             + [(f"exports path {e.path!r}", root / e.path) for e in exports]
+                             + ([("site", site / "index.html")] if site else []))
     return Settings(
         root=root,
         **paths,
@@ -100,6 +156,11 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        venues=_venues(values["venues"]),
+        columns=_columns(values["columns"]),
+        readme_blocks=_readme_blocks(values["readme_blocks"]),
+        issue_form=_optional_bool(values["issue_form"], "issue_form"),
+        site=site,
     )
 
 
@@ -157,6 +218,17 @@ def check_output_path(settings: Settings, path: Path, given: str | None = None) 
     if settings.notes in target.parents or settings.templates in target.parents:
         raise UsageError(f"-o {settings.rel(path)}: inside notes/ or templates/; write it "
                          "somewhere else")
+
+
+def _readme_blocks(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "readme_blocks")
+    for name in names:
+        if name not in README_BLOCKS:
+            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
+                              f"(the blocks are {', '.join(README_BLOCKS)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _taxonomy(value: Any) -> tuple[str, ...]:
@@ -241,10 +313,49 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), v) for k, v in value.items()))
 
 
+def _venues(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
+                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
+    return tuple((str(k), v) for k, v in value.items())
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "columns")
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
+                              f"the columns are {', '.join(COLUMNS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _optional_bool(value: Any, key: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"[tool.surveybib] {key} must be true or false")
+    return value
+
+
 def _strings(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"[tool.surveybib] {key} must be a list of strings")
     return list(value)
+
+
+def _site(value: Any, root: Path) -> Path | None:
+    """`site = "site"` or `site = {path = "site"}`: the folder build writes index.html
+    into; absent, "" or false: build leaves the site alone."""
+    if isinstance(value, dict) and set(value) <= {"path"}:
+        value = value.get("path", "site")
+    if value is True:
+        value = "site"
+    if value is False or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError('[tool.surveybib] site must be a folder, e.g. site = "site" or '
+                          'site = {path = "site"}')
+    return _inside(root, value, "site")
 
 
 def _export_spec(item: Any, root: Path) -> ExportSpec:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from surveybib.metadata.store import (
     merge_entry,
     pending,
     stored_doi,
+    stored_findings,
     trim_record,
 )
 from surveybib.model import Entry, Problem
@@ -326,8 +328,7 @@ def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
             changes.append(change)
     keys = {e.key for e in selected}
     searched = {k: s for k, s in store.searches.items() if k in keys}
-    problems.extend(_search_problems(selected, searched))
-    problems.extend(_not_found_problems(selected, store))
+    problems.extend(stored_findings(selected, store))
     return EnrichResult(
         store=store,
         fetched=tuple(run.fetched),
@@ -361,31 +362,6 @@ def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | 
     fields = tuple(FieldChange(name, own.get(name, ""), new[name], source)
                    for name in merged.filled if name not in entry.filled)
     return EntryChange(entry.key, entry.path, entry.line, fields)
-
-
-def _search_problems(entries: Sequence[Entry],
-                     searches: Mapping[str, SearchResult]) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        result = searches.get(entry.key)
-        if result is None or result.status != "ambiguous":
-            continue
-        names = ", ".join(c.doi for c in result.candidates if not c.note)
-        out.append(Problem(entry.path, entry.line or None, entry.key,
-                           f"title search is ambiguous ({names}); add the right DOI by hand",
-                           "metadata", "warning", "ambiguous"))
-    return out
-
-
-def _not_found_problems(entries: Sequence[Entry], store: MetadataStore) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        doi = entry_doi(entry)
-        if doi is not None and doi in store.missing:
-            out.append(Problem(entry.path, entry.line or None, entry.key,
-                               f"{doi} {store.missing[doi]}", "metadata", "warning",
-                               "not-found"))
-    return out
 
 
 # ------------------------------------------------------------------ build's fetching step
@@ -422,8 +398,10 @@ def fetch_missing(
             return FetchOutcome(store, (), f"offline: {lack_line(len(todo))}")
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
+    # not-found and ambiguous come from the store on every run (Survey.with_store)
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in ("fetch-failed", "not-found", "ambiguous", "value-cut"))
+                           if p.rule in ("fetch-failed", "ambiguous", "value-cut")
+                           and p not in stored_findings(entries, result.store))
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 
@@ -535,9 +513,13 @@ def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, s
     if lines:
         first = lines[0]
         indent, before, after = first.group(1), first.group(3), first.group(4)
-        columns = {len(m.group(2)) + len(m.group(3)) for m in lines}
-        if len(columns) == 1 and len(lines) > 1 and len(first.group(3)) > 1:
-            width = columns.pop()  # names padded so that the `=` line up
+        columns = Counter(len(m.group(2)) + len(m.group(3)) for m in lines)
+        column, count = columns.most_common(1)[0]
+        if len(lines) > 1 and count * 2 > len(lines) and any(len(m.group(3)) > 1
+                                                             for m in lines):
+            width = column  # names padded so that most `=` line up (a long name overflows)
+        elif len(before) > 1:
+            before = " "  # the first name's padding was alignment, not the entry's style
     pieces = []
     for name, value in fields:
         head = name + " " * max(1, width - len(name)) if width else name + before

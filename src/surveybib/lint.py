@@ -39,10 +39,16 @@ RULES: dict[str, tuple[Level, str]] = {
     "orphan-note": ("error", "a note whose key is not in the bibliography"),
     "note-unreadable": ("error", "a note that is not UTF-8 text"),
     "note-collision": ("warning", "note files that differ only in case"),
-    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence or an HTML "
-                                 "comment open"),
+    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence, an HTML "
+                                 "comment or an HTML block (`<pre>`, `<script>`, ...) open"),
+    "hidden-character": ("warning", "NUL or a bidirectional override in a field, a note or the "
+                                    "intro (dropped from the README)"),
     # from cli.py
     "stale-output": ("error", "README.md or an export is not what build would write"),
+    "uncommitted-store": ("error", "the metadata store exists but git does not track it"),
+    "unused-record": ("warning", "a record in the metadata store that no entry uses"),
+    # from issueform.py (the add-paper issue form that build writes)
+    "issue-form": ("warning", "a category the issue form's dropdown cannot offer"),
     # from export.py / formatted.py (surveybib export, configured exports)
     "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
                                     "in the bibliography"),
@@ -54,6 +60,11 @@ RULES: dict[str, tuple[Level, str]] = {
     "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
     "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
     "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
+    "upgrade-refused": ("warning", "an arXiv preprint whose Semantic Scholar record fails the "
+                                   "upgrade guard (enrich --upgrade): left as it is"),
+    # from latex.py (README, formatted exports, CSL-JSON, RIS)
+    "latex-command": ("warning", "a LaTeX command no conversion knows: left out of the "
+                                 "README and the formatted exports"),
     # from build.py and enrich.py
     "value-cut": ("warning", "a value shown or sent cut: a README cell over 1,000 "
                              "characters, a title search over 300"),
@@ -62,6 +73,8 @@ RULES: dict[str, tuple[Level, str]] = {
     "duplicate-key-case": ("error", "keys that differ only in case"),
     "duplicate-doi": ("error", "two entries with the same DOI"),
     "near-duplicate-title": ("warning", "two entries with (nearly) the same title"),
+    "preprint-duplicate": ("warning", "an arXiv preprint and its likely published version "
+                                      "both listed (same title, shared authors)"),
     "missing-field": ("error", "a field the entry type requires is missing"),
     "unknown-taxonomy": ("error", "a taxonomy value not in the configured list"),
     "no-taxonomy": ("warning", "an entry without a taxonomy value"),
@@ -113,7 +126,9 @@ def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     found: list[Problem] = []
     found.extend(_case_duplicates(entries))
     found.extend(_doi_duplicates(entries))
-    found.extend(_title_duplicates(entries))
+    pairs = preprint_pairs(entries)
+    found.extend(_preprint_duplicates(pairs))
+    found.extend(_title_duplicates(entries, {frozenset((a.key, b.key)) for a, b in pairs}))
     declared = frozenset(settings.taxonomy)
     hints = _Hints(settings.taxonomy)
     for entry in entries:
@@ -155,37 +170,62 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 class _Hints:
-    """"Did you mean" for names outside the configured taxonomy, each looked up once.
-    difflib compares a name with every declared one, so it is asked while the comparisons
-    stay under COMPARISONS in all; past that, only a name that differs in case is hinted."""
+    """How to fix categories that are not known, each name looked up once. difflib compares
+    a name with every known one, so it is asked while the comparisons stay under
+    COMPARISONS in all; past that, only a case slip or a comma-joined list is hinted."""
 
     COMPARISONS = 20_000
 
-    def __init__(self, taxonomy: Sequence[str]) -> None:
-        self.taxonomy = list(taxonomy)
-        self.folded = {name.casefold(): name for name in reversed(self.taxonomy)}
+    def __init__(self, known: Sequence[str]) -> None:
+        self.names = list(known)
+        self.folded: dict[str, str] = {}
+        for name in self.names:
+            self.folded.setdefault(name.casefold(), name)
         self.left = self.COMPARISONS
-        self.known: dict[str, str] = {}
+        self.found: dict[str, str] = {}
 
     def __call__(self, name: str) -> str:
-        if name not in self.known:
-            close = [self.folded[name.casefold()]] if name.casefold() in self.folded else []
-            if not close and self.left >= len(self.taxonomy):
-                import difflib
+        if name not in self.found:
+            self.found[name] = self._hint(name)
+        return self.found[name]
 
-                self.left -= len(self.taxonomy)
-                close = difflib.get_close_matches(name, self.taxonomy, n=1, cutoff=0.6)
-            self.known[name] = f" (did you mean '{close[0]}'?)" if close else ""
-        return self.known[name]
+    def _hint(self, name: str) -> str:
+        parts = [p.strip() for p in name.split(",")]
+        if len(parts) > 1 and all(self._known(p) for p in parts):
+            return f"separate categories with '; ': '{'; '.join(self._known(p) for p in parts)}'"
+        close: list[str] = []
+        if self.left >= len(self.names):
+            import difflib
+
+            self.left -= len(self.names)
+            close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.6)
+        if not close and self._known(name):
+            close = [self._known(name)]
+        return f"did you mean '{close[0]}'?" if close else ""
+
+    def _known(self, name: str) -> str:
+        """The known category NAME stands for, compared without case ("" if none)."""
+        return self.folded.get(name.strip().casefold(), "")
 
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings,
                        hints: _Hints | None = None) -> list[Problem]:
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
     hint = hints or _Hints(settings.taxonomy)
-    return [_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
-                            f"list{hint(name)}", "unknown-taxonomy", stage="taxonomy")
-            for entry, name in unknown]
+    out = []
+    for entry, name in unknown:
+        text = hint(name)
+        out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
+                                   f"list{f' ({text})' if text else ''}", "unknown-taxonomy",
+                            stage="taxonomy"))
+    return out
+
+
+def category_hint(name: str, known: Sequence[str]) -> str:
+    """How to fix a category that is not known: "separate categories with '; '" when it is
+    known categories joined by commas, else "did you mean 'X'?" (a typo or a case slip),
+    else ""."""
+    return _Hints(known)(name)
 
 
 # ---------------------------------------------------------------- identifiers
@@ -272,10 +312,15 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
         return
     note = survey.notes.get(entry.key)
     body = drop_comments(note.body, across_lines=True).strip() if note else ""
-    if not body:
-        yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
-                              f"`surveybib note {entry.key}`)", "reader-without-note",
-                       stage="notes")
+    if body:
+        return
+    if note is None:
+        message = (f"read by {to_unicode(reader)} but has no note (write one with "
+                   f"`surveybib note {entry.key}`)")
+    else:  # `add` or `note` made the file; nobody has written in it yet
+        message = (f"read by {to_unicode(reader)} but its note {note.path} is still the "
+                   "empty stub; write the notes below its comment")
+    yield _problem(entry, message, "reader-without-note", stage="notes")
 
 
 # ---------------------------------------------------------------- duplicates
@@ -311,9 +356,11 @@ def title_words(title: str) -> tuple[str, ...]:
     return tuple(w for w in words if w not in _STOP_WORDS)
 
 
-def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
+def _title_duplicates(entries: Sequence[Entry],
+                      skip: set[frozenset[str]] | None = None) -> Iterator[Problem]:
     """Same folded title, or one extra word in a long title (a preprint and its published
-    version). Hashing, not pairwise comparison: O(n * words per title)."""
+    version). Hashing, not pairwise comparison: O(n * words per title). Pairs in `skip`
+    (already reported as preprint-duplicate) are not reported again."""
     by_words: dict[tuple[str, ...], Entry] = {}
     folded: list[tuple[Entry, tuple[str, ...]]] = []
     for entry in entries:
@@ -328,13 +375,50 @@ def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
             if other is entry or other.key == entry.key:
                 continue
             pair = (other.key, entry.key) if other.line <= entry.line else (entry.key, other.key)
-            if pair in reported:
+            if pair in reported or (skip and frozenset(pair) in skip):
                 continue
             reported.add(pair)
             later, earlier = (entry, other) if other.line <= entry.line else (other, entry)
             yield _problem(later, f"title (nearly) the same as '{earlier.key}' (line "
                                   f"{earlier.line}): one paper under two keys, or a preprint "
                                   "and its published version?", "near-duplicate-title")
+
+
+def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
+    """(arXiv-only preprint, other entry) pairs with the same folded title and at least one
+    family name in common (transliteration-aware): one paper listed twice, as a preprint
+    and as its published version."""
+    from surveybib.identifiers import arxiv_only
+    from surveybib.metadata.match import matched_authors
+    from surveybib.model import parse_names
+
+    by_title: dict[tuple[str, ...], list[Entry]] = {}
+    for entry in entries:
+        words = title_words(entry.get("title"))
+        if len(words) >= 2:
+            by_title.setdefault(words, []).append(entry)
+    pairs: list[tuple[Entry, Entry]] = []
+    for group in by_title.values():
+        if len(group) < 2:
+            continue
+        for preprint in (e for e in group if arxiv_only(e)):
+            people = parse_names(preprint.get("author"))
+            for other in group:
+                if other is preprint or other.key == preprint.key or arxiv_only(other):
+                    continue
+                names = [" ".join(p for p in (person.given, person.family or person.literal)
+                                  if p) for person in parse_names(other.get("author"))]
+                if matched_authors(people, names):
+                    pairs.append((preprint, other))
+    return pairs
+
+
+def _preprint_duplicates(pairs: Sequence[tuple[Entry, Entry]]) -> Iterator[Problem]:
+    for preprint, published in pairs:
+        where = f" (line {published.line})" if published.line else ""
+        yield _problem(preprint, f"arXiv preprint of '{published.key}'{where} (same title, "
+                                 "shared authors): one paper listed twice; keep the published "
+                                 "entry", "preprint-duplicate")
 
 
 def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> Iterator[Any]:

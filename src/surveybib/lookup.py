@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,10 @@ class NotFound(SurveybibError):
 
 class Refused(SurveybibError):
     """`add` will not append this entry (a DOI already in the file): exit 1."""
+
+
+class TitleNotMatched(NotFound):
+    """No Crossref record passes the match guard for a title (exit 1)."""
 
 
 # ------------------------------------------------------------------ identifiers
@@ -80,8 +83,10 @@ class Found:
         return map_record(self.source, self.record)
 
 
-def fetch(target: Target, store: MetadataStore | None, client: Client | None) -> Found:
-    """The stored record if the store has it, else Crossref, then DataCite.
+def fetch(target: Target, store: MetadataStore | None, client: Client | None,
+          offline_by: str = "SURVEYBIB_OFFLINE=1") -> Found:
+    """The stored record if the store has it, else Crossref, then DataCite; client None is
+    offline, because of `offline_by` (the flag or the variable, named in the error).
 
     Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
     stored record)."""
@@ -90,8 +95,8 @@ def fetch(target: Target, store: MetadataStore | None, client: Client | None) ->
         if work is not None:
             return Found(target.doi, work.source, work.record, cached=True)
     if client is None:
-        raise NetworkError(f"{target.doi} is not in the metadata store and the network is off "
-                           "(SURVEYBIB_OFFLINE); run again online")
+        raise NetworkError(f"{target.doi} is not in the metadata store, and {offline_by} "
+                           "turns the network off; run again without it")
     outcome = client.get_work(target.doi)
     if isinstance(outcome, Failed):
         if outcome.not_found:
@@ -172,16 +177,14 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     Raises UsageError with a "did you mean"."""
     if not taxonomy or not value.strip():
         return
+    from surveybib.lint import category_hint
     from surveybib.readme.render import split_categories
 
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
-        close = difflib.get_close_matches(name, list(taxonomy), n=1, cutoff=0.6)
-        if not close:  # a case slip ("dynamic inference") is a typo too
-            folded = {t.casefold(): t for t in taxonomy}
-            close = [folded[name.casefold()]] if name.casefold() in folded else []
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = category_hint(name, taxonomy)
+        hint = f"; {hint}" if hint else ""
         listed = ", ".join(f"'{t}'" for t in taxonomy)
         raise UsageError(f"{group_by} '{name}' is not in the configured list{hint} "
                          f"(the list: {listed})")
@@ -292,6 +295,20 @@ def search(client: Client, title: str, *, author: str = "", year: str = "",
     query = Query(title, author, year)
     items = client.search(query.text, rows=rows)
     return SearchAnswer(query, judge(query, candidates_from_items(items)))
+
+
+def target_for_title(client: Client, title: str, *, author: str = "",
+                     year: str = "") -> Target:
+    """The DOI of the one record the match guard accepts for TITLE (with the first
+    author's family name and the year); TitleNotMatched names the closest candidate."""
+    verdict = search(client, title, author=author, year=year).verdict
+    if verdict.doi:
+        return parse_target(verdict.doi)
+    best = verdict.candidates[0] if verdict.candidates else None
+    closest = (f"; the closest, {best.doi} '{best.title.split(' | ')[0]}' "
+               f"({best.year or 'no year'}), was left: {best.note}" if best else "")
+    raise TitleNotMatched(f"no Crossref record passes the match guard for the title "
+                          f"'{title}' ({verdict.reason}){closest}")
 
 
 def candidate_lines(answer: SearchAnswer) -> list[str]:

@@ -18,7 +18,9 @@ from urllib.parse import unquote
 from surveybib.errors import UsageError
 from surveybib.limits import MAX_NAME_BYTES
 from surveybib.model import Entry, Note, Problem
-from surveybib.readme.render import close_open_blocks
+from surveybib.readme.blocks import close_open_blocks
+from surveybib.readme.hidden import text_problem
+from surveybib.readme.rawhtml import close_open_elements
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 
@@ -75,11 +77,16 @@ def attach_notes(
                                     f"no entry with key '{key}' in the bibliography", "notes",
                                     rule="orphan-note"))
             continue
+        hidden = text_problem(path, key, text)
+        if hidden is not None:
+            problems.append(hidden)
         body, unclosed = close_open_blocks(text.strip())
-        if unclosed:
-            problems.append(Problem(path, None, key, f"{unclosed}; closed at the end of the "
-                                    "note so it cannot swallow the rest of the README",
-                                    "notes", level="warning", rule="note-unclosed"))
+        body, open_html = close_open_elements(body)
+        for what in (unclosed, open_html):
+            if what:
+                problems.append(Problem(path, None, key, f"{what}; closed at the end of the "
+                                        "note so it cannot swallow the rest of the README",
+                                        "notes", level="warning", rule="note-unclosed"))
         notes[key] = Note(key, path, body)
     problems.extend(_case_collisions(keys, notes_dir))
     return notes, tuple(problems)

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from surveybib.bibtex.parse import decode_bib, parse_bib
-from surveybib.config import Settings
+from surveybib.config import Settings, has_survey_table
 from surveybib.errors import BibFileError, FileError
 from surveybib.files import read_regular, resolve
 from surveybib.limits import MAX_BIB_BYTES, MAX_TEXT_BYTES
-from surveybib.metadata.store import MetadataStore, load_store, merge_entries
+from surveybib.metadata.store import MetadataStore, load_store, merge_entries, stored_findings
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
 
@@ -35,7 +35,7 @@ class Survey:
 
     def with_store(self, store: MetadataStore) -> Survey:
         """The same survey merged with another (e.g. freshly fetched) store."""
-        entries, merge_problems = merge_entries(self.parsed, store)
+        entries, merge_problems = _merged(self.parsed, store)
         kept = _still_untitled(
             tuple(p for p in self.problems if p not in self.merge_problems), entries)
         return replace(self, entries=entries, store=store, merge_problems=merge_problems,
@@ -43,6 +43,13 @@ class Survey:
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
+
+
+def _merged(parsed: tuple[Entry, ...], store: MetadataStore
+            ) -> tuple[tuple[Entry, ...], tuple[Problem, ...]]:
+    """The entries merged with the store, and every finding the store holds about them."""
+    entries, problems = merge_entries(parsed, store)
+    return entries, problems + stored_findings(parsed, store)
 
 
 def _still_untitled(
@@ -61,10 +68,13 @@ def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
     try:
         data = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
     except FileNotFoundError:
+        if has_survey_table(settings.root / "pyproject.toml"):
+            raise BibFileError(f"{settings.rel(path)}: no such file (the bibliography "
+                               "[tool.surveybib] names in pyproject.toml)") from None
         raise BibFileError(
-            f"{settings.rel(path)}: no such file; create it, or point [tool.surveybib] bib "
-            "at your bibliography"
-        ) from None
+            f"no survey here: neither {settings.root} nor a folder above it has a "
+            f"{settings.rel(path)} or a [tool.surveybib] table in pyproject.toml; run "
+            "surveybib inside the survey's folder, or name it with -C DIR") from None
     return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)
 
 
@@ -100,14 +110,32 @@ def _after_name(message: str, name: str) -> str:
     return message.removeprefix(f"{name}: ")
 
 
+def _not_orphans_of_lost(orphans: tuple[Problem, ...], parse_problems: tuple[Problem, ...]
+                         ) -> tuple[Problem, ...]:
+    """A note whose entry could not be read is no orphan: the parse error names the entry
+    (and build lists it as lost), so the note is not reported a second time."""
+    lost = {p.key for p in parse_problems if p.rule == "parse-error" and p.key}
+    if not lost:
+        return orphans
+    return tuple(p for p in orphans if not (p.rule == "orphan-note" and p.key is None
+                                            and _note_key(p.path) in lost))
+
+
+def _note_key(path: str) -> str:
+    from surveybib.notes import key_from_filename
+
+    return key_from_filename(path.rsplit("/", 1)[-1])
+
+
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
     text = read_bib_text(settings, encoding)
     parsed = parse_bib(text, settings.rel(settings.bib))
     store = load_store(settings.metadata)
-    entries, merge_problems = merge_entries(parsed.entries, store)
+    entries, merge_problems = _merged(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
+    orphan_problems = _not_orphans_of_lost(orphan_problems, parsed.problems)
     problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
                 *merge_problems)
     return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,

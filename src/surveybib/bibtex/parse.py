@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from surveybib.bibtex.layout import SURVEYBIB, Layout
 from surveybib.errors import BibFileError
 from surveybib.limits import EXPANSION_PER_BYTE, MAX_VALUE
 from surveybib.model import Entry, ParsedBib, Problem
@@ -60,6 +61,9 @@ def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
         if declared:
             return _decode_with(data, path, declared, f"its coding line ({declared})")
         line = line_number(data, exc.start)
+        bad, good = _utf8_lines(data)
+        if good:  # UTF-8 text with a few foreign lines: no encoding reads it all right
+            raise BibFileError(_mixed_message(data, path, bad, good)) from None
         raise BibFileError(
             f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
             "convert the file to UTF-8, or name its encoding with --encoding "
@@ -71,6 +75,46 @@ def line_number(data: bytes, index: int) -> int:
     """The line of byte `index`, whatever the line ends (LF, CRLF, or CR alone)."""
     return (data.count(b"\n", 0, index) + data.count(b"\r", 0, index)
             - data.count(b"\r\n", 0, index) + 1)
+
+
+def _utf8_lines(data: bytes) -> tuple[list[int], list[int]]:
+    """(lines that are not UTF-8, non-ASCII lines that are) by number. A UTF-8 sequence
+    never holds the byte 0x0a, so splitting the bytes on it is safe."""
+    bad: list[int] = []
+    good: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+        else:
+            good.append(number)
+    return bad, good
+
+
+def _mixed_message(data: bytes, path: str, bad: list[int], good: list[int],
+                   encoding: str = "") -> str:
+    """What to do with a UTF-8 file that has a few lines in another encoding: name the
+    lines (as they read in cp1252, the usual culprit) and never suggest --encoding, which
+    would turn every UTF-8 line into mojibake."""
+    lines = data.split(b"\n")
+    sample = lines[good[0] - 1].decode("utf-8").strip()[:40]
+    if not bad:
+        return (f"{path}: it is UTF-8 (line {good[0]}: {sample!r}), not {encoding}; drop "
+                f"--encoding {encoding} (or the encoding setting)")
+    shown = ", ".join(str(n) for n in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    first = lines[bad[0] - 1].decode("cp1252", "replace").strip()[:60]
+    where = "line" if len(bad) == 1 else "lines"
+    if encoding:
+        head = (f"{path}: reading it as {encoding} would garble its UTF-8 text (line "
+                f"{good[0]}: {sample!r}); nothing was written. It is UTF-8 except {where} "
+                f"{shown}")
+    else:
+        head = f"{path}:{bad[0]}: UTF-8 except {where} {shown}"
+    return (f"{head} ({first!r} in cp1252): re-type or re-save {'it' if len(bad) == 1 else 'them'}"
+            " as UTF-8 in your editor; do not use --encoding for this file")
 
 
 def declared_coding(data: bytes) -> str | None:
@@ -91,10 +135,14 @@ def _decode_with(data: bytes, path: str, encoding: str, source: str) -> str:
     if not getattr(info, "_is_text_encoding", True):  # rot13, hex, base64, zlib, ...
         raise BibFileError(f"{path}: {encoding!r} (from {source}) is not a text encoding; "
                            "name the file's character set, e.g. utf-8 or latin-1")
+    if info.name not in ("utf-8", "utf-8-sig"):
+        bad, good = _utf8_lines(data)
+        if good and len(good) >= len(bad):  # UTF-8 text, but for a few lines at most
+            raise BibFileError(_mixed_message(data, path, bad, good, encoding))
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = line_number(data, exc.start)
+        line = data.count(b"\n", 0, exc.start) + 1
         raise BibFileError(
             f"{path}:{line}: cannot be decoded as {encoding} (from {source}); "
             "name the right one with --encoding"
@@ -178,8 +226,9 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.extend(_define(macros, block.key, str(block.value), path, line))
         elif isinstance(block, bm.Entry):
             entry, found = _convert(block, macros, path)
-            first_line.setdefault(entry.key, entry.line)
-            entries.append(entry)
+            first_line.setdefault(str(block.key), line)
+            if entry is not None:
+                entries.append(entry)
             problems.extend(found)
         elif isinstance(block, bm.DuplicateBlockKeyBlock) and isinstance(
             block.ignore_error_block, bm.String
@@ -195,8 +244,9 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
             original = block.ignore_error_block
             entry, found = _convert(original, macros, path)
-            first_line.setdefault(entry.key, entry.line)
-            entries.append(entry)
+            first_line.setdefault(str(getattr(original, "key", "")), line)
+            if entry is not None:
+                entries.append(entry)
             problems.extend(found)
         elif isinstance(block, bm.ParsingFailedBlock):
             problems.append(_failed_block(block, path, line))
@@ -240,6 +290,9 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
     error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"
     what = f"@{match.group(1)} block" if match else "block"
+    if "but found `@" in reason:  # the next entry began inside this one: like BibTeX, say so
+        reason = (f"not closed: a '}}' is missing before line {line + raw.count(chr(10))}, "
+                  "where the next entry starts")
     return Problem(
         path, line, key, f"{what} does not parse, skipped: {reason}", "parse", rule="parse-error"
     )
@@ -248,7 +301,10 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
 _ENCLOSING = {"{": "}", '"': '"'}
 
 
-def _convert(block: Any, macros: _Macros, path: str) -> tuple[Entry, list[Problem]]:
+def _convert(block: Any, macros: _Macros, path: str
+             ) -> tuple[Entry | None, list[Problem]]:
+    """A bibtexparser entry -> our Entry and its problems; None (and an error naming the
+    line) when a field runs on into the next one, so no mangled entry is ever used."""
     key = str(block.key)
     line = (block.start_line or 0) + 1
     problems: list[Problem] = []
@@ -259,6 +315,14 @@ def _convert(block: Any, macros: _Macros, path: str) -> tuple[Entry, list[Proble
             problems.append(_duplicate_field(block, fld, name, path))
             continue
         raw = fld.value
+        # Cheap tests first (57k values in a large file): a run-on value holds the next
+        # field's `=`, spans lines, or does not end with its closing delimiter.
+        suspect = "=" in raw or "\n" in raw or raw[-1:] not in _CLOSERS
+        junk = run_on(raw) if suspect and not _SIMPLE_VALUE_RE.match(raw) else None
+        if junk is not None:
+            fline = (fld.start_line if fld.start_line is not None else line - 1) + 1
+            return None, [_run_on_problem(path, fline + raw.count("\n", 0, junk), key,
+                                          fld.key, raw[junk:])]
         # The common case, inlined (a 3,644-entry file has 57k values): one braced or
         # quoted part, nothing to concatenate.
         if "#" not in raw and raw[:1] in _ENCLOSING and raw[-1:] == _ENCLOSING[raw[:1]] \
@@ -287,6 +351,77 @@ def _convert(block: Any, macros: _Macros, path: str) -> tuple[Entry, list[Proble
             )
         )
     return entry, problems
+
+
+# A value that cannot run on: one braced part without inner braces, one quoted part, a word.
+_SIMPLE_VALUE_RE = re.compile(r'\{[^{}]*\}\Z|"[^"{}]*"\Z|[^\s{}"#]*\Z')
+_NEXT_FIELD_RE = re.compile(r"[A-Za-z_][\w.:+-]*\s*=")
+
+
+def run_on(raw: str) -> int | None:
+    """Where a field's raw value goes on after its last complete part (`{X}` then
+    `author = {..}`: a missing comma), or None when the value ends cleanly."""
+    i, n = 0, len(raw)
+    while True:
+        i = _skip_blank(raw, i)
+        if i >= n:
+            return None
+        start = i
+        if raw[i] in '{"':
+            i = _part_end(raw, i)
+            if i < 0:
+                return None  # unclosed: bibtexparser reports the block
+        else:
+            while i < n and not raw[i].isspace() and raw[i] != "#":
+                i += 1
+        i = _skip_blank(raw, i)
+        if i >= n:
+            return None
+        if raw[i] != "#" or i == start:
+            return i
+        i += 1
+
+
+def _skip_blank(raw: str, i: int) -> int:
+    """Past white space and `%` comments (biber reads them inside entries too)."""
+    n = len(raw)
+    while i < n and (raw[i].isspace() or raw[i] == "%"):
+        if raw[i] == "%":
+            end = raw.find("\n", i)
+            i = n if end < 0 else end
+        i += 1
+    return i
+
+
+_DELIMITER_RE = re.compile(r'[{}"]')
+_CLOSERS = ("}", '"')
+
+
+def _part_end(raw: str, i: int) -> int:
+    """The index just after the braced or quoted part starting at i (-1: never closed)."""
+    depth = 0
+    quoted = raw[i] == '"'
+    for found in _DELIMITER_RE.finditer(raw, i + (1 if quoted else 0)):
+        char, j = found.group(), found.start()
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0 and not quoted:
+                return j + 1
+        elif char == '"' and quoted and depth == 0:
+            return j + 1
+    return -1
+
+
+def _run_on_problem(path: str, line: int, key: str, name: str, rest: str) -> Problem:
+    if _NEXT_FIELD_RE.match(rest):
+        message = f"expected ',' after field '{name}'"
+    else:
+        shown = " ".join(rest.split())[:40]
+        message = f"unexpected text after field '{name}': '{shown}'"
+    return Problem(path, line, key, f"{message}; this entry is skipped", "parse",
+                   rule="parse-error")
 
 
 def _duplicate_field(block: Any, fld: Any, name: str, path: str) -> Problem:
@@ -463,9 +598,10 @@ _STOPWORDS = frozenset(
 )
 
 
-def format_entry(entry: Entry) -> str:
-    """One entry in surveybib's layout: standard fields in a fixed order, then the
-    survey's own fields; values braced; two-space indent; LF line ends."""
+def format_entry(entry: Entry, layout: Layout = SURVEYBIB) -> str:
+    """One entry: standard fields in a fixed order, then the survey's own fields; values
+    braced; LF line ends; laid out as `layout` says (surveybib's own: two-space indent,
+    aligned `=`), so an entry added to a file reads like the file's own."""
     rank = {name: i for i, name in enumerate(_FIELD_ORDER)}
     custom = {name: len(_FIELD_ORDER) + 100 + i for i, name in enumerate(_CUSTOM_LAST)}
 
@@ -474,9 +610,10 @@ def format_entry(entry: Entry) -> str:
         return (rank.get(name, custom.get(name, len(_FIELD_ORDER) + index)), index)
 
     fields = [f for _, f in sorted(enumerate(entry.fields), key=order) if f[1].strip()]
-    width = max((len(name) for name, _ in fields), default=0)
+    width = max((len(name) for name, _ in fields), default=0) if layout.align else 0
     lines = [f"@{entry.type}{{{entry.key},"]
-    lines += [f"  {name.ljust(width)} = {{{_balanced(value)}}}," for name, value in fields]
+    lines += [f"{layout.indent}{name.ljust(width)}{layout.before_eq}={layout.after_eq}"
+              f"{{{_balanced(value)}}}," for name, value in fields]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -528,7 +665,8 @@ def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
 
     words = (fold(w) for w in re.split(r"[\s\-/:]+", title[:1000]))
     word = next((w for w in words if w and w not in _STOPWORDS), "")
-    base = f"{fold(family.split()[-1] if family.split() else '') or 'anon'}{fold(year)}{word}"
+    name = romanized(family.split()[-1][:100] if family.split() else "")
+    base = f"{fold(name) or 'anon'}{fold(year)}{word}"
     used = {k.lower() for k in taken}
     if base not in used:
         return base
@@ -539,6 +677,20 @@ def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
     while f"{base}{n}" in used:
         n += 1
     return f"{base}{n}"
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+
+
+def romanized(name: str) -> str:
+    """A name written in Chinese characters in pinyin without tones, syllables joined
+    (王 -> wang, 欧阳 -> ouyang), as Better BibTeX transliterates them for keys; any
+    other name as it is."""
+    if not _HAN.search(name):
+        return name
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(name, errors="default"))
 
 
 KEY_RE = re.compile(r"^[^\s,{}()=\"#%'~\\]+$")
@@ -563,6 +715,8 @@ def key_problem(key: str) -> str | None:
         if char in _KEY_BREAKERS:
             return f"the key contains {_KEY_BREAKERS[char]}"
     return None
+
+
 
 
 def valid_key(key: str) -> bool:

@@ -3,7 +3,7 @@ command group has its own module, imported here so that it registers its command
 
 from __future__ import annotations
 
-from surveybib.cli import build, enrich, export, lookup
+from surveybib.cli import build, enrich, export, init, lookup, site
 from surveybib.cli.app import Context, main
 
-__all__ = ["Context", "build", "enrich", "export", "lookup", "main"]
+__all__ = ["Context", "build", "enrich", "export", "init", "lookup", "main", "site"]

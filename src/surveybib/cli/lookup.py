@@ -5,45 +5,40 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from surveybib import lookup
+from surveybib.bibtex.layout import file_layout
 from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
 from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, main, pass_context, report
-from surveybib.config import Settings
+from surveybib.cli.app import Context, fail, main, offline_by, pass_context, report
+from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
-from surveybib.errors import MetadataStoreError, SurveybibError, UsageError
+from surveybib.errors import FileError, MetadataStoreError, SurveybibError, UsageError
 from surveybib.export import render_export
 from surveybib.files import read_regular, survey_lock, write_bytes_atomic
 from surveybib.limits import MAX_BIB_BYTES, MAX_QUERY, MAX_TEXT_BYTES
 from surveybib.metadata.store import load_store, save_store
-from surveybib.model import Entry, json_safe, printable
-from surveybib.notes import check_note_name
+from surveybib.model import Entry, Problem, json_safe, printable
+from surveybib.notes import check_note_name, note_filename
 from surveybib.survey import load_survey
 
 
 def _in_survey(ctx: Context) -> bool:
     """A survey repository: its survey.bib exists, or pyproject.toml has [tool.surveybib]."""
 
-    if ctx.settings.bib.is_file():
-        return True
-    try:
-        table = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False
-    return isinstance(table.get("tool"), dict) and "surveybib" in table["tool"]
+    return ctx.settings.bib.is_file() or has_survey_table(ctx.root / "pyproject.toml")
 
 
 @main.command("doi")
 @click.argument("doi")
 @click.option("--format", "fmt", default="bibtex", show_default=True,
               type=click.Choice(["bibtex", "biblatex", "csl-json", "ris", "text"]),
-              help="Output format (bibtex: the entry exactly as `add` would append it).")
+              help="Output format (bibtex: the entry exactly as add would append it).")
 @pass_context
 def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     """Look one DOI (or arXiv id) up and print it as an entry: Crossref, then DataCite."""
@@ -55,20 +50,35 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found = lookup.fetch(target, store, client)
+        found = lookup.fetch(target, store, client, offline_by(ctx))
     entry = lookup.entry_for_output(found, target)
-    if fmt == "bibtex":
-        click.echo(format_entry(entry), nl=False)
+    if fmt == "bibtex":  # as add would append it: in survey.bib's own layout
+        click.echo(format_entry(entry, file_layout(_bib_text(settings))), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
-    if store is not None:
+    if store is not None and _cited(settings, found.doi):  # the store keeps what entries use
         try:  # the answer is printed; a store that cannot be written only loses the cache
             save_store(settings.metadata, lookup.stored(store, found))
         except MetadataStoreError as exc:
-            click.echo(f"surveybib: warning: {exc}; the record was not kept", err=True)
+            click.echo(f"surveybib: warning: {printable(str(exc))}; the record was not kept",
+                       err=True)
     if ctx.verbose:
         how = "metadata store" if found.cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
+
+
+def _bib_text(settings: Settings) -> str:
+    """survey.bib's text for a look at its entries and layout ("" when there is none)."""
+    try:
+        return read_regular(settings.bib, MAX_BIB_BYTES).decode("utf-8", "replace")
+    except (FileNotFoundError, FileError):
+        return ""
+
+
+def _cited(settings: Settings, doi: str) -> bool:
+    """Whether an entry of survey.bib has this DOI (its own, or its arXiv id's)."""
+    entries = parse_bib(_bib_text(settings), settings.rel(settings.bib)).entries
+    return lookup.same_doi(doi, entries) is not None
 
 
 @main.command("search")
@@ -83,16 +93,17 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
 @pass_context
 def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
                    fmt: str) -> None:
-    """Title -> candidate DOIs, best first; `*` marks the one the match guard accepts."""
+    """Title -> candidate DOIs, best first; * marks the one the match guard accepts."""
 
 
     if year and not re.fullmatch(r"\d{4}", year):
         raise UsageError(f"--year {year}: give a four-digit year")
     if not title.strip():
         raise UsageError("give a title to search for")
-    with open_client(ctx.settings.mailto if _in_survey(ctx) else "") as client:
+    with open_client(ctx.settings.mailto if _in_survey(ctx) else "",
+                     offline=ctx.offline) as client:
         if client is None:
-            fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
+            fail(f"{offline_by(ctx)} turns the network off, and search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
     if answer.query.cut and not ctx.quiet:
         click.echo(f"surveybib: warning: the title is {len(title):,} characters long; searched "
@@ -111,28 +122,70 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
     elif verdict.doi:
         click.echo(f"* passes the match guard: {verdict.doi}", err=True)
     else:
-        hint = "" if author and year else " (give --author and --year to let it decide)"
+        hint = "" if author else " (give --author, or --year with a long title, to let it decide)"
         click.echo(printable(f"no candidate passes the match guard: {verdict.reason}{hint}"),
                    err=True)
 
 
 @main.command("add")
-@click.argument("paper", metavar="DOI_OR_ARXIV_ID")
+@click.argument("paper", metavar="DOI_OR_ARXIV_ID", required=False)
 @click.option("--taxonomy", default="", metavar="T",
               help="Category (from the configured list); several separated by ';'.")
 @click.option("--reader", default="", metavar="R", help="Who read it (stored as given).")
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
+@click.option("--from-issue", "issue", metavar="FILE",
+              help="Take the paper, category, reader and note from the body GitHub wrote "
+                   "for the add-paper issue form (- for stdin).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "github"]),
+              help="With --from-issue: json, or github (markdown for the pull request or "
+                   "the issue comment, on stdout).")
 @pass_context
-def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) -> None:
-    """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
+def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key: str,
+                issue: str | None, fmt: str) -> None:
+    """Append one paper (a DOI or arXiv id, or - for BibTeX on stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
+    if issue is not None:
+        from surveybib.cli.issue import add_from_issue
 
+        if paper or taxonomy or reader:
+            raise UsageError("--from-issue takes the paper, category and reader from the "
+                             "issue; leave out DOI_OR_ARXIV_ID, --taxonomy and --reader")
+        add_from_issue(ctx, issue, fmt, key)
+        return
+    if paper is None:
+        raise UsageError("give a DOI or arXiv id (or `-` for BibTeX on stdin, or "
+                         "--from-issue FILE)")
+    if fmt != "text":
+        raise UsageError("--format json/github go with --from-issue")
+    print_added(ctx, add_paper(ctx, paper, taxonomy, reader, key))
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What `add` did: the entries it appended and the line each starts on, the record
+    they came from (None for pasted BibTeX), its warnings, and each entry's note."""
+
+    entries: tuple[Entry, ...]
+    lines: tuple[int, ...]
+    found: lookup.Found | None
+    problems: tuple[Problem, ...]
+    notes: tuple[tuple[Path, bool], ...]  # (path, whether add created it)
+
+
+def add_paper(ctx: Context, paper: str | lookup.Target, taxonomy: str, reader: str,
+              key: str, note: str = "") -> Added:
+    """`add`: look PAPER up (a DOI or arXiv id, a Target, or `-` for BibTeX on stdin),
+    check it against survey.bib, append it, store its record, and start its note (with
+    NOTE as its text when given). Raises UsageError or lookup's errors; writes nothing
+    then."""
     settings = ctx.settings
     bib = settings.rel(settings.bib)
     lookup.check_categories(taxonomy, settings.taxonomy, settings.group_by)
     extra = [(settings.group_by, taxonomy.strip()), ("reader", reader.strip())]
-    target = None if paper == "-" else lookup.parse_target(paper)
+    target = paper if isinstance(paper, lookup.Target) else \
+        None if paper == "-" else lookup.parse_target(paper)
     pasted = _read_stdin() if target is None else ""
     click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
@@ -145,45 +198,71 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         lookup.refuse_duplicate(target.doi, survey.entries, bib)
         store = load_store(settings.metadata)
         with open_client(settings.mailto, offline=ctx.offline) as client:
-            found = lookup.fetch(target, store, client)
+            found = lookup.fetch(target, store, client, offline_by(ctx))
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
+        if note:
+            _refuse_taken_note(settings, entries[0])
         save_store(settings.metadata, lookup.stored(store, found))
     for entry in entries:  # before anything is written: all or nothing
         check_note_name(entry.key)
     lines, before = _append_entries(settings, ctx.encoding, survey.newline, entries)
-    notes = _notes_or_undo(settings, entries, before)
+    notes = _notes_or_undo(settings, entries, before, note)
     problems = []
     for entry, line in zip(entries, lines, strict=True):
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
-    report(problems, ctx.quiet)
-
-    for entry, line, (path, created) in zip(entries, lines, notes, strict=True):
-        click.echo(format_entry(entry), nl=False)
-        source = ""
-        if found is not None:
-            source = f" ({found.source_name} {found.doi}" + \
-                     (", from the metadata store)" if found.cached else ")")
-        click.echo(printable(f"added {entry.key} to {bib}:{line}{source}"), err=True)
-        if created:
-            click.echo(f"created {settings.rel(path)}", err=True)
+    return Added(entries, tuple(lines), found, tuple(problems), notes)
 
 
-def _notes_or_undo(settings: Settings, entries: Sequence[Entry], before: bytes
-                   ) -> list[tuple[Path, bool]]:
+def _notes_or_undo(settings: Settings, entries: Sequence[Entry], before: bytes, note: str
+                   ) -> tuple[tuple[Path, bool], ...]:
     """Each new entry's note (created unless it exists); if one cannot be written,
     survey.bib gets its old bytes back and nothing is added."""
     made: list[tuple[Path, bool]] = []
     try:
         for entry in entries:
-            made.append(ensure_note(settings, entry))
+            made.append(ensure_note(settings, entry, note))
     except (SurveybibError, OSError) as exc:
         write_bytes_atomic(settings.bib, before, settings.rel(settings.bib))
         for path, created in made:
             if created:
                 path.unlink(missing_ok=True)
         raise SurveybibError(f"{exc}; nothing added") from None
-    return made
+    return tuple(made)
+
+
+def _refuse_taken_note(settings: Settings, entry: Entry) -> None:
+    """A note to write for a key whose note file is there already (left by a removed
+    entry): refused before anything is written, so neither text is lost."""
+    path = settings.notes / note_filename(entry.key)
+    if path.exists():
+        raise lookup.Refused(f"{settings.rel(path)} already exists (a note without an "
+                             f"entry?); move it away or give another key with --key; "
+                             "nothing added")
+
+
+def added_source(found: lookup.Found | None) -> str:
+    """Where the entry came from, for the "added" line: `Crossref 10.1/x`."""
+    if found is None:
+        return ""
+    return f"{found.source_name} {found.doi}" + \
+        (", from the metadata store" if found.cached else "")
+
+
+def print_added(ctx: Context, added: Added) -> None:
+    """`add`'s report: warnings, each entry on stdout, what was added and created."""
+    settings = ctx.settings
+    report(added.problems, ctx.quiet)
+    source = added_source(added.found)
+    layout = file_layout(_bib_text(settings))  # as appended: in the file's own layout
+    for number, (entry, line, (path, created)) in enumerate(zip(
+            added.entries, added.lines, added.notes, strict=True)):
+        click.echo(("\n" if number else "") + format_entry(entry, layout), nl=False)
+        where = f" ({source})" if source else ""
+        click.echo(printable(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}"),
+                   err=True)
+        if created:
+            click.echo(f"created {settings.rel(path)}", err=True)
 
 
 def _read_stdin() -> str:
@@ -202,7 +281,7 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
         report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added")
+        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added", 2)
     if not parsed.entries:
         raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
     for entry in parsed.entries:
@@ -221,8 +300,9 @@ def _append_entries(settings: Settings, encoding: str | None, newline: str,
     path = settings.bib
     raw = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
     name = lookup.file_encoding(raw, encoding or settings.encoding or None)
-    blocks = [format_entry(lookup.encodable(e, name)) for e in entries]
     text = raw.decode(name)
+    layout = file_layout(text)  # the file's own: indent, spaces around =, alignment
+    blocks = [format_entry(lookup.encodable(e, name), layout) for e in entries]
     suffix = append_entries(text, blocks, newline)[len(text):]
     try:
         data = raw + suffix.encode(name)

@@ -30,9 +30,11 @@ from surveybib.bibtex.parse import key_problem
 from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
 from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
-from surveybib.latex import to_ascii_latex, to_unicode, url_from_latex
+from surveybib.latex import latex_problems, to_ascii_latex, to_text, url_from_latex
 from surveybib.model import Entry, Person, Problem, parse_name, parse_names
 
+# The formats people read (BibTeX and biblatex keep TeX: LaTeX reads them).
+TEXT_FORMATS = frozenset({"csl-json", "ris", "text", "markdown", "html"})
 FORMATS = ("bibtex", "biblatex", "csl-json", "ris", "text", "markdown", "html")
 FORMATTED = frozenset({"text", "markdown", "html"})
 PYBTEX_STYLES = ("plain", "unsrt", "alpha", "unsrtalpha")
@@ -122,6 +124,9 @@ def run_export(
                                        declared=declared)
     result = export_entries(selected, fmt, style=style, csl=csl, unicode=unicode, keep=keep,
                             skip_fields=skip_fields | {group_by}, sort=sort)
+    if fmt in TEXT_FORMATS:  # what is left of TeX there, a reader would see
+        result = Export(result.text, result.problems + tuple(latex_problems(selected)),
+                        result.count)
     return result, unknown
 
 
@@ -280,6 +285,25 @@ def select_entries(
     return tuple(selected), unknown
 
 
+def check_category(taxonomy: str, entries: Sequence[Entry], *, group_by: str = "taxonomy",
+                   declared: Sequence[str] = ()) -> None:
+    """`--taxonomy T` must name a declared category or one an entry is filed under (any
+    case); otherwise a UsageError with the hint `add` gives ("did you mean ...")."""
+    from surveybib.lint import category_hint
+    from surveybib.readme.render import split_categories
+
+    known = list(dict.fromkeys([*declared, *(
+        name for e in entries
+        for name in split_categories(e.get(group_by), declared, commas=group_by != "taxonomy"))]))
+    wanted = taxonomy.strip().casefold()
+    if any(k.casefold() == wanted for k in known):
+        return
+    hint = category_hint(taxonomy.strip(), known)
+    listed = ", ".join(f"'{k}'" for k in known) or "none yet"
+    raise UsageError(f"--taxonomy '{taxonomy.strip()}': no such category"
+                     f"{'; ' + hint if hint else ''} (the categories: {listed})")
+
+
 def _in_category(names: Sequence[str], wanted: str, parent: bool) -> bool:
     for name in names:
         name = name.casefold()
@@ -309,8 +333,8 @@ def _author_sort_key(entry: Entry) -> tuple[str, str, tuple[int, int], str]:
     people = parse_names(entry.get("author") or entry.get("editor"))
     first = people[0] if people else Person()
     family = first.literal or " ".join(p for p in (first.von, first.family) if p)
-    return (to_unicode(family).casefold() or "\uffff", to_unicode(first.given).casefold(),
-            _year_sort_key(entry), to_unicode(entry.get("title")).casefold())
+    return (to_text(family).casefold() or "\uffff", to_text(first.given).casefold(),
+            _year_sort_key(entry), to_text(entry.get("title")).casefold())
 
 
 # ---------------------------------------------------------------- shared field cleaning
@@ -323,7 +347,8 @@ def clean_doi(value: str) -> str:
 
 def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
     """The fields that go out: stripped ones and empty ones dropped, whitespace
-    collapsed, `doi`/`url` raw. The first of two same-named fields wins."""
+    collapsed, `doi`/`url` raw, arXiv placeholders dropped beside a real venue. The first
+    of two same-named fields wins."""
     out: dict[str, str] = {}
     for name, value in entry.fields:
         if name in strip or name in out:
@@ -336,6 +361,12 @@ def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
         elif name == "url":
             value = url_from_latex(value)
         out[name] = value
+    if any(out.get(name) and not is_arxiv_venue(out[name])
+           for name in ("booktitle", "journal", "journaltitle")):
+        # A published version that still carries its preprint's placeholders (DBLP's
+        # `journal = {CoRR}`, `volume = {abs/...}`, as `enrich --upgrade` keeps them): the
+        # venue is the real one, and eprint still names the arXiv version.
+        out = {name: value for name, value in out.items() if not _arxiv_only(name, value)}
     return out
 
 
@@ -830,27 +861,27 @@ def csl_item(entry: Entry, fields: dict[str, str]) -> dict[str, object]:
     for name, value in fields.items():
         target = _CSL_TEXT.get(name)
         if target and not (etype == "article" and _arxiv_only(name, value)):
-            item[target] = to_unicode(value)
+            item[target] = to_text(value)
     if "title" in fields:
-        item["title"] = to_unicode(fields["title"])
+        item["title"] = to_text(fields["title"])
     container = fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle")
     if container and not (etype == "article" and is_arxiv_venue(container)):
-        item["container-title"] = to_unicode(container)
+        item["container-title"] = to_text(container)
     publisher = next((fields[p] for p in _CSL_PUBLISHER if p in fields), "")
     if publisher:
-        item["publisher"] = to_unicode(publisher)
+        item["publisher"] = to_text(publisher)
     place = fields.get("address") or fields.get("location")
     if place:
-        item["publisher-place"] = to_unicode(place)
+        item["publisher-place"] = to_text(place)
     if "pages" in fields:
-        item["page"] = to_unicode(dash_pages(fields["pages"], "-"))
+        item["page"] = to_text(dash_pages(fields["pages"], "-"))
     _csl_numbers(entry.type, fields, item)
     if "doi" in fields:
         item["DOI"] = fields["doi"]
     if "url" in fields:
         item["URL"] = fields["url"]
     if etype == "thesis":
-        item["genre"] = to_unicode(fields.get("type") or (
+        item["genre"] = to_text(fields.get("type") or (
             "Master's thesis" if entry.type == "mastersthesis" else "PhD thesis"))
     if etype == "article":
         item["number"] = "arXiv:" + arxiv_id(fields)
@@ -865,14 +896,14 @@ def _csl_numbers(etype: str, fields: Mapping[str, str], item: dict[str, object])
         issue = issue or number
         number = ""
     if issue:
-        item["issue"] = to_unicode(issue)
+        item["issue"] = to_text(issue)
     if number:
         key = "collection-number" if etype in ("inproceedings", "incollection", "book",
                                                "proceedings", "inbook") else "number"
-        item[key] = to_unicode(number)
+        item[key] = to_text(number)
     article_number = fields.get("eid") or fields.get("articleno")
     if article_number:
-        item["number"] = to_unicode(article_number)
+        item["number"] = to_text(article_number)
 
 
 def csl_names(value: str) -> list[dict[str, str]]:
@@ -886,18 +917,18 @@ def csl_names(value: str) -> list[dict[str, str]]:
 def _csl_name(name: str) -> tuple[tuple[str, str], ...]:
     person = parse_name(name)
     if person.literal.strip():
-        return (("literal", to_unicode(person.literal)),)
+        return (("literal", to_text(person.literal)),)
     if not person.family.strip():
         return ()  # `{}` or a stray separator: no name to give
     if person.family == "others" and not person.given:
         return (("literal", "others"),)
-    parts = [("family", to_unicode(person.family))]
+    parts = [("family", to_text(person.family))]
     if person.given:
-        parts.append(("given", to_unicode(person.given)))
+        parts.append(("given", to_text(person.given)))
     if person.von:
-        parts.append(("non-dropping-particle", to_unicode(person.von)))
+        parts.append(("non-dropping-particle", to_text(person.von)))
     if person.jr:
-        parts.append(("suffix", to_unicode(person.jr)))
+        parts.append(("suffix", to_text(person.jr)))
     return tuple(parts)
 
 
@@ -907,13 +938,13 @@ def csl_date(fields: Mapping[str, str]) -> dict[str, object] | None:
         parts = [int(p) for p in _split_date(fields["date"]) if p]
         if parts:
             return {"date-parts": [parts]}
-        return {"literal": to_unicode(fields["date"])}
+        return {"literal": to_text(fields["date"])}
     year_text = fields.get("year", "")
     if not year_text:
         return None
     year = year_number(year_text)
     if year is None:
-        return {"literal": to_unicode(year_text)}
+        return {"literal": to_text(year_text)}
     date: list[int] = [year]
     month = month_number(fields.get("month", "")) if "month" in fields else None
     if month:
@@ -1002,20 +1033,20 @@ def ris_record(entry: Entry, fields: dict[str, str]) -> str:
 def _ris_text(tag: str, value: str) -> str:
     if tag in ("DO", "UR", "ID", "TY", "DA", "M1"):
         return value
-    return to_unicode(value)
+    return to_text(value)
 
 
 @lru_cache(maxsize=1 << 14)
 def _ris_name(name: str) -> str:
     person = parse_name(name)
     if person.literal:
-        return to_unicode(person.literal)
+        return to_text(person.literal)
     if person.family == "others" and not person.given:
         return ""
     family = " ".join(p for p in (person.von, person.family) if p)
-    parts = [to_unicode(family)]
+    parts = [to_text(family)]
     if person.given or person.jr:
-        parts.append(to_unicode(person.given))
+        parts.append(to_text(person.given))
     if person.jr:
-        parts.append(to_unicode(person.jr))
+        parts.append(to_text(person.jr))
     return ", ".join(parts)

@@ -69,6 +69,14 @@ class MetadataStore:
     works: Mapping[str, StoredWork] = field(default_factory=dict)
     missing: Mapping[str, str] = field(default_factory=dict)
     searches: Mapping[str, SearchResult] = field(default_factory=dict)
+    # Semantic Scholar and Hugging Face (enrich --upgrade / --counts), as JSON records that
+    # each carry their "fetched" date: S2 papers and citation counts keyed by the id asked
+    # ("arxiv:2106.09685", "doi:10.1145/..."), code links by "arxiv:<id>", and the
+    # upgrades written into survey.bib by entry key.
+    scholar: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    citations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    code: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    upgrades: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _mapped: dict[str, Record] = field(default_factory=dict, compare=False, repr=False)
 
     def record(self, doi: str) -> Record | None:
@@ -87,13 +95,22 @@ class MetadataStore:
         works: Mapping[str, StoredWork] | None = None,
         missing: Mapping[str, str] | None = None,
         searches: Mapping[str, SearchResult] | None = None,
+        *,
+        scholar: Mapping[str, Mapping[str, Any]] | None = None,
+        citations: Mapping[str, Mapping[str, Any]] | None = None,
+        code: Mapping[str, Mapping[str, Any]] | None = None,
+        upgrades: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> MetadataStore:
         """A new store with these records added (a found DOI leaves the missing list)."""
         new_works = {**self.works, **(works or {})}
         new_missing = {k: v for k, v in {**self.missing, **(missing or {})}.items()
                        if k not in new_works}
         new_searches = {**self.searches, **(searches or {})}
-        return MetadataStore(new_works, new_missing, new_searches)
+        return MetadataStore(new_works, new_missing, new_searches,
+                             scholar={**self.scholar, **(scholar or {})},
+                             citations={**self.citations, **(citations or {})},
+                             code={**self.code, **(code or {})},
+                             upgrades={**self.upgrades, **(upgrades or {})})
 
 
 def trim_record(source: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,6 +131,9 @@ def store_to_json(store: MetadataStore) -> str:
         "not-found": dict(store.missing),
         "searches": {key: _search_json(s) for key, s in store.searches.items()},
     }
+    for name, section in _sections(store):
+        if section:  # absent until used: older stores stay byte for byte the same
+            data[name] = {key: dict(value) for key, value in section.items()}
     return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -144,9 +164,32 @@ def store_from_json(text: str, where: str) -> MetadataStore:
                  for doi, w in data.get("works", {}).items()}
         missing = {str(k): str(v) for k, v in data.get("not-found", {}).items()}
         searches = {str(k): _search_from_json(v) for k, v in data.get("searches", {}).items()}
+        scholar, citations, code, upgrades = (_dated(data.get(name, {}))
+                                              for name in _SECTION_NAMES)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unreadable(where, f"unexpected content ({type(exc).__name__}: {exc})") from None
-    return MetadataStore(works, missing, searches)
+    return MetadataStore(works, missing, searches, scholar=scholar, citations=citations,
+                         code=code, upgrades=upgrades)
+
+
+_SECTION_NAMES = ("semanticscholar", "citations", "code", "upgrades")
+
+
+def _sections(store: MetadataStore) -> list[tuple[str, Mapping[str, Mapping[str, Any]]]]:
+    return list(zip(_SECTION_NAMES, (store.scholar, store.citations, store.code,
+                                     store.upgrades), strict=True))
+
+
+def _dated(section: Any) -> dict[str, dict[str, Any]]:
+    """One Semantic Scholar / Hugging Face section: every record an object with a date."""
+    if not isinstance(section, dict):
+        raise TypeError("a section that is not an object")
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in section.items():
+        if not isinstance(value, dict) or not isinstance(value.get("fetched"), str):
+            raise ValueError(f"{key!r} has no 'fetched' date")
+        out[str(key)] = value
+    return out
 
 
 def _search_from_json(value: Mapping[str, Any]) -> SearchResult:
@@ -195,7 +238,8 @@ def save_store(path: Path, store: MetadataStore) -> bool:
         current = read_existing(path, MAX_STORE_BYTES)
         if current == data:
             return False
-        if current is None and not (store.works or store.missing or store.searches):
+        if current is None and not (store.works or store.missing or store.searches
+                                    or any(section for _, section in _sections(store))):
             return False  # nothing fetched yet: no file to commit
         write_bytes_atomic(path, data)
     except FileError as exc:
@@ -327,6 +371,54 @@ def merge_entries(
         merged.append(new)
         problems.extend(found)
     return tuple(merged), tuple(problems)
+
+
+def stored_findings(entries: Iterable[Entry], store: MetadataStore) -> tuple[Problem, ...]:
+    """What the store says about the entries as they are now: DOIs neither agency holds
+    (`not-found`), title searches with several close candidates (`ambiguous`). Read from
+    the store, so every build and every check reports them, not only the run that asked."""
+    if not (store.missing or store.searches):
+        return ()
+    out: list[Problem] = []
+    for entry in entries:
+        doi = entry_doi(entry)
+        if doi is not None and doi in store.missing:
+            out.append(_warn(entry, f"{doi} {store.missing[doi]}", "not-found"))
+        elif doi is None:
+            result = current_search(entry, store)
+            if result is not None and result.status == "ambiguous":
+                names = ", ".join(c.doi for c in result.candidates if not c.note)
+                out.append(_warn(entry, f"title search is ambiguous ({names}); add the right "
+                                        "DOI by hand", "ambiguous"))
+    return tuple(out)
+
+
+def unused_records(entries: Iterable[Entry], store: MetadataStore
+                   ) -> tuple[tuple[str, str], ...]:
+    """(section, id) of the Crossref/DataCite part of the store that no entry uses: works
+    and not-found DOIs no entry names (nor a title search of one, nor a published version
+    Semantic Scholar gave for one), title searches of keys no longer in survey.bib."""
+    from surveybib.metadata.published import s2_doi
+
+    entries = tuple(entries)
+    used = {doi for e in entries for doi in (entry_doi(e), stored_doi(e, store)) if doi}
+    used |= {doi for record in store.scholar.values() if (doi := s2_doi(record))}
+    keys = {e.key for e in entries}
+    found = [("works", doi) for doi in store.works if doi not in used]
+    found += [("not-found", doi) for doi in store.missing if doi not in used]
+    found += [("searches", key) for key in store.searches if key not in keys]
+    return tuple(sorted(found))
+
+
+def pruned(store: MetadataStore, unused: Iterable[tuple[str, str]]) -> MetadataStore:
+    """The store without these (section, id) records."""
+    drop = set(unused)
+    return replace(
+        store,
+        works={k: v for k, v in store.works.items() if ("works", k) not in drop},
+        missing={k: v for k, v in store.missing.items() if ("not-found", k) not in drop},
+        searches={k: v for k, v in store.searches.items() if ("searches", k) not in drop},
+        _mapped={})
 
 
 def lack_line(count: int) -> str:

@@ -36,7 +36,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from surveybib import __version__
-from surveybib.errors import NetworkError
+from surveybib.errors import ConfigError, NetworkError
 from surveybib.identifiers import doi_path, is_arxiv_doi
 from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.metadata.store import NOT_FOUND
@@ -101,8 +101,8 @@ def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -
     (failed requests in a row that stop asking a host)."""
     timeout = max(0.05, _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0))
     return ClientConfig(
-        crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
-        datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
+        crossref_url=_base_url(environ, "SURVEYBIB_CROSSREF_URL", DEFAULT_CROSSREF_URL),
+        datacite_url=_base_url(environ, "SURVEYBIB_DATACITE_URL", DEFAULT_DATACITE_URL),
         mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,
@@ -113,6 +113,16 @@ def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -
         breaker=max(1, int(_number(environ.get("SURVEYBIB_BREAKER"), BREAKER))),
         max_wait=min(MAX_WAIT, timeout),
     )
+
+
+def _base_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    """An API base URL from the environment; one without http(s):// is a ConfigError that
+    says so (requests would only say "No connection adapters were found")."""
+    value = (environ.get(name) or "").strip() or default
+    if not re.match(r"https?://[^/\s]", value, re.I):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL; give it with its scheme, "
+                          f"e.g. {name}={default}")
+    return value.rstrip("/")
 
 
 def _number(value: str | None, default: float) -> float:
@@ -266,9 +276,11 @@ class _Limits:
 
 @dataclass(slots=True)
 class _Hosts:
-    """What the retry policy shares with the client: the hosts that have answered."""
+    """What the retry policy shares with a client: hosts that have answered, and (for the
+    clients that let urllib3 retry answers) what to slow down when a host says 429."""
 
     answered: set[str] = field(default_factory=set)
+    on_throttle: Callable[[str], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def mark(self, host: str) -> None:
@@ -285,10 +297,11 @@ class _FailFast(MaxRetryError):
 
 
 class _Retry(Retry):
-    """urllib3's Retry for connection errors only, plus: no connect retries while a host
-    has never answered (so a machine without network stops at once), and a backoff that
-    waits before the first retry too. Answers (429, 5xx) and broken reads are retried by
-    the client itself, so that every retry waits its turn in the rate limiter."""
+    """urllib3's Retry, plus: no connect retries while a host has never answered (so a
+    machine without network stops at once), a backoff that waits before the first retry
+    too, and a hook that slows a client down on 429. The Crossref client uses it for
+    connection errors only: it retries answers (429, 5xx) and broken reads itself, so that
+    every retry waits its turn in the rate limiter."""
 
     hosts: _Hosts
 
@@ -308,6 +321,8 @@ class _Retry(Retry):
         if error is not None and self._is_connection_error(error) and host \
                 and not self.hosts.has_answered(host):
             raise _FailFast(_pool, url or "", error) from error
+        if response is not None and response.status == 429 and self.hosts.on_throttle:
+            self.hosts.on_throttle(host)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:

@@ -19,18 +19,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.config import README_BLOCKS
 from surveybib.errors import TemplateError
-from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
+from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.limits import MAX_SHOWN
 from surveybib.model import Entry, Note
-from surveybib.readme import inline
+from surveybib.readme import inline, mermaid
+from surveybib.readme.blocks import headings_of, leaves_containers_open, shift_headings
+from surveybib.readme.contributors import contributors
+from surveybib.readme.hidden import HIDDEN_OR_PRIVATE
+from surveybib.readme.links import rebase_links
+from surveybib.readme.venues import short_name as short_venue_name
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_" ("re" is faster).
 _NOT_WORD_ASCII = re.compile(r"[^a-z0-9_\- ]")
 _HEAD_MARK = "\ue000"
 _LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
 _PRIVATE = re.compile("[\ue000-\ue004]")
+# Dropped from everything the README shows: our markers, NUL and bidirectional overrides.
+_DROPPED = HIDDEN_OR_PRIVATE
 # User markdown (notes, the intro) goes into the README between these marker lines, so
 # the final tidy-up leaves it exactly as written (hard line breaks, blank lines in code).
 _VERBATIM_OPEN, _VERBATIM_CLOSE = "\ue003", "\ue004"
@@ -80,7 +88,7 @@ _MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
 @lru_cache(maxsize=1 << 15)
 def md_text(text: str) -> str:
     """Display text -> inert inline markdown (math spans kept for GitHub to render)."""
-    text = _PRIVATE.sub("", " ".join(text.split()))
+    text = _DROPPED.sub("", " ".join(text.split()))
     out: list[str] = []
     last = 0
     for math in _MATH.finditer(text):
@@ -92,8 +100,12 @@ def md_text(text: str) -> str:
 
 
 def _inert_math(math: str) -> str:
-    """Math stays math for GitHub, but can neither open a tag nor split a table cell."""
-    return math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
+    """Math stays math for GitHub, but can neither open a tag, split a table cell, nor
+    close or open a link label (`$a](javascript:...)$` inside `[...](#anchor)`)."""
+    if not any(c in math for c in "<>|[]"):
+        return math
+    return (math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
+            .replace("[", r"\lbrack{}").replace("]", r"\rbrack{}"))
 
 
 def _md_plain(text: str) -> str:
@@ -133,7 +145,17 @@ class Paper:
     url: str | None
     reader: str
     categories: list[Category] = field(default_factory=list)
-    note: str | None = None
+    note: str | None = None  # the note as the README shows it (headings shifted, links rebased)
+    source: str | None = None  # the note as written (open blocks closed)
+    plain_title: str = ""  # the title alone, without venue and year
+    year: int | None = None
+    cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
+
+    @property
+    def level(self) -> int:
+        """The level of the paper's heading in the packaged layout (its note's headings
+        sit below it)."""
+        return min(6, 3 + (self.home.depth if self.home is not None else 0))
 
     @property
     def id(self) -> str:
@@ -198,10 +220,13 @@ def split_categories(value: str, declared: Collection[str] = (), *, commas: bool
 
 
 def build_categories(
-    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str
+    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str,
+    *, venues: tuple[tuple[str, str], ...] = (), note_folder: str = "",
 ) -> tuple[list[Category], list[Paper], list[tuple[Entry, str]]]:
     """Group papers by taxonomy. Returns top-level categories, papers in file order, and
-    (entry, value) pairs whose category is not in the configured list."""
+    (entry, value) pairs whose category is not in the configured list. Notes come out
+    ready for the README: headings one level below the paper's, relative links
+    rewritten against `note_folder` (relative to the README's folder)."""
     declared = frozenset(taxonomy)
     order = dict.fromkeys(taxonomy)  # an ordered set
     papers: list[Paper] = []
@@ -209,7 +234,7 @@ def build_categories(
     by_name: dict[str, Category] = {}
     assignments: list[tuple[Paper, list[str]]] = []
     for entry in entries:
-        paper = to_paper(entry, notes.get(entry.key))
+        paper = to_paper(entry, notes.get(entry.key), venues)
         papers.append(paper)
         names = split_categories(entry.get(group_by), declared, commas=group_by != "taxonomy")
         chosen = []
@@ -227,7 +252,15 @@ def build_categories(
             category = by_name[name]
             category.papers.append(paper)
             paper.categories.append(category)
+        if paper.source is not None:
+            paper.note = note_markdown(paper.source, paper.level + 1, note_folder)
     return tops, papers, unknown
+
+
+def note_markdown(source: str, top: int, folder: str) -> str:
+    """A note as the README shows it: its headings moved so the highest sits at level
+    `top`, relative targets rewritten against `folder`, and marked as user markdown."""
+    return verbatim(rebase_links(shift_headings(source, top), folder))
 
 
 def _number(names: list[str], by_name: dict[str, Category], declared: Collection[str]
@@ -250,12 +283,13 @@ def _number(names: list[str], by_name: dict[str, Category], declared: Collection
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*+(?:'|’)?\s*+\d{0,4}\)")
 
 
-def short_venue(entry: Entry) -> str:
-    """The venue shown after the title: the user's `venue`, else an acronym, else the name."""
-    return _short_venue(entry.as_dict())
+def short_venue(entry: Entry, venues: tuple[tuple[str, str], ...] = ()) -> str:
+    """The venue shown after the title: the user's `venue`, else an acronym, else the
+    short name the venue table gives, else the name."""
+    return _short_venue(entry.as_dict(), venues)
 
 
-def _short_venue(f: Mapping[str, str]) -> str:
+def _short_venue(f: Mapping[str, str], venues: tuple[tuple[str, str], ...] = ()) -> str:
     if f.get("venue"):
         return to_unicode(f["venue"])
     for name in ("booktitle", "journal", "journaltitle", "series"):
@@ -265,21 +299,22 @@ def _short_venue(f: Mapping[str, str]) -> str:
                 return "arXiv"  # `arXiv preprint arXiv:2404.14294`, `CoRR`
             text = to_unicode(value)
             match = _ACRONYM.search(text) if "(" in text else None
-            return match.group(1) if match else text
+            return match.group(1) if match else short_venue_name(text, venues) or text
     if arxiv_id(f):
         return "arXiv"
     return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
 
 
-def display_title(entry: Entry) -> str:
-    """`Title (Venue Year)` as plain display text."""
-    return _display_title(entry.key, entry.as_dict())
+def display_title(entry: Entry, venues: tuple[tuple[str, str], ...] = ()) -> str:
+    """`Title (Venue Year)` as plain display text (`venues`: the user's venue names)."""
+    return _display_title(entry.key, entry.as_dict(), venues)
 
 
-def _display_title(key: str, f: Mapping[str, str]) -> str:
+def _display_title(key: str, f: Mapping[str, str],
+                   venues: tuple[tuple[str, str], ...] = ()) -> str:
     title = shown(f.get("title", "")) or cut_shown(key) or "(an entry without a key)"
     year = f.get("year") or f.get("date", "")[:4]
-    suffix = " ".join(p for p in (cut_shown(_short_venue(f)), shown(year)) if p)
+    suffix = " ".join(p for p in (cut_shown(_short_venue(f, venues)), shown(year)) if p)
     return f"{title} ({suffix})" if suffix else title
 
 
@@ -305,37 +340,57 @@ def too_long_to_show(entry: Entry, group_by: str) -> list[str]:
 
 
 def paper_url(entry: Entry) -> str | None:
-    """The DOI link, else the `url`, else the arXiv page."""
+    """The DOI link, else the `url`, else the arXiv page; an arXiv paper always links
+    its abstract page, however the entry names it (arXiv DOI, arxiv.org URL, eprint)."""
     return _paper_url(entry.as_dict())
 
 
+_ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.I)
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
 
 
 def _paper_url(f: Mapping[str, str]) -> str | None:
     doi = f.get("doi", "").strip()
     if doi:
         doi = strip_doi_prefix(url_from_latex(doi))
-        return "https://doi.org/" + quote(doi, safe="/:;._-")
+        arxiv = _ARXIV_DOI.match(doi) if is_arxiv_doi(doi) else None
+        if arxiv is None:
+            return "https://doi.org/" + quote(doi, safe="/:;._-")
+        return _arxiv_page(f) or f"https://arxiv.org/abs/{quote(arxiv.group(1), safe='/.')}"
     url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
-    if url:
-        return url
+    if url and _ARXIV_URL.match(url):
+        return _arxiv_page(f) or url
+    return url or _arxiv_page(f)
+
+
+def _arxiv_page(f: Mapping[str, str]) -> str | None:
     arxiv = arxiv_id(f)
     return f"https://arxiv.org/abs/{quote(arxiv, safe='/.')}" if arxiv else None
 
 
-def to_paper(entry: Entry, note: Note | None) -> Paper:
-    """An entry as the README shows it."""
+def to_paper(entry: Entry, note: Note | None, venues: tuple[tuple[str, str], ...] = ()) -> Paper:
+    """An entry as the README shows it (its note is placed by build_categories)."""
     body = note.body if note is not None else None
     if body is not None and not inline.drop_comments(body, across_lines=True).strip():
         body = None  # a stub with nothing written yet
     f = entry.as_dict()
-    return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
-                 shown(f.get("reader", "")), note=verbatim(body) if body else None)
+    return Paper(entry.key, _display_title(entry.key, f, venues), _paper_url(f),
+                 shown(f.get("reader", "")), source=body or None,
+                 plain_title=shown(f.get("title", "")) or cut_shown(entry.key), year=_year(f))
+
+
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _year(f: Mapping[str, str]) -> int | None:
+    """The four-digit year of `year` (or of `date`), if it has one."""
+    match = _YEAR.search(f.get("year", "")[:64]) or _YEAR.search(f.get("date", "")[:64])
+    return int(match.group(1)) if match else None
 
 
 def verbatim(markdown: str) -> str:
     """User markdown, marked to pass the final tidy-up untouched."""
-    text = _PRIVATE.sub("", markdown.strip("\n"))
+    text = _DROPPED.sub("", markdown.strip("\n"))
     return f"{_VERBATIM_OPEN}\n{text}\n{_VERBATIM_CLOSE}"
 
 
@@ -347,25 +402,6 @@ def _next_fence(fence: str | None, mark: str) -> str | None:
     return None if mark[0] == fence[0] and len(mark) >= len(fence) else fence
 
 
-def close_open_blocks(markdown: str) -> tuple[str, str | None]:
-    """A note or intro with a code fence or HTML comment left open would swallow the
-    rest of the README on GitHub: close it at the end, and say what was closed."""
-    fence: str | None = None
-    comment = False
-    for line in markdown.split("\n"):
-        if comment:
-            comment = "-->" not in line
-            continue
-        opener = _FENCE.match(line)
-        if opener:
-            fence = _next_fence(fence, opener.group(1))
-        elif fence is None and _COMMENT_START.match(line):
-            comment = "-->" not in line[line.index("<!--") + 4 :]
-    if fence is not None:
-        return f"{markdown.rstrip()}\n{fence}", f"code fence {fence} is never closed"
-    if comment:
-        return f"{markdown.rstrip()} -->", "HTML comment <!-- is never closed"
-    return markdown, None
 
 
 # ---------------------------------------------------------------- rendering
@@ -391,14 +427,20 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(directory)
 
 
+TEMPLATE_PREFIX = "surveybib"
+
+
 def make_environment(user_templates: Path | None) -> Any:
-    """A jinja2 environment: the user's templates/ first, then the packaged ones."""
+    """A jinja2 environment: the user's templates/ first, then the packaged ones, which
+    are also always reachable as `surveybib/<name>` (so a user's README.md.j2 can
+    `{% extends "surveybib/README.md.j2" %}` and override its blocks)."""
     import jinja2
 
-    loaders: list[jinja2.BaseLoader] = []
+    packaged = jinja2.PackageLoader("surveybib.readme", "templates")
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({TEMPLATE_PREFIX: packaged})]
     if user_templates is not None and user_templates.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
-    loaders.append(jinja2.PackageLoader("surveybib.readme", "templates"))
+    loaders.append(packaged)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=False,
@@ -408,12 +450,21 @@ def make_environment(user_templates: Path | None) -> Any:
         undefined=jinja2.StrictUndefined,
         bytecode_cache=_bytecode_cache(),
     )
-    env.filters["md"] = md_text
-    env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
-    env.globals["heading"] = _heading
-    env.globals["link_to"] = lambda ident: f"{_LINK_OPEN}{_PRIVATE.sub('', ident)}{_LINK_CLOSE}"
-    env.globals["url"] = lambda u: safe_url(u) or ""
+    env.filters.update(TEMPLATE_FILTERS)
+    env.globals.update(TEMPLATE_GLOBALS)
+    env.globals["note_at"] = jinja2.pass_context(  # links rebased as for `p.note`
+        lambda context, paper, top: _note_at(paper, top, context.get("note_folder", "")))
     return env
+
+
+def _link_to(ident: str) -> str:
+    return f"{_LINK_OPEN}{_PRIVATE.sub('', ident)}{_LINK_CLOSE}"
+
+
+def _note_at(paper: Paper, top: int, folder: str = "") -> str:
+    """A paper's note with its highest heading at level `top` (for a template that puts
+    the paper's own heading somewhere else than the packaged layout does)."""
+    return "" if paper.source is None else note_markdown(paper.source, top, folder)
 
 
 def _heading(level: int, text: str, ident: str) -> str:
@@ -421,7 +472,22 @@ def _heading(level: int, text: str, ident: str) -> str:
     return f"{'#' * level} {md_text(text)}{_HEAD_MARK}{_PRIVATE.sub('', ident)}{_HEAD_MARK}"
 
 
-_SPECIAL_LINE = re.compile(r"^ {0,3}(?:#|`{3,}|~{3,}|<!--|=+[ \t]*$|-+[ \t]*$).*$", re.M)
+# What a template sees besides its variables (docs/usage.md lists them; a test checks).
+TEMPLATE_FILTERS: dict[str, Any] = {
+    "md": md_text,
+    "short_name": mermaid.short_name,
+    "cell": lambda text: md_text(text).replace("\n", " "),
+}
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "heading": _heading,
+    "link_to": _link_to,
+    "url": lambda u: safe_url(u) or "",
+    "note_at": _note_at,
+}
+
+
+_SPECIAL_LINE = re.compile(
+    f"^(?:{_VERBATIM_OPEN}| {{0,3}}(?:#|`{{3,}}|~{{3,}}|<!--|=+[ \\t]*$|-+[ \\t]*$).*)$", re.M)
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 # Lines that cannot be the last line of a paragraph (so a `---` under them is no heading).
 _NOT_PARAGRAPH = re.compile(
@@ -450,6 +516,12 @@ def resolve_anchors(document: str) -> str:
     while (found := _SPECIAL_LINE.search(document, pos)) is not None:
         line = found.group(0)
         pos = found.end() + 1
+        if line == _VERBATIM_OPEN:  # user markdown: its headings as cmark-gfm finds them
+            end = document.find(f"\n{_VERBATIM_CLOSE}", pos - 1)
+            for _, user_heading in headings_of(document[pos:max(pos, end)]):
+                slugger.slug(heading_plain_text(user_heading))
+            pos = floor = end + 2 if end >= 0 else len(document)
+            continue
         opener = _FENCE.match(line)
         if opener:
             fence = _next_fence(fence, opener.group(1))
@@ -527,20 +599,76 @@ def render_readme(
     intro: str,
     title: str,
     source: str,
+    venues: tuple[tuple[str, str], ...] = (),
+    note_folder: str = "",
+    intro_folder: str = "",
+    blocks: Collection[str] = README_BLOCKS,
+    columns: Sequence[tuple[str, str]] = (),
+    cells: Mapping[str, dict[str, str]] | None = None,
 ) -> tuple[str, list[tuple[Entry, str]]]:
-    """Render README.md; returns the text and the entries whose category is unknown."""
-    categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
+    """Render README.md; returns the text and the entries whose category is unknown.
+    `note_folder` and `intro_folder` are where the notes and INTRO.md are, relative to
+    the README's folder (their relative links are rewritten against them). `blocks`
+    names the optional sections shown (README_BLOCKS: all of them); `columns` the
+    optional (id, heading) table columns, `cells` their markdown by entry key."""
+    categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by,
+                                                   venues=venues, note_folder=note_folder)
+    if cells:
+        for paper in papers:
+            paper.cells = cells.get(paper.key, {})
     template = env.get_template("README.md.j2")
+    _refuse_self_reference(env, template)
+    intro = intro.strip()
     text = template.render(
+        taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
+        if "taxonomy" in blocks and papers else None,
+        year_chart=mermaid.year_chart(p.year for p in papers) if "years" in blocks else None,
+        contributors=contributors(papers) if "contributors" in blocks else [],
         title=title,
-        intro=verbatim(intro.strip()) if intro.strip() else "",
+        intro=verbatim(rebase_links(intro, intro_folder)) if intro else "",
         categories=categories,
         all_categories=[c for top in categories for c in top.walk()],
         papers=papers,
         source=source,
         marker=GENERATED_MARKER,
+        note_folder=note_folder,
+        columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
-    return _tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
+    text = _header(source) + _without_marker(text.replace("\r\n", "\n"))
+    return _tidy(resolve_anchors(text)), unknown
+
+
+def _header(source: str) -> str:
+    """The generated marker: written by the renderer, whatever the template does, so a
+    README built from any template is recognised as surveybib's on the next build."""
+    source = re.sub(r"[\s>]", "", source)
+    return (f"{GENERATED_MARKER}: made by surveybib from {source}. Do not edit it by hand:\n"
+            "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n")
+
+
+def _without_marker(text: str) -> str:
+    """A template's own copy of the marker comment (templates written before the renderer
+    added it start with `{{ marker }}`), dropped so the README has it once."""
+    if not text.startswith(GENERATED_MARKER):
+        return text
+    end = text.find("-->")
+    return text[end + 3:].lstrip("\n") if end >= 0 else ""
+
+
+def _refuse_self_reference(env: Any, template: Any) -> None:
+    """A user's README.md.j2 that extends or includes `README.md.j2` would load itself
+    forever; say how to build on the packaged one instead."""
+    filename = template.filename or ""
+    packaged = Path(__file__).resolve().parent / "templates"
+    if not filename or Path(filename).resolve().is_relative_to(packaged):
+        return
+    import jinja2.meta
+
+    source = Path(filename).read_text(encoding="utf-8")
+    if "README.md.j2" in set(jinja2.meta.find_referenced_templates(env.parse(source))):
+        raise TemplateError(
+            f"{Path(filename).name} extends or includes itself ('README.md.j2'); write "
+            f'{{% extends "{TEMPLATE_PREFIX}/README.md.j2" %}} to build on the packaged one')
 
 
 def _tidy(text: str) -> str:
@@ -549,12 +677,35 @@ def _tidy(text: str) -> str:
     if _VERBATIM_OPEN not in text:  # no user markdown: tidy in place (a 50k-entry README
         return _tidy_template(text).strip("\n") + "\n"  # is 20 MB; spare it copies)
     pieces: list[str] = []
-    for i, chunk in enumerate(text.split(f"{_VERBATIM_OPEN}\n")):
+    chunks = text.split(f"{_VERBATIM_OPEN}\n")
+    for i, chunk in enumerate(chunks):
         if i:  # user markdown first, then the template output that follows it
             user, _, chunk = chunk.partition(f"\n{_VERBATIM_CLOSE}")
-            pieces.append(user)
-        pieces.append(_tidy_template(chunk))
+            chunk = _tidy_template(chunk)
+            pieces.append(user + _end_of_user_blocks(user, chunk))
+            if chunk.strip():  # a blank line ends the user's paragraph (no lazy line)
+                chunk = "\n\n" + chunk.lstrip("\n")
+        else:
+            chunk = _tidy_template(chunk)
+        if i < len(chunks) - 1 and chunk.strip():  # and one starts it
+            chunk = chunk.rstrip("\n") + "\n\n"
+        pieces.append(chunk)
     return "".join(pieces).strip("\n") + "\n"
+
+
+# A line that, after a blank line, could still belong to a list or block quote above it.
+_MAY_CONTINUE = re.compile(r"[ \t]|>|[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)")
+END_OF_NOTE = "<!-- end of note -->"
+
+
+def _end_of_user_blocks(user: str, following: str) -> str:
+    """What to put after user markdown that ends inside a list or a block quote when the
+    next generated line could continue it (a `- ` item after a note's own list): an HTML
+    comment after a blank line, which ends every open list and quote on GitHub."""
+    line = following.lstrip("\n").partition("\n")[0]
+    if not line.strip() or not _MAY_CONTINUE.match(line):
+        return ""
+    return f"\n\n{END_OF_NOTE}" if leaves_containers_open(user) else ""
 
 
 def _tidy_template(text: str) -> str:

@@ -1,0 +1,55 @@
+"""The field layout a .bib file already uses (indent, spaces around `=`, aligned `=`), so
+that what `add` appends reads like the entries around it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+# `  title = {`: the indent, the name, the spaces before and after `=`.
+_FIELD_LINE = re.compile(r"^([ \t]+)([A-Za-z][\w:.+-]*)([ \t]*)=([ \t]*)\S", re.M)
+_ENTRY_START = re.compile(r"^[ \t]*@", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How fields are laid out: `indent name before= after value`, names padded so the
+    `=` line up when `align`."""
+
+    indent: str = "  "
+    before_eq: str = " "
+    after_eq: str = " "
+    align: bool = True
+
+
+SURVEYBIB = Layout()  # surveybib's own layout: what a new or empty file gets
+
+
+def file_layout(text: str) -> Layout:
+    """The layout most entries of `text` use (surveybib's own when it has none)."""
+    indents: Counter[str] = Counter()
+    befores: Counter[str] = Counter()
+    afters: Counter[str] = Counter()
+    aligned = plain = 0
+    for block in _ENTRY_START.split(text):
+        fields = _FIELD_LINE.findall(block)
+        for indent, _, _, after in fields:
+            indents[indent] += 1
+            afters[after] += 1
+        names = {name for _, name, _, _ in fields}
+        if len(fields) < 2 or len({len(n) for n in names}) < 2:
+            befores.update(before for _, _, before, _ in fields)
+            continue  # one field, or names of one length: says nothing about alignment
+        columns = {len(indent) + len(name) + len(before) for indent, name, before, _ in fields}
+        if len(columns) == 1:
+            aligned += 1
+        else:
+            plain += 1
+            befores.update(before for _, _, before, _ in fields)
+    if not indents:
+        return SURVEYBIB
+    return Layout(indent=indents.most_common(1)[0][0],
+                  before_eq=befores.most_common(1)[0][0] if befores else " ",
+                  after_eq=afters.most_common(1)[0][0],
+                  align=aligned > plain)
