@@ -23,28 +23,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import Cli
 
 import surveybib
-from surveybib.cli import main
 
 SRC = Path(surveybib.__file__).resolve().parents[1]  # subprocesses run the code tested here
 TITLED = "@misc{{{key}, title = {{{title}}}, taxonomy = {{A}}}}\n"
 
 
-@pytest.fixture
-def cli() -> Callable[..., Result]:
-    """surveybib through click's CliRunner: cli(root, *args, env=..., input=...)."""
-
-    def run(root: Path, *args: str, env: dict[str, str] | None = None,
-            input: str | None = None) -> Result:
-        result = CliRunner().invoke(main, ["-C", str(root), *args],
-                                    env={"SURVEYBIB_OFFLINE": "1", **(env or {})}, input=input)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    return run
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing here needs the network: build and check render from the file alone."""
+    monkeypatch.setenv("SURVEYBIB_OFFLINE", "1")
 
 
 def survey(root: Path, bib: str, notes: dict[str, str] | None = None, **files: str) -> Path:
@@ -97,35 +87,35 @@ def subprocess_run(root: Path, *args: str, limits: dict[int, int] | None = None,
 
 
 def test_exponential_string_expansion_is_capped_and_named(tmp_path: Path,
-                                                          cli: Callable[..., Result]) -> None:
+                                                          cli: Cli) -> None:
     lines = ['@string{s0 = "ab"}']
     lines += [f"@string{{s{i} = s{i - 1} # s{i - 1}}}" for i in range(1, 22)]
     lines.append("@misc{big, title = s21, taxonomy = {A}}")
     lines.append("@misc{fine, title = {A fine title}, taxonomy = {A}}")
     root = survey(tmp_path, "\n".join(lines) + "\n")
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert result.exit_code == 0, result.output
     assert (root / "README.md").stat().st_size < 20_000  # 4 MB titles, five times each
     assert "A fine title" in (root / "README.md").read_text(encoding="utf-8")
     assert "survey.bib:23: big: field 'title' uses @string s21, whose value was cut" \
         in result.stderr
     assert "@string expansion in this file passes" in result.stderr
-    found = json.loads(cli(root, "check", "--format", "json").stdout)["findings"]
+    found = json.loads(cli("-C", root, "check", "--format", "json").stdout)["findings"]
     assert {"big", "@string s18"} <= {f["key"] for f in found if f["rule"] == "value-too-long"}
 
 
 def test_a_value_longer_than_the_cap_is_cut_in_the_readme_and_the_export(
-        tmp_path: Path, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, cli: Cli) -> None:
     """A 2 MB title once made a README of five times that (a 50 MB one, 262 MB)."""
     root = survey(tmp_path, TITLED.format(key="long", title="word " * 400_000)
                   + TITLED.format(key="short", title="Short title"))
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert result.exit_code == 0, result.output
     assert (root / "README.md").stat().st_size < 30_000
     assert "long: field 'title' is longer than 1,000,000 characters; cut there" in result.stderr
     assert "long: warning: title is 1,000,000 characters long; the README shows its first " \
            "1,000" in result.stderr
-    export = cli(root, "export", "--format", "bibtex")
+    export = cli("-C", root, "export", "--format", "bibtex")
     assert 1_000_000 < len(export.stdout) < 1_010_000
 
 
@@ -142,12 +132,12 @@ def test_a_value_longer_than_the_cap_is_cut_in_the_readme_and_the_export(
     pytest.param(lambda n: ("[" * 50 + "\n") * (n // 10) + "===", id="setext-of-brackets"),
     pytest.param(lambda n: "a\n" + "=\n" * (n // 2), id="setext-underlines"),
 ])
-def test_note_and_intro_headings_cost_linear_time(tmp_path: Path, cli: Callable[..., Result],
+def test_note_and_intro_headings_cost_linear_time(tmp_path: Path, cli: Cli,
                                                   heading: Callable[[int], str]) -> None:
     def run_at(n: int) -> None:
         root = survey(tmp_path / str(n), TITLED.format(key="k", title="T"),
                       notes={"k": heading(n) + "\n\ntext\n"}, INTRO__md=heading(n) + "\n")
-        result = cli(root, "build")
+        result = cli("-C", root, "build")
         assert result.exit_code == 0, result.output
 
     assert_linear(run_at, 1_000)
@@ -157,12 +147,12 @@ def test_note_and_intro_headings_cost_linear_time(tmp_path: Path, cli: Callable[
 
 
 def test_near_duplicate_test_is_linear_in_title_length(tmp_path: Path,
-                                                       cli: Callable[..., Result]) -> None:
+                                                       cli: Cli) -> None:
     def run_at(n: int) -> None:
         words = " ".join(f"w{i}" for i in range(n))
         root = survey(tmp_path / str(n), TITLED.format(key="a", title=words)
                       + TITLED.format(key="b", title=words + " extra"))
-        assert cli(root, "check").exit_code in (0, 1)
+        assert cli("-C", root, "check").exit_code in (0, 1)
 
     assert_linear(run_at, 2_000)
 
@@ -171,11 +161,11 @@ def test_near_duplicate_test_is_linear_in_title_length(tmp_path: Path,
 
 
 def test_a_store_nested_too_deeply_is_one_clear_error(tmp_path: Path,
-                                                      cli: Callable[..., Result]) -> None:
+                                                      cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     (root / "survey.lock.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
     for args in (["build"], ["check"], ["export"], ["doi", "10.1145/1"], ["note", "k"]):
-        result = cli(root, *args)
+        result = cli("-C", root, *args)
         assert result.exit_code == 1, (args, result.output)
         assert "survey.lock.json: metadata store cannot be read: its JSON nests deeper" \
             in result.stderr, args
@@ -183,11 +173,11 @@ def test_a_store_nested_too_deeply_is_one_clear_error(tmp_path: Path,
 
 
 def test_deeply_nested_toml_is_one_clear_error(tmp_path: Path,
-                                               cli: Callable[..., Result]) -> None:
+                                               cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"),
                   pyproject__toml="[tool.surveybib]\ntitle = 1\nx = " + "[" * 100_000 + "\n")
     for args in (["build"], ["check"], ["doi", "10.1145/1"]):
-        result = cli(root, *args)
+        result = cli("-C", root, *args)
         assert result.exit_code == 1
         assert "pyproject.toml: its TOML nests too deeply to read" in result.stderr
         assert "internal error" not in result.stderr
@@ -195,11 +185,11 @@ def test_deeply_nested_toml_is_one_clear_error(tmp_path: Path,
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
 def test_nested_braces_in_a_title_are_a_per_entry_problem(tmp_path: Path, fmt: str,
-                                                          cli: Callable[..., Result]) -> None:
+                                                          cli: Cli) -> None:
     deep = "{" * 1_000 + "x" + "}" * 1_000
     root = survey(tmp_path, TITLED.format(key="deep", title=deep)
                   + TITLED.format(key="fine", title="Fine title"))
-    result = cli(root, "export", "--format", fmt)
+    result = cli("-C", root, "export", "--format", fmt)
     assert result.exit_code == 1
     assert "survey.bib:1: deep: field 'title' nests braces more than 32 deep; this entry is " \
            "left out" in result.stderr
@@ -208,11 +198,11 @@ def test_nested_braces_in_a_title_are_a_per_entry_problem(tmp_path: Path, fmt: s
 
 
 def test_a_taxonomy_declared_a_thousand_levels_deep_builds(tmp_path: Path,
-                                                           cli: Callable[..., Result]) -> None:
+                                                           cli: Cli) -> None:
     names = ["/".join(["c"] * depth) for depth in range(1, 1_001)]
     root = survey(tmp_path, f"@misc{{k, title={{T}}, taxonomy={{{names[-1]}}}}}\n",
                   pyproject__toml=f"[tool.surveybib]\ntaxonomy = {json.dumps(names)}\n")
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert result.exit_code == 0, result.output
 
 
@@ -243,10 +233,10 @@ def test_aux_fifo_and_dev_zero_are_refused(tmp_path: Path) -> None:
 
 
 def test_an_aux_that_inputs_itself_by_ever_longer_paths_ends(tmp_path: Path,
-                                                             cli: Callable[..., Result]) -> None:
+                                                             cli: Cli) -> None:
     root = survey(tmp_path / "s", TITLED.format(key="k", title="T"))
     (root / "a.aux").write_text("\\citation{k}\n\\@input{../s/a.aux}\n", encoding="utf-8")
-    result = cli(root, "export", "--aux", "a.aux")
+    result = cli("-C", root, "export", "--aux", "a.aux")
     assert result.exit_code == 0, result.output
     assert "@misc{k," in result.stdout
 
@@ -262,37 +252,37 @@ def test_readme_as_a_fifo_is_refused_by_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["survey.bib", "pyproject.toml", "INTRO.md", "notes/k.md"])
 def test_symlink_loops_are_named(tmp_path: Path, name: str,
-                                 cli: Callable[..., Result]) -> None:
+                                 cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     (root / "notes").mkdir(exist_ok=True)
     (root / name).unlink(missing_ok=True)
     (root / name).symlink_to(root / name)
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert "internal error" not in result.stderr
     assert f"{name}: a loop of symbolic links" in result.stderr
 
 
 def test_a_note_that_is_not_a_regular_file_is_named(tmp_path: Path,
-                                                    cli: Callable[..., Result]) -> None:
+                                                    cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T") + TITLED.format(key="j",
                                                                                title="J"))
     (root / "notes").mkdir()
     os.mkfifo(root / "notes" / "k.md")
     (root / "notes" / "j.md").mkdir()
-    result = cli(root, "check")
+    result = cli("-C", root, "check")
     assert "notes/k.md: is a FIFO (named pipe), not a regular file; surveybib reads only " \
            "regular files; skipped" in result.stderr
     assert "notes/j.md: is a directory, not a regular file" in result.stderr
 
 
 def test_a_survey_bib_linked_outside_says_what_to_do(tmp_path: Path,
-                                                     cli: Callable[..., Result]) -> None:
+                                                     cli: Cli) -> None:
     elsewhere = tmp_path / "shared.bib"
     elsewhere.write_text(TITLED.format(key="k", title="T"), encoding="utf-8")
     root = tmp_path / "survey"
     root.mkdir()
     (root / "survey.bib").symlink_to(elsewhere)
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert result.exit_code == 1
     assert f"survey.bib is a symbolic link to {elsewhere}, outside the survey" in result.stderr
     assert f"cp --remove-destination {elsewhere} survey.bib" in result.stderr
@@ -302,25 +292,25 @@ def test_a_survey_bib_linked_outside_says_what_to_do(tmp_path: Path,
 
 
 def test_export_writes_through_a_symlink_to_its_target(tmp_path: Path,
-                                                       cli: Callable[..., Result]) -> None:
+                                                       cli: Cli) -> None:
     root = survey(tmp_path / "s", TITLED.format(key="k", title="T"))
     shared = tmp_path / "shared.bib"
     shared.write_text("old\n", encoding="utf-8")
     (root / "link.bib").symlink_to(shared)
-    result = cli(root, "export", "-o", "link.bib")
+    result = cli("-C", root, "export", "-o", "link.bib")
     assert result.exit_code == 0, result.output
     assert (root / "link.bib").is_symlink()
     assert "@misc{k," in shared.read_text(encoding="utf-8")
 
 
-def test_export_writes_into_a_fifo_as_it_is(tmp_path: Path, cli: Callable[..., Result]) -> None:
+def test_export_writes_into_a_fifo_as_it_is(tmp_path: Path, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     fifo = root / "pipe"
     os.mkfifo(fifo)
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    result = cli(root, "export", "-o", "pipe")
+    result = cli("-C", root, "export", "-o", "pipe")
     reader.join(timeout=30)
     assert result.exit_code == 0, result.output
     assert got and b"@misc{k," in got[0]
@@ -328,22 +318,22 @@ def test_export_writes_into_a_fifo_as_it_is(tmp_path: Path, cli: Callable[..., R
 
 
 def test_export_writes_into_a_character_device(tmp_path: Path,
-                                               cli: Callable[..., Result]) -> None:
+                                               cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     try:
         os.mknod(root / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
     except PermissionError:
         pytest.skip("creating a device node needs root (CI runs as root)")
-    result = cli(root, "export", "-o", "null")
+    result = cli("-C", root, "export", "-o", "null")
     assert result.exit_code == 0, result.output
     assert stat.S_ISCHR((root / "null").lstat().st_mode)
 
 
-def test_export_refuses_a_socket(tmp_path: Path, cli: Callable[..., Result]) -> None:
+def test_export_refuses_a_socket(tmp_path: Path, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(root / "sock"))
-        result = cli(root, "export", "-o", "sock")
+        result = cli("-C", root, "export", "-o", "sock")
     assert result.exit_code == 1
     assert "sock: is a socket; surveybib writes only regular files" in result.stderr
     assert stat.S_ISSOCK((root / "sock").lstat().st_mode)
@@ -363,13 +353,13 @@ def test_export_refuses_a_socket(tmp_path: Path, cli: Callable[..., Result]) -> 
                  "(notes) is a directory; name a file", id="notes"),
 ])
 def test_outputs_are_never_repository_internals_or_directories(
-        tmp_path: Path, config: str, message: str, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, config: str, message: str, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"),
                   pyproject__toml=f"[tool.surveybib]\n{config}\n")
     (root / ".git" / "hooks").mkdir(parents=True)
     (root / ".git" / "config").write_text("[core]\n", encoding="utf-8")
     (root / "notes").mkdir()
-    result = cli(root, "build")
+    result = cli("-C", root, "build")
     assert result.exit_code == 1
     assert message in result.stderr
     assert "internal error" not in result.stderr
@@ -382,13 +372,13 @@ def test_outputs_are_never_repository_internals_or_directories(
     pytest.param(".git/config", "-o .git/config: is inside .git/", id="git"),
 ])
 def test_export_o_refuses_directories_and_git(tmp_path: Path, target: str, message: str,
-                                              cli: Callable[..., Result],
+                                              cli: Cli,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     root = survey(tmp_path / "survey", TITLED.format(key="k", title="T"))
     (root / "notes").mkdir()
     (root / ".git").mkdir()
     monkeypatch.chdir(tmp_path)  # -o is taken relative to the survey (-C), not to here
-    result = cli(root, "export", "-o", target)
+    result = cli("-C", root, "export", "-o", target)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "internal error" not in result.stderr
@@ -419,15 +409,15 @@ def test_a_write_that_fails_names_the_file_and_why(tmp_path: Path) -> None:
     pytest.param("", "the entry has no key", id="empty"),
 ])
 def test_keys_bibtex_cannot_read_are_named_by_check_and_export(
-        tmp_path: Path, key: str, why: str, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, key: str, why: str, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key=key, title="Odd")
                   + TITLED.format(key="fine", title="Fine"))
-    cli(root, "build")
-    found = json.loads(cli(root, "check", "--format", "json").stdout)["findings"]
+    cli("-C", root, "build")
+    found = json.loads(cli("-C", root, "check", "--format", "json").stdout)["findings"]
     bad = [f for f in found if f["rule"] == "bad-key"]
     assert len(bad) == 1 and why in bad[0]["message"] and bad[0]["level"] == "error"
     for fmt in ("bibtex", "biblatex"):
-        result = cli(root, "export", "--format", fmt)
+        result = cli("-C", root, "export", "--format", fmt)
         assert result.exit_code == 1
         assert f"; left out of the {'BibTeX' if fmt == 'bibtex' else 'BibLaTeX'} export" \
             in result.stderr
@@ -435,9 +425,9 @@ def test_keys_bibtex_cannot_read_are_named_by_check_and_export(
 
 
 def test_an_entry_without_a_key_or_title_is_no_blank_readme_row(
-        tmp_path: Path, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, cli: Cli) -> None:
     root = survey(tmp_path, "@misc{, taxonomy = {A}}\n" + TITLED.format(key="k", title="T"))
-    assert cli(root, "build").exit_code == 0
+    assert cli("-C", root, "build").exit_code == 0
     readme = (root / "README.md").read_text(encoding="utf-8")
     rows = [line for line in readme.splitlines() if line.startswith("| ")][2:]
     assert all(not row.startswith("|  |") for row in rows), rows
@@ -446,11 +436,11 @@ def test_an_entry_without_a_key_or_title_is_no_blank_readme_row(
 
 
 def test_add_is_all_or_nothing_for_a_key_too_long_for_a_file_name(
-        tmp_path: Path, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     before = (root / "survey.bib").read_bytes()
     pasted = "@article{x, title={New paper}, author={Øster, Anna}, year={2019}}\n"
-    result = cli(root, "add", "-", "--key", "键" * 100, input=pasted)
+    result = cli("-C", root, "add", "-", "--key", "键" * 100, input=pasted)
     assert result.exit_code == 2
     assert "makes a note file name of 303 bytes, over the 255" in result.stderr
     assert (root / "survey.bib").read_bytes() == before
@@ -458,10 +448,10 @@ def test_add_is_all_or_nothing_for_a_key_too_long_for_a_file_name(
 
 
 def test_a_generated_key_keeps_letters_without_a_decomposition(
-        tmp_path: Path, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))
     pasted = "@article{, title={Ørsted and the magnet}, author={Øster, Anna}, year={2019}}\n"
-    result = cli(root, "add", "-", input=pasted)
+    result = cli("-C", root, "add", "-", input=pasted)
     assert result.exit_code == 0, result.output
     assert "@article{oster2019orsted," in result.stdout
 
@@ -476,10 +466,10 @@ def test_a_generated_key_keeps_letters_without_a_decomposition(
 ])
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
 def test_values_in_diagnostics_are_escaped(tmp_path: Path, value: str, fmt: str,
-                                           cli: Callable[..., Result]) -> None:
+                                           cli: Cli) -> None:
     bib = f"@misc{{k\x1b[31m, title={{T}}, doi={{{value}}}, year={{{value}}}}}\n"
     root = survey(tmp_path, bib)
-    result = cli(root, "check", "--format", fmt)
+    result = cli("-C", root, "check", "--format", fmt)
     assert result.exit_code == 1
     out = result.stdout + result.stderr
     lines = out.splitlines()
@@ -501,36 +491,36 @@ def test_values_in_diagnostics_are_escaped(tmp_path: Path, value: str, fmt: str,
 ])
 def test_codecs_that_are_not_text_encodings_are_a_clear_error(
         tmp_path: Path, head: str, args: list[str], message: str,
-        cli: Callable[..., Result]) -> None:
+        cli: Cli) -> None:
     root = tmp_path
     (root / "survey.bib").write_bytes(head.encode() + b"@misc{k, title={caf\xe9}}\n")
-    result = cli(root, *args, "check")
+    result = cli("-C", root, *args, "check")
     assert result.exit_code == 1
     assert message in result.stderr and "internal error" not in result.stderr
 
 
 def test_a_file_with_cr_line_ends_reports_the_right_lines(tmp_path: Path,
-                                                          cli: Callable[..., Result]) -> None:
+                                                          cli: Cli) -> None:
     (tmp_path / "survey.bib").write_bytes(
         b"@misc{a, title={A}}\r@misc{b, title={B}, doi={bad}}\r\r@misc{c, title={C}, year={x}}\r")
-    result = cli(tmp_path, "check")
+    result = cli("-C", tmp_path, "check")
     assert "survey.bib:2: b: doi 'bad' is not a DOI" in result.stderr
     assert "survey.bib:4: c: year 'x' is not a year" in result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["bibtex", "biblatex", "csl-json", "ris", "text"])
 def test_a_month_of_4300_digits_does_not_fail_exports(tmp_path: Path, fmt: str,
-                                                      cli: Callable[..., Result]) -> None:
+                                                      cli: Cli) -> None:
     root = survey(tmp_path, "@article{k, title={T}, author={A B}, journal={J}, year={2020}, "
                   f"month={{{'1' * 4_300}}}, day={{{'2' * 5_000}}}}}\n"
                   "@misc{j, title={J}, year={2020}, month={²}, day={³}}\n")
-    result = cli(root, "export", "--format", fmt)
+    result = cli("-C", root, "export", "--format", fmt)
     assert result.exit_code == 0, result.output
     assert "internal error" not in result.stderr
 
 
 def test_thousands_of_categories_cost_linear_time(tmp_path: Path,
-                                                  cli: Callable[..., Result]) -> None:
+                                                  cli: Cli) -> None:
     """20,000 categories took 9 s: each was looked up in lists of all the others."""
 
     def run_at(n: int) -> None:
@@ -539,7 +529,7 @@ def test_thousands_of_categories_cost_linear_time(tmp_path: Path,
                f"@misc{{b, title={{B}}, taxonomy={{{'; '.join(n + 'x' for n in names)}}}}}\n")
         root = survey(tmp_path / str(n), bib,
                       pyproject__toml=f"[tool.surveybib]\ntaxonomy = {json.dumps(names)}\n")
-        result = cli(root, "export", "--taxonomy", "Category 1")
+        result = cli("-C", root, "export", "--taxonomy", "Category 1")
         assert result.exit_code == 0 and "@misc{a," in result.stdout
 
     assert_linear(run_at, 2_000)

@@ -11,42 +11,23 @@ import os
 import resource
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import shared_path
+from conftest import DATA, Cli
 
 import surveybib
-from surveybib.cli import main
 
 SRC = Path(surveybib.__file__).resolve().parents[1]
 KNOWN = ["10.1145/3448016.3452841", "10.1145/3184558.3186235", "10.1101/097196"]
 
 
-@pytest.fixture
-def cli(fake_api: Any) -> Callable[..., Result]:
-    """surveybib through click's CliRunner, online against the fake API:
-    cli(root, *args, env=..., input=...)."""
-
-    def run(root: Path | None, *args: str, env: dict[str, str] | None = None,
-            input: str | None = None) -> Result:
-        where = ["-C", str(root)] if root is not None else []
-        result = CliRunner().invoke(main, [*where, *args], env={**api_env(fake_api),
-                                                                 **(env or {})}, input=input)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    return run
-
-
-def api_env(api: Any, crossref: Any = None) -> dict[str, str]:
+def api_env(api: Any, crossref: Any = None, **more: str) -> dict[str, str | None]:
+    """The fake API (Crossref at `crossref` when given), with short timeouts."""
     return {"SURVEYBIB_CROSSREF_URL": (crossref or api).url, "SURVEYBIB_DATACITE_URL": api.url,
-            "SURVEYBIB_OFFLINE": "0", "SURVEYBIB_TIMEOUT": "1", "SURVEYBIB_RETRIES": "2",
-            "SURVEYBIB_MAILTO": ""}
+            "SURVEYBIB_TIMEOUT": "1", "SURVEYBIB_RETRIES": "2", **more}
 
 
 def survey(root: Path, dois: list[str], extra: str = "") -> Path:
@@ -62,7 +43,7 @@ def datacite() -> Iterator[Any]:
     """A second fake, for DataCite alone: a host of its own, with a breaker of its own."""
     from fakeapi import FakeAPI
 
-    api = FakeAPI(shared_path("data")).start()
+    api = FakeAPI(DATA).start()
     try:
         yield api
     finally:
@@ -73,10 +54,10 @@ def datacite() -> Iterator[Any]:
 
 
 def test_a_retry_after_longer_than_the_run_waits_fails_at_once(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     """`Retry-After: 100000` made `doi` wait 60 s over five attempts."""
     fake_api.inject("429", 99, retry_after="100000")
-    result = cli(None, "doi", KNOWN[0])
+    result = cli("doi", KNOWN[0], env=api_env(fake_api))
     assert result.exit_code == 1
     assert "answered HTTP 429 asking to wait 100,000 s, longer than this run waits" \
         in result.stderr
@@ -84,12 +65,12 @@ def test_a_retry_after_longer_than_the_run_waits_fails_at_once(
 
 
 def test_retries_wait_their_turn_in_the_rate_limiter(tmp_path: Path, fake_api: Any,
-                                                     cli: Callable[..., Result]) -> None:
+                                                     cli: Cli) -> None:
     """Under a 30 % failure rate, retries that skipped the limiter drew 429s."""
     fake_api.flaky = 0.3
     dois = fake_api.synthetic(100, prefix="10.5555/" + "x" * 150 + ".")
     root = survey(tmp_path, dois)
-    result = cli(root, "build")
+    result = cli("-C", root, "build", env=api_env(fake_api))
     assert result.exit_code == 0, result.output
     assert "100 fetched" in result.stderr
     assert 503 in fake_api.statuses()  # the failures were there, and were retried
@@ -97,14 +78,14 @@ def test_retries_wait_their_turn_in_the_rate_limiter(tmp_path: Path, fake_api: A
 
 
 def test_a_failing_host_is_left_alone_and_the_rest_is_kept(
-        tmp_path: Path, fake_api: Any, datacite: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, datacite: Any, cli: Cli) -> None:
     """DataCite always fails: after SURVEYBIB_BREAKER failed requests in a row it is asked
     nothing more; Crossref's records are kept, and every left entry is named."""
     datacite.inject("503", 9_999)
     arxiv = [f"10.48550/arXiv.2301.{i:05d}" for i in range(60)]
     root = survey(tmp_path, [KNOWN[0], KNOWN[1], *arxiv])
     env = {**api_env(datacite, crossref=fake_api), "SURVEYBIB_BREAKER": "2"}
-    result = cli(root, "build", env=env)
+    result = cli("-C", root, "build", env=env)
     assert result.exit_code == 0, result.output
     assert "2 fetched" in result.stderr
     assert "left for the next run (stopped asking 127.0.0.1:" in result.stderr
@@ -116,9 +97,9 @@ def test_a_failing_host_is_left_alone_and_the_rest_is_kept(
 
 
 def test_the_run_deadline_stops_asking_and_says_what_is_left(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     root = survey(tmp_path, KNOWN)
-    result = cli(root, "build", env={"SURVEYBIB_DEADLINE": "0"})
+    result = cli("-C", root, "build", env=api_env(fake_api, SURVEYBIB_DEADLINE="0"))
     assert result.exit_code == 0, result.output
     assert fake_api.count() == 0
     assert "3 left for the next run (the run's network deadline (0 s, SURVEYBIB_DEADLINE) " \
@@ -127,12 +108,12 @@ def test_the_run_deadline_stops_asking_and_says_what_is_left(
 
 
 def test_a_drip_fed_answer_is_cut_at_the_request_deadline(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     """A server that drips a byte every 0.2 s never trips a 0.5 s read timeout; the request
     is cut after twice the timeout in all, and not asked again this run."""
     fake_api.inject("drip", 99)
     root = survey(tmp_path, KNOWN)
-    result = cli(root, "build", env={"SURVEYBIB_TIMEOUT": "0.5"})
+    result = cli("-C", root, "build", env=api_env(fake_api, SURVEYBIB_TIMEOUT="0.5"))
     assert result.exit_code == 0, result.output
     assert "the answer took longer than 1 s to arrive" in result.stderr
     assert fake_api.count() == 1  # one list request for the three DOIs, not retried
@@ -142,24 +123,24 @@ def test_a_drip_fed_answer_is_cut_at_the_request_deadline(
 
 
 def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path, fake_api: Any,
-                                                      cli: Callable[..., Result]) -> None:
+                                                      cli: Cli) -> None:
     dois = [f"10.5555/none.{i:03d}" for i in range(25)]  # asked one by one
-    env = {"SURVEYBIB_PROGRESS_INTERVAL": "0", "SURVEYBIB_MAILTO": "survey@example.org"}
+    env = api_env(fake_api, SURVEYBIB_PROGRESS_INTERVAL="0", SURVEYBIB_MAILTO="survey@example.org")
     root = survey(tmp_path, dois)
-    result = cli(root, "build", env=env)
+    result = cli("-C", root, "build", env=env)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("metadata: ")]
     assert any(line.endswith(" not found, 0 failed)") and "/25 asked (" in line
                for line in lines), lines
-    quiet = cli(survey(tmp_path / "q", dois[:2]), "-q", "build", env=env)
+    quiet = cli("-C", survey(tmp_path / "q", dois[:2]), "-q", "build", env=env)
     assert "asked (" not in quiet.stderr
 
 
 def test_every_entry_that_could_not_be_fetched_is_named_with_its_reason(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     fake_api.inject("500", 999)
     root = survey(tmp_path, KNOWN[:2])
-    result = cli(root, "build")
+    result = cli("-C", root, "build", env=api_env(fake_api))
     assert result.exit_code == 0, result.output
     assert "2 failed (retried next run)" in result.stderr
     for i, doi in enumerate(KNOWN[:2]):
@@ -171,38 +152,38 @@ def test_every_entry_that_could_not_be_fetched_is_named_with_its_reason(
 
 
 def test_json_nested_200000_deep_is_a_per_entry_problem(tmp_path: Path, fake_api: Any,
-                                                        cli: Callable[..., Result]) -> None:
+                                                        cli: Cli) -> None:
     fake_api.inject("deep", 9_999)
     root = survey(tmp_path, KNOWN[:1])
     for args, code in ((["build"], 0), (["doi", KNOWN[0]], 1), (["search", "Quotient"], 1),
                        (["add", KNOWN[2]], 1)):
-        result = cli(root, *args)
+        result = cli("-C", root, *args, env=api_env(fake_api))
         assert result.exit_code == code, (args, result.output)
         assert "sent JSON nested too deeply to read" in result.stderr, args
         assert "internal error" not in result.stderr
 
 
 def test_a_title_search_sends_at_most_300_characters(tmp_path: Path, fake_api: Any,
-                                                     cli: Callable[..., Result]) -> None:
+                                                     cli: Cli) -> None:
     """A 100 KB title made a URL that every run sent and got 414 for."""
     root = tmp_path
     title = "Vector Quotient Filters " + "overflowing words " * 6_000
     (root / "survey.bib").write_text(f"@misc{{long, title={{{title}}}, author={{Pandey, P}}, "
                                      "year={2021}, taxonomy={A}}\n", encoding="utf-8")
-    result = cli(root, "build")
+    result = cli("-C", root, "build", env=api_env(fake_api))
     assert result.exit_code == 0, result.output
     [seen] = [s for s in fake_api.seen if s.route == "search"]
     assert len(seen.query["query.bibliographic"][0]) <= 320
     assert "long: warning: title is 108,024 characters long; searched with its first 300" \
         in result.stderr
-    again = cli(root, "build")
+    again = cli("-C", root, "build", env=api_env(fake_api))
     assert [s.route for s in fake_api.seen].count("search") == 1, again.output
 
 
 def test_control_characters_from_the_api_never_reach_the_terminal(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     doi = fake_api.derive("10.5555/osc", title="Owned\x1b]0;pwned\x07 \u202etitle")
-    result = cli(None, "doi", doi)
+    result = cli("doi", doi, env=api_env(fake_api))
     assert result.exit_code == 0, result.output
     assert "Ownedtitle" not in result.stdout and "Owned" in result.stdout
     for char in ("\x1b", "\x07", "\u202e"):
@@ -214,7 +195,7 @@ def test_control_characters_from_the_api_never_reach_the_terminal(
 
 def test_doi_in_a_survey_that_cannot_be_written_still_prints(tmp_path: Path,
                                                              fake_api: Any) -> None:
-    root = survey(tmp_path, [])
+    root = survey(tmp_path, [KNOWN[0]])  # the store keeps records that entries cite
     (root / "survey.lock.json").write_text(
         '{"not-found": {}, "searches": {}, "surveybib-metadata": 1, "works": {}}\n',
         encoding="utf-8")
@@ -233,9 +214,9 @@ def test_doi_in_a_survey_that_cannot_be_written_still_prints(tmp_path: Path,
 
 
 def test_add_appends_nothing_when_the_key_cannot_name_a_note(
-        tmp_path: Path, fake_api: Any, cli: Callable[..., Result]) -> None:
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     root = survey(tmp_path, [])
-    result = cli(root, "add", KNOWN[0], "--key", "键" * 100)
+    result = cli("-C", root, "add", KNOWN[0], "--key", "键" * 100, env=api_env(fake_api))
     assert result.exit_code == 2
     assert "makes a note file name of 303 bytes" in result.stderr
     assert (root / "survey.bib").read_text(encoding="utf-8") == ""

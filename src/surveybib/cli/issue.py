@@ -16,7 +16,9 @@ from surveybib import issueform, lookup
 from surveybib.bibtex.parse import format_entry
 from surveybib.cli.app import Context, report
 from surveybib.cli.lookup import Added, add_paper, added_source, print_added
-from surveybib.errors import NetworkError, SurveybibError, UsageError
+from surveybib.errors import FileError, NetworkError, SurveybibError, UsageError
+from surveybib.files import read_regular
+from surveybib.limits import MAX_TEXT_BYTES
 
 
 def add_from_issue(ctx: Context, source: str, fmt: str, key: str = "") -> None:
@@ -40,11 +42,16 @@ def add_from_issue(ctx: Context, source: str, fmt: str, key: str = "") -> None:
 
 def _read_body(source: str) -> str:
     if source == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read(MAX_TEXT_BYTES + 1)
+        if len(text) > MAX_TEXT_BYTES:
+            raise UsageError(f"--from-issue -: more than {MAX_TEXT_BYTES:,} characters on stdin")
+        return text
     try:
-        data = Path(source).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"--from-issue {source}: cannot be read: {exc.strerror}") from None
+        data = read_regular(Path(source), MAX_TEXT_BYTES)
+    except FileNotFoundError:
+        raise UsageError(f"--from-issue {source}: no such file") from None
+    except FileError as exc:
+        raise UsageError(f"--from-issue {exc}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -292,9 +292,10 @@ def check_category(taxonomy: str, entries: Sequence[Entry], *, group_by: str = "
     from surveybib.lint import category_hint
     from surveybib.readme.render import split_categories
 
+    names = frozenset(declared)  # looked up once per category of every entry
     known = list(dict.fromkeys([*declared, *(
         name for e in entries
-        for name in split_categories(e.get(group_by), declared, commas=group_by != "taxonomy"))]))
+        for name in split_categories(e.get(group_by), names, commas=group_by != "taxonomy"))]))
     wanted = taxonomy.strip().casefold()
     if any(k.casefold() == wanted for k in known):
         return

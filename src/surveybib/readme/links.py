@@ -30,7 +30,7 @@ _ATTRIBUTE = (r"(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*"
               r"(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)")
 _TAG = re.compile(rf"<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*\s*/?>")
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*\s*>")
-_INLINE_COMMENT = re.compile(r"<!--(?:-?>|.*?-->)", re.S)
+_SHORT_COMMENT = re.compile(r"-?>")  # `<!-->` and `<!--->`: closed at once
 _URL_ATTRIBUTE = re.compile(r"\s(src|href|poster|srcset)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+)",
                             re.I)
 _BACKTICKS = re.compile(r"`+")
@@ -123,6 +123,7 @@ class _Inline:
         for start, length in runs:
             self.runs_by_length.setdefault(length, []).append(start)
         self.unescaped: dict[str, list[int]] | None = None
+        self._close = (len(text) + 1, -1)  # (searched from, the first "-->" found there)
 
     def scan(self, start: int = 0) -> list[_Span]:
         text, i, n = self.text, start, len(self.text)
@@ -194,13 +195,28 @@ class _Inline:
             if closing is not None:
                 self.tags.append((closing.group(0), True))
                 return closing.end()
-            comment = _INLINE_COMMENT.match(self.text, i)
-            return comment.end() if comment is not None else i + 1
+            return self._comment_end(i)
         self.tags.append((tag.group(0), False))
         for attribute in _URL_ATTRIBUTE.finditer(tag.group(0)):
             kind = "srcset" if attribute.group(1).lower() == "srcset" else "html"
             self.spans.append(_Span(i + attribute.start(2), i + attribute.end(2), kind))
         return tag.end()
+
+    def _comment_end(self, i: int) -> int:
+        """Past the comment opened at i (`<!--` to `-->`; `<!-->` closes at once), or past
+        '<'. The closing `-->` is looked up once for many openers: `<!--` repeated with no
+        end once made each opener search the rest of the note."""
+        text = self.text
+        if not text.startswith("<!--", i):
+            return i + 1
+        short = _SHORT_COMMENT.match(text, i + 4)
+        if short is not None:
+            return short.end()
+        searched, found = self._close
+        if searched > i + 4 or 0 <= found < i + 4:
+            found = text.find("-->", i + 4)
+            self._close = (i + 4, found)
+        return found + 3 if found >= 0 else i + 1
 
     def _inline_tail(self, i: int) -> int | None:
         """`(destination "title")` at i: note the destination, return the end; or None."""

@@ -80,8 +80,9 @@ def taxonomy_mindmap(title: str, categories: Sequence[_Category]) -> str:
     leaves = sum(min(len(c.papers), LEAVES_PER_CATEGORY + 1) for c in _walk(categories))
     with_papers = leaves <= MAX_LEAVES
     nodes = [_Node(1, label(title), "(())")]
+    counts = _paper_counts(categories)
     for category in categories:
-        _add_category(nodes, category, 2, with_papers)
+        _add_category(nodes, category, 2, with_papers, counts)
     if len(nodes) > MAX_NODES:  # too many categories: keep the first, count the rest
         hidden = sum(1 for n in nodes[MAX_NODES - 1:] if n.depth == 2)
         nodes = nodes[: MAX_NODES - 1]
@@ -93,33 +94,50 @@ def taxonomy_mindmap(title: str, categories: Sequence[_Category]) -> str:
     return text
 
 
-def _add_category(nodes: list[_Node], category: _Category, depth: int,
-                  with_papers: bool) -> None:
-    count = len(_papers_under(category))
-    nodes.append(_Node(depth, label(f"{category.label} ({count})")))
-    if with_papers:
-        shown = category.papers[:LEAVES_PER_CATEGORY]
-        rest = len(category.papers) - len(shown)
-        if rest == 1:  # "1 more" takes the room of the paper itself
-            shown, rest = category.papers[: LEAVES_PER_CATEGORY + 1], 0
-        nodes.extend(_Node(depth + 1, label(short_name(p.plain_title)), "()") for p in shown)
-        if rest:
-            nodes.append(_Node(depth + 1, label(f"{rest} more"), "()"))
-    for child in category.children:
-        _add_category(nodes, child, depth + 1, with_papers)
+def _add_category(nodes: list[_Node], top: _Category, depth: int, with_papers: bool,
+                  counts: dict[int, int]) -> None:
+    """The category's node, its papers' leaves, then its sub-categories', depth first
+    (without recursion: a taxonomy may nest as deep as its list declares)."""
+    stack = [(top, depth)]
+    while stack:
+        category, depth = stack.pop()
+        nodes.append(_Node(depth, label(f"{category.label} ({counts[id(category)]})")))
+        if with_papers:
+            shown = category.papers[:LEAVES_PER_CATEGORY]
+            rest = len(category.papers) - len(shown)
+            if rest == 1:  # "1 more" takes the room of the paper itself
+                shown, rest = category.papers[: LEAVES_PER_CATEGORY + 1], 0
+            nodes.extend(_Node(depth + 1, label(short_name(p.plain_title)), "()")
+                         for p in shown)
+            if rest:
+                nodes.append(_Node(depth + 1, label(f"{rest} more"), "()"))
+        stack.extend((child, depth + 1) for child in reversed(category.children))
 
 
-def _papers_under(category: _Category) -> set[str]:
-    keys = {p.key for p in category.papers}
-    for child in category.children:
-        keys |= _papers_under(child)
-    return keys
+def _paper_counts(categories: Sequence[_Category]) -> dict[int, int]:
+    """How many papers each category holds, its sub-categories' included (by id), in one
+    pass from the leaves up; the smaller sets are merged into the larger."""
+    counts: dict[int, int] = {}
+    keys: dict[int, set[str]] = {}
+    for category in reversed(list(_walk(categories))):  # every child before its parent
+        sets = [keys.pop(id(child)) for child in category.children]
+        own = max(sets, key=len, default=set())
+        for other in sets:
+            if other is not own:
+                own |= other
+        own |= {p.key for p in category.papers}
+        keys[id(category)] = own
+        counts[id(category)] = len(own)
+    return counts
 
 
 def _walk(categories: Iterable[_Category]) -> Iterable[_Category]:
-    for category in categories:
+    """Every category and every one below it, depth first, without recursion."""
+    stack = list(reversed(list(categories)))
+    while stack:
+        category = stack.pop()
         yield category
-        yield from _walk(category.children)
+        stack.extend(reversed(category.children))
 
 
 def year_chart(years: Iterable[int | None]) -> str | None:

@@ -20,10 +20,11 @@ from typing import Any
 from urllib.parse import quote
 
 from surveybib.config import README_BLOCKS
-from surveybib.errors import TemplateError
+from surveybib.errors import FileError, TemplateError
+from surveybib.files import read_regular
 from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
-from surveybib.limits import MAX_SHOWN
+from surveybib.limits import MAX_SHOWN, MAX_TEXT_BYTES
 from surveybib.model import Entry, Note
 from surveybib.readme import inline, mermaid
 from surveybib.readme.blocks import headings_of, leaves_containers_open, shift_headings
@@ -439,7 +440,7 @@ def make_environment(user_templates: Path | None) -> Any:
     packaged = jinja2.PackageLoader("surveybib.readme", "templates")
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({TEMPLATE_PREFIX: packaged})]
     if user_templates is not None and user_templates.is_dir():
-        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+        loaders.append(_user_loader(user_templates))
     loaders.append(packaged)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -455,6 +456,35 @@ def make_environment(user_templates: Path | None) -> Any:
     env.globals["note_at"] = jinja2.pass_context(  # links rebased as for `p.note`
         lambda context, paper, top: _note_at(paper, top, context.get("note_folder", "")))
     return env
+
+
+def _user_loader(folder: Path) -> Any:
+    """The user's templates/, read as regular files of at most limits.MAX_TEXT_BYTES (a
+    template that is a FIFO would block the build; it is refused by name)."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    class Loader(jinja2.BaseLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            path = folder.joinpath(*split_template_path(template))
+            shown = f"{folder.name}/{template}"
+            try:
+                text = read_regular(path, MAX_TEXT_BYTES, shown).decode("utf-8")
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                raise jinja2.TemplateNotFound(template) from None
+            except UnicodeDecodeError as exc:
+                raise FileError(f"{shown}: not UTF-8 (byte {exc.start})") from None
+            return text, str(path), lambda: _unchanged(path, mtime)
+
+    return Loader()
+
+
+def _unchanged(path: Path, mtime: float) -> bool:
+    try:
+        return path.stat().st_mtime == mtime
+    except OSError:
+        return False
 
 
 def _link_to(ident: str) -> str:
