@@ -109,8 +109,9 @@ def test_the_run_deadline_stops_asking_and_says_what_is_left(
 
 def test_a_drip_fed_answer_is_cut_at_the_request_deadline(
         tmp_path: Path, fake_api: Any, cli: Cli) -> None:
-    """A server that drips a byte every 0.2 s never trips a 0.5 s read timeout; the request
+    """A server that drips a byte every 0.05 s never trips a 0.5 s read timeout; the request
     is cut after twice the timeout in all, and not asked again this run."""
+    fake_api.drip_seconds = 0.05
     fake_api.inject("drip", 99)
     root = survey(tmp_path, KNOWN)
     result = cli("-C", root, "build", env=api_env(fake_api, SURVEYBIB_TIMEOUT="0.5"))

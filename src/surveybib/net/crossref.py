@@ -476,6 +476,8 @@ class Client:
                     body = self._read(response, watch, shown)
                 finally:
                     response.close()
+            if watch.cut:  # cut short, the answer can look whole (headers ended by the cut)
+                raise _too_slow(shown, seconds)
         return _Reply(response.status_code, body, response.headers)
 
     def _transport_error(self, host: str, shown: str,
