@@ -19,7 +19,7 @@ from typing import Any
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import write_text_atomic
-from surveybib.issueform import form_output
+from surveybib.issueform import FORM_PATH, form_output
 from surveybib.latex import latex_problems
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import (
@@ -288,6 +288,13 @@ def lost_entries(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(dict.fromkeys(lost), key=_problem_order)
 
 
+def entry_outputs(settings: Settings, outputs: Sequence[Output]) -> list[str]:
+    """The names of the outputs that list the entries (the README, the exports, the
+    explorer): every one but the add-paper issue form, which lists categories."""
+    form = settings.root / FORM_PATH
+    return [settings.rel(o.path) for o in outputs if o.path != form]
+
+
 def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
     """`2 entries are missing from README.md: a (survey.bib:3), ...; fix them ...`"""
     names = ", ".join(f"{p.key} ({p.path}:{p.line})" for p in lost)
@@ -319,8 +326,10 @@ def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
         "build --force` to write a README without papers")
 
 
-def write_outputs(outputs: Sequence[Output]) -> None:
-    """Write each output whose file differs (atomically); leave the others untouched."""
+def write_outputs(outputs: Sequence[Output]) -> list[Output]:
+    """Write each output whose file differs (atomically); leave the others untouched.
+    Returns the outputs written."""
+    written = []
     for out in outputs:
         try:
             if out.path.read_bytes() == out.text.encode("utf-8"):
@@ -328,6 +337,8 @@ def write_outputs(outputs: Sequence[Output]) -> None:
         except FileNotFoundError:
             pass
         write_text_atomic(out.path, out.text)
+        written.append(out)
+    return written
 
 
 def ensure_note(settings: Settings, entry: Entry, text: str = "") -> tuple[Path, bool]:

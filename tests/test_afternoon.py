@@ -1,0 +1,91 @@
+"""Issue 11 reviewed as the issue's "new maintainer's afternoon": a survey made with
+`surveybib init`, papers added in every form against the fake API, notes with headings,
+lists, images and Chinese text, typos and exports. Each test is a loose end the walk found
+after the first round, driven through the CLI (the `cli` fixture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Cli
+
+TAXONOMY = ("大算子", "Quantization", "Quantization/Weight-only", "System-level Optimization")
+
+
+@pytest.fixture
+def root(cli: Cli, tmp_path: Path, fake_api: Any) -> Path:
+    """A survey as `surveybib init` makes it, with two papers added by DOI and arXiv id."""
+    fake_api.derive_datacite("10.48550/arXiv.2306.00978", title="AWQ: Activation-aware "
+                             "Weight Quantization for LLM Compression and Acceleration",
+                             creators=[("Ji", "Lin")], year=2023,
+                             url="https://arxiv.org/abs/2306.00978",
+                             identifiers=[("arXiv", "2306.00978")])
+    where = tmp_path / "survey"
+    made = cli("init", where, "--title", "LLM 推理", *(a for t in TAXONOMY
+                                                     for a in ("--taxonomy", t)))
+    assert made.exit_code == 0, made.output
+    for target, category in (("10.1145/3448016.3452841", "大算子"),
+                             ("2306.00978", "Quantization/Weight-only")):
+        added = cli("-C", where, "add", target, "--taxonomy", category)
+        assert added.exit_code == 0, added.output
+    return where
+
+
+# ---------------------------------------------------------------- -q and what build says
+
+
+def test_add_and_note_under_q_print_only_the_result(cli: Cli, root: Path,
+                                                    fake_api: Any) -> None:
+    """`add -q` still printed "added ... / created notes/..." on stderr."""
+    quiet = cli("-C", root, "-q", "add", "10.1145/3184558.3186235", "--taxonomy", "大算子")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert quiet.stdout.startswith("@inproceedings{buhmann2018dl,")
+    assert (root / "notes" / "buhmann2018dl.md").is_file()
+    loud = cli("-C", root, "add", "-", "--taxonomy", "大算子",
+               input="@misc{x2024,\n  title = {X},\n  year = {2024},\n}\n")
+    line = (root / "survey.bib").read_text(encoding="utf-8").split("\n").index("@misc{x2024,")
+    assert loud.stderr.splitlines() == [f"added x2024 to survey.bib:{line + 1}",
+                                        "created notes/x2024.md"]
+    (root / "notes" / "x2024.md").unlink()
+    note = cli("-C", root, "note", "x2024", "-q")
+    assert note.exit_code == 0 and note.stderr == "" and note.stdout == "notes/x2024.md\n"
+
+
+def test_build_names_only_the_files_it_wrote(cli: Cli, root: Path) -> None:
+    """A rebuild of the same state listed every output as "wrote" though none changed."""
+    first = cli("-C", root, "build", "--offline")
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[-1] == "wrote README.md; 0 errors, 0 warnings"  # init
+    # wrote the issue form as build would
+    stamps = {p: p.stat().st_mtime_ns for p in (root / "README.md",
+                                                root / ".github/ISSUE_TEMPLATE/add-paper.yml")}
+    again = cli("-C", root, "build", "--offline")
+    assert again.stderr.splitlines() == [
+        "up to date: README.md, .github/ISSUE_TEMPLATE/add-paper.yml; 0 errors, 0 warnings"]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    (root / "notes" / "pandey2021vector.md").write_text("Short.\n", encoding="utf-8")
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text(
+        encoding="utf-8").replace('"System-level Optimization",', '"Systems",'),
+        encoding="utf-8")
+    edited = cli("-C", root, "build", "--offline")
+    assert edited.stderr.splitlines() == [
+        "wrote README.md, .github/ISSUE_TEMPLATE/add-paper.yml; 0 errors, 0 warnings"]
+
+
+def test_a_lost_entry_is_missing_from_the_readme_not_from_the_issue_form(cli: Cli,
+                                                                          root: Path) -> None:
+    """"1 entry is missing from README.md, .github/ISSUE_TEMPLATE/add-paper.yml": the form
+    lists categories, never entries."""
+    bib = root / "survey.bib"
+    text = bib.read_text(encoding="utf-8")
+    bib.write_text(text.replace("  taxonomy  = {大算子},\n}\n", "  taxonomy  = {大算子},\n\n"),
+                   encoding="utf-8")
+    for args in (["build"], ["build", "--check"]):
+        result = cli("-C", root, *args, "--offline")
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (
+            "surveybib: 1 entry is missing from README.md: pandey2021vector (survey.bib:22); "
+            "fix it (see above) and build again")
