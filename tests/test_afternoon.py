@@ -5,6 +5,7 @@ after the first round, driven through the CLI (the `cli` fixture)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,41 @@ def test_a_lost_entry_is_missing_from_the_readme_not_from_the_issue_form(cli: Cl
         assert result.stderr.splitlines()[-1] == (
             "surveybib: 1 entry is missing from README.md: pandey2021vector (survey.bib:22); "
             "fix it (see above) and build again")
+
+
+# ---------------------------------------------------------------- 8. an emptied survey.bib
+
+
+OWN_TEMPLATE = ('{% extends "surveybib/README.md.j2" %}\n'
+                "{% block progress %}{% endblock %}\n")
+
+
+@pytest.mark.parametrize("template", [
+    pytest.param(None, id="packaged"),
+    pytest.param(OWN_TEMPLATE, id="own-template-without-a-count"),
+    pytest.param("# Papers\n\n{% for p in papers %}- {{ p.title|md }}\n{% endfor %}",
+                 id="own-template-from-scratch"),
+])
+def test_an_emptied_survey_bib_never_empties_any_readme(cli: Cli, root: Path,
+                                                        template: str | None) -> None:
+    """Issue 11.8: the guard read the count from the packaged template's "N papers in"
+    line, so a README from a template of one's own was emptied without a word. The
+    renderer's own marker now says how many papers the README lists."""
+    if template is not None:
+        (root / "templates").mkdir()
+        (root / "templates" / "README.md.j2").write_text(template, encoding="utf-8")
+    assert cli("-C", root, "build", "--offline").exit_code == 0
+    before = (root / "README.md").read_text(encoding="utf-8")
+    assert bool(re.search(r"^\d+ papers in", before, re.M)) == (template is None)
+    (root / "survey.bib").write_text("% emptied by a bad merge\n", encoding="utf-8")
+    refused = cli("-C", root, "build", "--offline")
+    assert refused.exit_code == 1
+    assert ("survey.bib has no entry that can be read, and README.md lists 2 papers: nothing "
+            "written") in refused.stderr
+    assert (root / "README.md").read_text(encoding="utf-8") == before
+    forced = cli("-C", root, "build", "--offline", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (root / "README.md").read_text(encoding="utf-8").startswith(
+        "<!-- surveybib:generated: made by surveybib from survey.bib (0 papers). Do not "
+        "edit it by hand:\n")
+    assert cli("-C", root, "build", "--offline").exit_code == 0  # 0 papers: nothing to lose

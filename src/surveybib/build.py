@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -303,10 +302,6 @@ def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
             f"{'it' if len(lost) == 1 else 'them'} (see above) and build again")
 
 
-# The packaged template's progress line, "44 papers in 8 categories; ...".
-_PAPER_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
-
-
 def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
     """A survey.bib with no readable entry never replaces a README that lists papers
     (a truncated file or a bad merge would otherwise empty the README without a word)."""
@@ -316,12 +311,13 @@ def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
         current = settings.readme.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return
-    found = _PAPER_COUNT.search(current)
-    if current.find(render.GENERATED_MARKER) < 0 or not found or int(found.group(1)) == 0:
+    listed = render.readme_papers(current)  # the count the renderer wrote into it
+    if current.find(render.GENERATED_MARKER) < 0 or not listed:
         return
     bib, readme = settings.rel(settings.bib), settings.rel(settings.readme)
     raise SurveybibError(
-        f"{bib} has no entry that can be read, and {readme} lists {found.group(1)} papers: "
+        f"{bib} has no entry that can be read, and {readme} lists {listed} "
+        f"paper{'s' * (listed != 1)}: "
         f"nothing written. Restore {bib} (e.g. `git checkout {bib}`), or run `surveybib "
         "build --force` to write a README without papers")
 
