@@ -128,3 +128,44 @@ def test_an_emptied_survey_bib_never_empties_any_readme(cli: Cli, root: Path,
         "<!-- surveybib:generated: made by surveybib from survey.bib (0 papers). Do not "
         "edit it by hand:\n")
     assert cli("-C", root, "build", "--offline").exit_code == 0  # 0 papers: nothing to lose
+
+
+# ---------------------------------------------------------------- 16. no TeX for readers
+
+
+MATH_TITLE = r"""
+@inproceedings{tex2024fused,
+  title = {Fused kernels for $\mathcal O(1)$ decoding: a \textit{Case} study},
+  author = {M{\"u}ller, J{\"u}rgen},
+  booktitle = {Workshop on Kernels},
+  year = {2024},
+  taxonomy = {大算子},
+  reader = {王小明},
+}
+"""
+
+
+def _decoded(mermaid: str) -> str:
+    """A Mermaid block's text as drawn: entity codes (#92;) back to characters."""
+    return re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), mermaid)
+
+
+def test_the_readme_figure_and_the_explorer_show_no_tex(cli: Cli, root: Path) -> None:
+    """Issue 11.16: GitHub renders `$math$` in the README's text, but not in a Mermaid
+    label, nor does the explorer page: both showed `$\\mathcal O(1)$` as typed."""
+    with (root / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write(MATH_TITLE)
+    assert cli("-C", root, "build", "--offline").exit_code == 0
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    mindmap = _decoded(readme.split("```mermaid\nmindmap\n")[1].split("```")[0])
+    assert '("Fused kernels for 𝒪(1) decoding")' in mindmap
+    assert "$" not in mindmap and "\\" not in mindmap
+    contributors = readme.split("## Contributors")[1].split("\n# ")[0]
+    assert "[Fused kernels for 𝒪(1) decoding](#" in contributors
+    assert "### Fused kernels for $\\mathcal O(1)$ decoding" in readme  # GitHub renders it
+    site = cli("-C", root, "site", "-o", root / "explorer", "--offline")
+    assert site.exit_code == 0, site.output
+    page = (root / "explorer" / "index.html").read_text(encoding="utf-8")
+    assert "Fused kernels for 𝒪(1) decoding: a Case study" in page
+    shown = [line for line in page.splitlines() if "mathcal" in line]
+    assert shown and all("title = {" in line for line in shown), shown  # only the BibTeX

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from surveybib.config import README_BLOCKS
 from surveybib.errors import TemplateError
 from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
-from surveybib.latex import to_unicode, url_from_latex
+from surveybib.latex import to_text, to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 from surveybib.readme import mermaid
 from surveybib.readme.blocks import headings_of, leaves_containers_open, shift_headings
@@ -157,7 +157,8 @@ class Paper:
     categories: list[Category] = field(default_factory=list)
     note: str | None = None  # the note as the README shows it (headings shifted, links rebased)
     source: str | None = None  # the note as written (open blocks closed)
-    plain_title: str = ""  # the title alone, without venue and year
+    plain_title: str = ""  # the title alone, without venue and year, as plain text: no
+    # $math$ (a figure or a link label shows it as TeX), unknown commands dropped
     year: int | None = None
     cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
@@ -361,7 +362,7 @@ def to_paper(entry: Entry, note: Note | None, venues: tuple[tuple[str, str], ...
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f, venues), _paper_url(f),
                  to_unicode(f.get("reader", "")), source=body or None,
-                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+                 plain_title=to_text(f.get("title", "")) or entry.key, year=_year(f))
 
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
