@@ -169,3 +169,24 @@ def test_the_readme_figure_and_the_explorer_show_no_tex(cli: Cli, root: Path) ->
     assert "Fused kernels for 𝒪(1) decoding: a Case study" in page
     shown = [line for line in page.splitlines() if "mathcal" in line]
     assert shown and all("title = {" in line for line in shown), shown  # only the BibTeX
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["export", "--format", "text"], id="text"),
+    pytest.param(["export", "--format", "text", "--csl", "surveybib-numeric"], id="csl"),
+    pytest.param(["export", "--format", "ris"], id="ris"),
+])
+def test_a_command_with_two_arguments_keeps_the_words_apart(cli: Cli, root: Path,
+                                                            args: list[str]) -> None:
+    """Issue 11.16, "dropped with a word boundary kept": `\\href{URL}{text}` and an unknown
+    `\\foo{a}{b}` lost the braces between their arguments ("https://x.orglinked")."""
+    with (root / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write("@misc{links2024,\n  title = {See \\href{https://x.org/k}{the kernels} and "
+                  "\\tuple{prefill}{decode} phases},\n  year = {2024},\n"
+                  "  taxonomy = {大算子},\n}\n")
+    result = cli("-C", root, *args, "--keys", "links2024", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "See the kernels and prefill decode phases" in result.stdout
+    assert "x.org" not in result.stdout and "\\" not in result.stdout
+    assert "title: unknown LaTeX command \\tuple left out" in result.stderr
+    assert "\\href" not in result.stderr  # \href is known: its text is what readers see
