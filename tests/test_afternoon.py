@@ -190,3 +190,19 @@ def test_a_command_with_two_arguments_keeps_the_words_apart(cli: Cli, root: Path
     assert "x.org" not in result.stdout and "\\" not in result.stdout
     assert "title: unknown LaTeX command \\tuple left out" in result.stderr
     assert "\\href" not in result.stderr  # \href is known: its text is what readers see
+
+
+@pytest.mark.parametrize("title", [pytest.param("\x00", id="nul"),
+                                   pytest.param("\u202e\u2066", id="bidi-controls")])
+def test_a_title_of_hidden_characters_only_shows_the_key(cli: Cli, root: Path,
+                                                         title: str) -> None:
+    """The README drops NUL and bidirectional controls; a title made only of them left an
+    empty heading and a `[notes](#)` link to nowhere (found by tests/test_robust.py)."""
+    with (root / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write(f"@misc{{hidden2024,\n  title = {{{title}}},\n  taxonomy = {{大算子}},\n}}\n")
+    result = cli("-C", root, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "title holds U+" in result.stderr
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "\n### hidden2024\n" in readme
+    assert "[notes](#hidden2024)" in readme and "(#)" not in readme

@@ -319,7 +319,7 @@ def display_title(entry: Entry, venues: tuple[tuple[str, str], ...] = ()) -> str
 
 def _display_title(key: str, f: Mapping[str, str],
                    venues: tuple[tuple[str, str], ...] = ()) -> str:
-    title = to_unicode(f.get("title", "")) or key
+    title = _DROPPED.sub("", to_unicode(f.get("title", ""))).strip() or key  # never empty
     year = f.get("year") or f.get("date", "")[:4]
     suffix = " ".join(p for p in (_short_venue(f, venues), to_unicode(year)) if p)
     return f"{title} ({suffix})" if suffix else title
