@@ -181,6 +181,22 @@ def test_a_title_search_sends_at_most_300_characters(tmp_path: Path, fake_api: A
     assert [s.route for s in fake_api.seen].count("search") == 1, again.output
 
 
+def test_a_huge_value_from_the_api_is_cut_in_every_output(
+        tmp_path: Path, fake_api: Any, cli: Cli) -> None:
+    """A 1.5 MB title from the API: cut in the entry, the README and the messages."""
+    doi = fake_api.derive("10.5555/huge", title="Huge " * 300_000)
+    root = tmp_path
+    (root / "survey.bib").write_text(f"@misc{{k0, doi={{{doi}}}}}\n", encoding="utf-8")
+    result = cli("-C", root, "build", env=api_env(fake_api))
+    assert result.exit_code == 0, result.output
+    assert "field 'title' from Crossref (10.5555/huge) is 1,499,999 characters long; cut at " \
+           "1,000,000" in result.stderr
+    assert len(result.stderr) < 20_000
+    assert (root / "README.md").stat().st_size < 30_000
+    export = cli("-C", root, "export", "--format", "csl-json", env=api_env(fake_api))
+    assert len(export.stdout) < 1_010_000
+
+
 def test_control_characters_from_the_api_never_reach_the_terminal(
         tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     doi = fake_api.derive("10.5555/osc", title="Owned\x1b]0;pwned\x07 \u202etitle")

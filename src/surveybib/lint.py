@@ -67,7 +67,8 @@ RULES: dict[str, tuple[Level, str]] = {
                                  "README and the formatted exports"),
     # from build.py and enrich.py
     "value-cut": ("warning", "a value shown or sent cut: a README cell over 1,000 "
-                             "characters, a title search over 300"),
+                             "characters, a title search over 300, a fetched value over "
+                             "1,000,000"),
     # from this module
     "bad-key": ("error", "a key BibTeX or biber cannot read (a space, a comma, %, ...)"),
     "duplicate-key-case": ("error", "keys that differ only in case"),

@@ -16,7 +16,7 @@ from typing import Any
 from surveybib.errors import FileError, MetadataStoreError
 from surveybib.files import read_existing, read_regular, write_bytes_atomic
 from surveybib.identifiers import entry_arxiv_id, entry_doi
-from surveybib.limits import MAX_DEPTH, MAX_STORE_BYTES, too_deep
+from surveybib.limits import MAX_DEPTH, MAX_STORE_BYTES, MAX_VALUE, too_deep
 from surveybib.metadata.match import (
     Candidate,
     Status,
@@ -285,6 +285,9 @@ def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Proble
     if record is None:
         return entry, ()
     added = fill_fields(entry, record, from_search=entry_doi(entry) is None)
+    long = [(name, len(value)) for name, value in added if len(value) > MAX_VALUE]
+    if long:  # an answer's value is capped as survey.bib's own are
+        added = tuple((name, value[:MAX_VALUE]) for name, value in added)
     merged = entry
     if added:
         merged = replace(entry, fields=_with_fields(entry.fields, added),
@@ -292,7 +295,10 @@ def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Proble
     if entry.type == "misc" and record.type != "misc":
         # A bare `@misc{key, doi = ...}` is a placeholder: show it as what it is.
         merged = replace(merged, type=record.type)
-    return merged, conflicts(entry, record)
+    source = f"{_SOURCES.get(record.source, record.source)} ({record.doi})"
+    cut = tuple(_warn(entry, f"field '{name}' from {source} is {size:,} characters long; cut "
+                             f"at {MAX_VALUE:,}", "value-cut") for name, size in long)
+    return merged, conflicts(entry, record) + cut
 
 
 def _with_fields(fields: tuple[tuple[str, str], ...],
@@ -331,7 +337,8 @@ def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
                                      f"keeping {mine_year}", "conflict"))
     mine_title, theirs = entry.get("title"), record.get("title")
     if mine_title and theirs and not _same_title(mine_title, theirs):
-        problems.append(_warn(entry, f"title differs from {source}: {theirs!r}; keeping yours",
+        shown = theirs if len(theirs) <= 300 else theirs[:299] + "…"  # a message, not a dump
+        problems.append(_warn(entry, f"title differs from {source}: {shown!r}; keeping yours",
                               "conflict"))
     for published in record.preprint_of:
         problems.append(_warn(entry, f"this preprint has a published version: {published}",
