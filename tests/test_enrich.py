@@ -10,13 +10,14 @@ import pytest
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 
 from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import BibSource
 from surveybib.enrich import (
     EntryChange,
     FieldChange,
+    additions,
     change_lines,
     fetch_missing,
     run_enrich,
-    write_fields,
 )
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries, save_store
 from surveybib.model import Entry
@@ -223,6 +224,12 @@ def test_dry_run_lines(fake_api: Any) -> None:
 
 
 # ------------------------------------------------------------------ --write
+
+
+def write_fields(text: str, entries: Sequence[Entry], changes: Sequence[EntryChange]) -> str:
+    """`enrich --write` on a text: the file's bytes after BibSource.insert_fields."""
+    source = BibSource.decode(text.encode(), "survey.bib")
+    return source.insert_fields(entries, additions(changes)).decode()
 
 
 def _change(key: str, *fields: tuple[str, str]) -> EntryChange:

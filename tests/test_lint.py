@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.errors import ConfigError
-from surveybib.lint import RULES, lint, normalize_doi, title_words, valid_arxiv_id
+from surveybib.lint import RULES, lint, normalize_doi, valid_arxiv_id
 from surveybib.model import Entry
 from surveybib.survey import Survey, load_survey
+from surveybib.text import title_words
 
 TAXONOMY = '[tool.surveybib]\ntaxonomy = ["Quantization", "Pruning"]\n'
 GOOD = """@article{good,
@@ -132,7 +133,7 @@ def test_required_fields_count_the_metadata_store(tmp_path: Path) -> None:
     survey = load_survey(settings)
     merged = Entry("a", "article", (*survey.entries[0].fields, ("journal", "Nature")),
                    line=1, filled=("journal",))
-    filled = Survey(settings, (merged,), {}, (), survey.bib_text)
+    filled = Survey(settings, (merged,), {}, (), survey.source)
     assert [p.rule for p in lint(survey, settings)] == ["missing-field"]
     assert lint(filled, settings) == ()
 

@@ -15,13 +15,9 @@ from readme_check import check_readme, plain_text, row_heading
 from surveybib.bibtex.parse import parse_bib
 from surveybib.build import render_at
 from surveybib.model import Note, Problem
-from surveybib.readme.render import (
-    Slugger,
-    display_title,
-    make_environment,
-    paper_url,
-    render_readme,
-)
+from surveybib.readme.anchors import Slugger
+from surveybib.readme.papers import display_title, paper_url
+from surveybib.readme.render import make_environment, render_readme
 
 P = pytest.param
 REPO = TESTS.parent

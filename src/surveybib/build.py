@@ -21,6 +21,8 @@ from surveybib.metadata.store import MetadataStore, lack_line, pending, save_sto
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import render
+from surveybib.readme.markdown import close_open_blocks
+from surveybib.readme.papers import display_title
 from surveybib.survey import Survey, load_survey
 
 
@@ -78,7 +80,7 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
         text = settings.intro.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
-    text, unclosed = render.close_open_blocks(text.strip())
+    text, unclosed = close_open_blocks(text.strip())
     if unclosed is None:
         return text, []
     return text, [Problem(name, None, None, f"{unclosed}; closed at its end", "render",
@@ -223,7 +225,7 @@ def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
     env = render.make_environment(settings.templates)
     with template_errors(settings):
         stub = env.get_template("note.md.j2").render(key=entry.key,
-                                                      title=render.display_title(entry))
+                                                      title=display_title(entry))
     write_text_atomic(path, stub)
     return path, True
 

@@ -2,14 +2,13 @@
 
 `run_enrich` decides what to ask for (DOIs not stored yet, titles never searched), asks
 through a crossref.Client, guards title matches, and reports per-entry field changes.
-`fetch_missing` is the fetching step of `surveybib build`. `write_fields` adds fields into
-survey.bib's text without changing any other byte.
+`fetch_missing` is the fetching step of `surveybib build`; `additions` are the fields
+`--write` adds to survey.bib (through bibtex/source.py, which changes no other byte).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from surveybib.config import Settings, is_offline
-from surveybib.errors import BibFileError, NetworkError
+from surveybib.errors import NetworkError
 from surveybib.identifiers import entry_doi
 from surveybib.metadata.match import candidates_from_items, judge, query_for
 from surveybib.metadata.store import (
@@ -425,112 +424,9 @@ def open_client(mailto: str, *, offline: bool = False,
 # ------------------------------------------------------------------ --write
 
 
-def write_fields(bib_text: str, entries: Sequence[Entry], changes: Sequence[EntryChange]) -> str:
-    """survey.bib's text with the changes' new fields added at the end of their entries,
-    in the entry's own indentation and the file's newline style; no other byte changes."""
-    newline = "\r\n" if "\r\n" in bib_text else "\n"
-    wanted = {c.key: c for c in changes}
-    edits: list[tuple[int, int, str]] = []  # (start, end, new text): end > start replaces
-    for entry in entries:
-        change = wanted.get(entry.key)
-        if change is None:
-            continue
-        present = {name for name, _ in entry.fields}
-        new = [(f.name, f.new) for f in change.fields if not f.old]
-        fields = [(name, value) for name, value in new if name not in present]
-        start, close = _locate(bib_text, entry)
-        for name, value in new:
-            if name in present:  # written but empty (`title = {}`): fill it where it is
-                edits.extend(_fill_empty(bib_text, start, close, name, value))
-        if fields:
-            at, text = _insertion(bib_text, start, close, fields, newline)
-            edits.append((at, at, text))
-    for begin, end, text in sorted(edits, reverse=True):
-        bib_text = bib_text[:begin] + text + bib_text[end:]
-    return bib_text
-
-
-def _fill_empty(text: str, opener: int, close: int, name: str, value: str
-                ) -> list[tuple[int, int, str]]:
-    """The edit that puts value into an empty `name = {}` (or `""`) of this entry."""
-    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}\s*=\s*(\{{\s*\}}|\"\s*\")", re.I)
-    match = pattern.search(text, opener, close)
-    if match is None:
-        return []
-    return [(match.start(1), match.end(1), "{" + value + "}")]
-
-
-_FIELD_LINE_RE = re.compile(r"^([ \t]*)([^\s=,{}]+)([ \t]*)=([ \t]*)", re.MULTILINE)
-
-
-def _locate(text: str, entry: Entry) -> tuple[int, int]:
-    """(index of the entry's opening delimiter, index of its closing one)."""
-    pattern = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*" + re.escape(entry.key)
-                         + r"[ \t\r\n]*,")
-    best: tuple[int, re.Match[str]] | None = None
-    for match in pattern.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        distance = abs(line - entry.line) if entry.line else 0
-        if best is None or distance < best[0]:
-            best = (distance, match)
-    if best is None:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
-                           "text to add fields to; nothing was written")
-    match = best[1]
-    opener = match.start(1)
-    close = _closing(text, opener)
-    if close < 0:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
-                           "nothing was written")
-    return opener, close
-
-
-def _closing(text: str, opener: int) -> int:
-    """Index of the delimiter that closes the entry opened at `opener` (-1 if none)."""
-    closer = "}" if text[opener] == "{" else ")"
-    depth = 0
-    quoted = False
-    for index in range(opener + 1, len(text)):
-        char = text[index]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0 and closer == "}":
-                return index
-            depth -= 1
-        elif char == '"' and depth == 0 and text[index - 1] != "\\":
-            quoted = not quoted
-        elif char == ")" and closer == ")" and depth == 0 and not quoted:
-            return index
-    return -1
-
-
-def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, str]],
-               newline: str) -> tuple[int, str]:
-    """Where and what to insert so the new fields read like the entry's own."""
-    body = text[opener + 1:close]
-    last = opener + 1 + len(body.rstrip())  # just after the last non-space character
-    trailing_comma = text[last - 1] == ","
-    multiline = "\n" in body
-    lines = list(_FIELD_LINE_RE.finditer(body))
-    indent, before, after, width = "  ", " ", " ", 0
-    if lines:
-        first = lines[0]
-        indent, before, after = first.group(1), first.group(3), first.group(4)
-        columns = {len(m.group(2)) + len(m.group(3)) for m in lines}
-        if len(columns) == 1 and len(lines) > 1 and len(first.group(3)) > 1:
-            width = columns.pop()  # names padded so that the `=` line up
-    pieces = []
-    for name, value in fields:
-        head = name + " " * max(1, width - len(name)) if width else name + before
-        pieces.append(f"{head}={after}{{{value}}}")
-    if multiline:
-        if trailing_comma:
-            return last, "".join(f"{newline}{indent}{p}," for p in pieces)
-        return last, "".join(f",{newline}{indent}{p}" for p in pieces)
-    if trailing_comma:
-        return last, "".join(f" {p}," for p in pieces)
-    return last, "".join(f", {p}" for p in pieces)
+def additions(changes: Sequence[EntryChange]) -> dict[str, list[tuple[str, str]]]:
+    """What `--write` adds to survey.bib: key -> the (name, value) of each new field."""
+    return {c.key: [(f.name, f.new) for f in c.fields if not f.old] for c in changes}
 
 
 # ------------------------------------------------------------------ what the user sees

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -18,8 +17,9 @@ from surveybib.config import Settings
 from surveybib.errors import ConfigError
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Level, Problem
-from surveybib.readme.render import split_categories
+from surveybib.readme.taxonomy import split_categories
 from surveybib.survey import Survey
+from surveybib.text import title_words
 
 # rule -> (default level, what it finds)
 RULES: dict[str, tuple[Level, str]] = {
@@ -94,10 +94,6 @@ _ARXIV_OLD = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _URL = re.compile(r"^(?:https?|ftp)://[^\s/?#@]+(?:[/?#]\S*)?$", re.I)
 _UNESCAPE = re.compile(r"\\([_&%$#{}~^])")
-_STOP_WORDS = frozenset(("a", "an", "the", "of", "for", "and", "in", "on", "to", "with", "via",
-                         "by", "from", "at", "is", "are"))
-
-
 def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     """Every finding of this module's rules, in file order of the entries they name."""
     entries = survey.entries
@@ -233,8 +229,7 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
     if not reader:
         return
     note = survey.notes.get(entry.key)
-    body = re.sub(r"<!--.*?-->", "", note.body, flags=re.S).strip() if note else ""
-    if not body:
+    if note is None or note.is_empty:
         yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
                               f"`surveybib note {entry.key}`)", "reader-without-note",
                        stage="notes")
@@ -263,14 +258,6 @@ def _doi_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
         if other is not entry:
             yield _problem(entry, f"same DOI as '{other.key}' (line {other.line}): {doi}",
                            "duplicate-doi")
-
-
-def title_words(title: str) -> tuple[str, ...]:
-    """A title folded for comparison: LaTeX, accents, case, punctuation and stop words gone."""
-    text = unicodedata.normalize("NFKD", to_unicode(title)).casefold()
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    words = re.findall(r"\w+", text)
-    return tuple(w for w in words if w not in _STOP_WORDS)
 
 
 def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:

@@ -8,22 +8,23 @@ outside the configured list, a near-identical title).
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from surveybib.bibtex.parse import declared_coding, make_key, valid_key
+from surveybib.bibtex.keys import make_key, valid_key
+from surveybib.bibtex.names import first_family
 from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
-from surveybib.metadata.records import Record, first_author_family, map_record
+from surveybib.metadata.records import Record, map_record
 from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
 from surveybib.model import Entry, Problem
 from surveybib.net.crossref import Client, Failed
+from surveybib.readme.taxonomy import split_categories
 
 
 class NotFound(SurveybibError):
@@ -126,7 +127,7 @@ def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str 
     fields.update((name, value) for name, value in extra if value)
     if not key:
         year = record.year or fields.get("year", "")
-        key = make_key(to_unicode(first_author_family(record)), year,
+        key = make_key(to_unicode(first_family(record.get("author"))), year,
                        to_unicode(fields.get("title", "")), taken)
     return Entry(key, record.type or "misc", tuple(fields.items()))
 
@@ -170,8 +171,6 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     Raises UsageError with a "did you mean"."""
     if not taxonomy or not value.strip():
         return
-    from surveybib.readme.render import split_categories
-
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
@@ -243,7 +242,7 @@ def prepare_pasted(entries: Sequence[Entry], existing: Sequence[Entry], *, key: 
         fields.update((name, value) for name, value in extra if value)
         new_key = key or entry.key
         if not new_key:
-            family = first_author_family(Record("", "", entry.type, entry.fields))
+            family = first_family(entry.get("author"))
             new_key = make_key(to_unicode(family), fields.get("year", "")[:4],
                                to_unicode(fields.get("title", "")),
                                [e.key for e in (*existing, *out)])
@@ -303,30 +302,3 @@ def candidate_lines(answer: SearchAnswer) -> list[str]:
         lines.append(f"{mark} {c.score:8.3f}  {c.doi}  {c.year or '----'}  "
                      f"{c.first_author or '-'}  {c.title.split(' | ')[0]}{venue}{why}")
     return lines
-
-
-# ------------------------------------------------------------------ the file
-
-
-def file_encoding(raw: bytes, encoding: str | None) -> str:
-    """The encoding survey.bib was read with (bibfile.decode_bib's rules)."""
-    if encoding:
-        return codecs.lookup(encoding).name
-    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        declared = declared_coding(body)
-        if declared:
-            return codecs.lookup(declared).name
-    return "utf-8"
-
-
-def encodable(entry: Entry, encoding: str) -> Entry:
-    """An entry whose values an 8-bit file can hold: non-ASCII as LaTeX accents."""
-    if codecs.lookup(encoding).name == "utf-8":
-        return entry
-    from surveybib.latex import to_ascii_latex
-
-    return dataclasses.replace(entry, fields=tuple((n, to_ascii_latex(v))
-                                                   for n, v in entry.fields))

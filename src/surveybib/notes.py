@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from surveybib.model import Entry, Note, Problem
-from surveybib.readme.render import close_open_blocks
+from surveybib.readme.markdown import close_open_blocks
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 

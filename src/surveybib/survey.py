@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from surveybib.bibtex.parse import decode_bib, parse_bib
+from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import BibSource
 from surveybib.config import Settings
-from surveybib.errors import BibFileError
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
@@ -25,8 +25,7 @@ class Survey:
     entries: tuple[Entry, ...]  # merged: the user's fields, gaps filled from the store
     notes: dict[str, Note]
     problems: tuple[Problem, ...]
-    bib_text: str
-    newline: str = "\n"
+    source: BibSource
     parsed: tuple[Entry, ...] = ()  # as written in survey.bib
     store: MetadataStore = field(default_factory=MetadataStore)
     merge_problems: tuple[Problem, ...] = ()
@@ -53,19 +52,10 @@ def _still_untitled(
     return tuple(p for p in problems if not (p.rule == "no-title" and p.key in titled))
 
 
-def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
-    """survey.bib as text (see bibfile.decode_bib for the encoding rules)."""
-    path = settings.bib
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BibFileError(
-            f"{settings.rel(path)}: no such file; create it, or point [tool.surveybib] bib "
-            "at your bibliography"
-        ) from None
-    except OSError as exc:
-        raise BibFileError(f"{settings.rel(path)}: cannot be read: {exc.strerror}") from None
-    return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)
+def read_bib(settings: Settings, encoding: str | None = None) -> BibSource:
+    """survey.bib's bytes and text (see bibtex/source.py for the encoding rules)."""
+    return BibSource.read(settings.bib, settings.rel(settings.bib),
+                          encoding or settings.encoding or None)
 
 
 def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
@@ -94,13 +84,13 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
 
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
-    text = read_bib_text(settings, encoding)
-    parsed = parse_bib(text, settings.rel(settings.bib))
+    source = read_bib(settings, encoding)
+    parsed = parse_bib(source.text, source.path)
     store = load_store(settings.metadata)
     entries, merge_problems = merge_entries(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
     problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
                 *merge_problems)
-    return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,
-                  parsed.entries, store, merge_problems)
+    return Survey(settings, entries, notes, tuple(problems), source, parsed.entries, store,
+                  merge_problems)

@@ -8,86 +8,20 @@ duplicate key and duplicate field into a Problem that names file and line.
 
 from __future__ import annotations
 
-import codecs
 import gc
 import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from surveybib.errors import BibFileError
+from surveybib.bibtex.dates import MONTH_MACRO_TEXT
+from surveybib.bibtex.source import newline_of
 from surveybib.model import Entry, ParsedBib, Problem
 
-MONTHS = {
-    "jan": "January",
-    "feb": "February",
-    "mar": "March",
-    "apr": "April",
-    "may": "May",
-    "jun": "June",
-    "jul": "July",
-    "aug": "August",
-    "sep": "September",
-    "oct": "October",
-    "nov": "November",
-    "dec": "December",
-}
-
-_CODING_RE = re.compile(
-    rb"(?:-\*-.*?coding:\s*([-\w.]+)|%\s*!TeX\s+encoding\s*=\s*([-\w.]+))", re.I
-)
 _KEY_RE = re.compile(r"@\s*([^\s{(]+)\s*[{(]\s*([^,\s=}]*)")
 # bibtexparser logs each failed block itself; we report them as Problems instead.
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 logging.getLogger("bibtexparser").propagate = False
-
-_CODING_ALIASES = {"latin-9": "iso8859-15", "latin9": "iso8859-15", "latin-2": "iso8859-2"}
-
-
-def decode_bib(data: bytes, path: str, encoding: str | None = None) -> str:
-    """Bytes of a .bib file -> text: UTF-8 (with or without BOM), a declared
-    `coding:` line, or the encoding the user named; otherwise a clear error."""
-    if encoding:
-        return _decode_with(data, path, encoding, f"--encoding {encoding}")
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        declared = declared_coding(data)
-        if declared:
-            return _decode_with(data, path, declared, f"its coding line ({declared})")
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BibFileError(
-            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
-            "convert the file to UTF-8, or name its encoding with --encoding "
-            "(e.g. --encoding latin-1 or --encoding gbk)"
-        ) from None
-
-
-def declared_coding(data: bytes) -> str | None:
-    head = b"\n".join(data.splitlines()[:20])
-    match = _CODING_RE.search(head)
-    if not match:
-        return None
-    name = (match.group(1) or match.group(2)).decode("ascii").lower()
-    name = re.sub(r"-(unix|dos|mac)$", "", name)  # Emacs end-of-line suffixes
-    return _CODING_ALIASES.get(name, name)
-
-
-def _decode_with(data: bytes, path: str, encoding: str, source: str) -> str:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise BibFileError(f"{path}: unknown encoding {encoding!r} (from {source})") from None
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BibFileError(
-            f"{path}:{line}: cannot be decoded as {encoding} (from {source}); "
-            "name the right one with --encoding"
-        ) from None
 
 
 def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
@@ -145,8 +79,7 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.extend(found)
         elif isinstance(block, bm.ParsingFailedBlock):
             problems.append(_failed_block(block, path, line))
-    newline = "\r\n" if "\r\n" in text[:10000] else "\n"
-    return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline)
+    return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline_of(text))
 
 
 def _duplicate_key(block: object, path: str, first_line: dict[str, int]) -> Problem:
@@ -272,8 +205,8 @@ def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
             out.append(part)
         elif part.lower() in strings:
             out.append(strings[part.lower()])
-        elif part.lower() in MONTHS:
-            out.append(MONTHS[part.lower()])
+        elif part.lower() in MONTH_MACRO_TEXT:
+            out.append(MONTH_MACRO_TEXT[part.lower()])
         else:
             undefined.append(part)
             out.append(part)
@@ -315,139 +248,3 @@ def _split_concat(raw: str) -> list[str]:
             start = match.end()
     parts.append(raw[start:].strip())
     return [p for p in parts if p]
-
-
-# ---------------------------------------------------------------- writing new entries
-
-_FIELD_ORDER = (
-    "title",
-    "subtitle",
-    "author",
-    "editor",
-    "journal",
-    "booktitle",
-    "series",
-    "chapter",
-    "edition",
-    "school",
-    "institution",
-    "organization",
-    "publisher",
-    "address",
-    "howpublished",
-    "type",
-    "year",
-    "month",
-    "volume",
-    "number",
-    "pages",
-    "articleno",
-    "isbn",
-    "issn",
-    "doi",
-    "url",
-    "eprint",
-    "archiveprefix",
-    "primaryclass",
-    "note",
-)
-_CUSTOM_LAST = ("venue", "taxonomy", "reader")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "on",
-        "of",
-        "for",
-        "in",
-        "to",
-        "and",
-        "with",
-        "via",
-        "from",
-        "towards",
-        "toward",
-        "is",
-        "are",
-        "at",
-        "by",
-        "as",
-        "its",
-    ]
-)
-
-
-def format_entry(entry: Entry) -> str:
-    """One entry in surveybib's layout: standard fields in a fixed order, then the
-    survey's own fields; values braced; two-space indent; LF line ends."""
-    rank = {name: i for i, name in enumerate(_FIELD_ORDER)}
-    custom = {name: len(_FIELD_ORDER) + 100 + i for i, name in enumerate(_CUSTOM_LAST)}
-
-    def order(item: tuple[int, tuple[str, str]]) -> tuple[int, int]:
-        index, (name, _) = item
-        return (rank.get(name, custom.get(name, len(_FIELD_ORDER) + index)), index)
-
-    fields = [f for _, f in sorted(enumerate(entry.fields), key=order) if f[1].strip()]
-    width = max((len(name) for name, _ in fields), default=0)
-    lines = [f"@{entry.type}{{{entry.key},"]
-    lines += [f"  {name.ljust(width)} = {{{_balanced(value)}}}," for name, value in fields]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _balanced(value: str) -> str:
-    """A value safe inside {...}: unbalanced braces are escaped, never left to break the file."""
-    value = " ".join(value.split())
-    depth = 0
-    for char in value:
-        depth += char == "{"
-        depth -= char == "}"
-        if depth < 0:
-            break
-    if depth == 0:
-        return value
-    return value.replace("{", r"\{").replace("}", r"\}")
-
-
-def append_entries(text: str, blocks: Iterable[str], newline: str) -> str:
-    """The file's text with blocks appended after one blank line; what was there stays
-    byte for byte (a missing final newline is added only after the old text)."""
-    tail = ""
-    if text and not text.endswith(("\n", "\r")):
-        tail = newline
-    body = newline.join(block.rstrip("\n").replace("\n", newline) + newline for block in blocks)
-    separator = newline if text.strip() else ""
-    return text + tail + separator + body
-
-
-def make_key(family: str, year: str, title: str, taken: Iterable[str]) -> str:
-    """`miao2024specinfer`: first author's family name, year, first significant title
-    word, ASCII-folded and lower-case; `a`, `b`, ... appended on collision."""
-    import unicodedata
-
-    def fold(text: str) -> str:
-        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return re.sub(r"[^a-z0-9]", "", ascii_text.lower())
-
-    words = [fold(w) for w in re.split(r"[\s\-/:]+", title)]
-    word = next((w for w in words if w and w not in _STOPWORDS), "")
-    base = f"{fold(family.split()[-1] if family.split() else '') or 'anon'}{fold(year)}{word}"
-    used = {k.lower() for k in taken}
-    if base not in used:
-        return base
-    for suffix in "abcdefghijklmnopqrstuvwxyz":
-        if base + suffix not in used:
-            return base + suffix
-    n = 2
-    while f"{base}{n}" in used:
-        n += 1
-    return f"{base}{n}"
-
-
-KEY_RE = re.compile(r"^[^\s,{}()=\"#%'~\\]+$")
-
-
-def valid_key(key: str) -> bool:
-    """Whether BibTeX (and bibtexparser) accept KEY as an entry key."""
-    return bool(KEY_RE.match(key)) and len(key) <= 200

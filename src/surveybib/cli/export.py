@@ -10,6 +10,8 @@ import click
 from surveybib.cli.app import Context, counted, main, pass_context, report
 from surveybib.config import check_output_path
 from surveybib.errors import UsageError
+from surveybib.export import DEFAULT_SKIP, ExportOptions, run_export
+from surveybib.export.aux import aux_inputs, parse_aux
 from surveybib.files import write_text_atomic
 from surveybib.lint import configure
 from surveybib.model import Problem
@@ -42,20 +44,19 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
                    aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
                    unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
-    from surveybib.export import DEFAULT_SKIP, run_export
-
     settings = ctx.settings
     if output is not None:
         check_output_path(settings, _under(ctx.root, output))
     wanted, sources = _wanted_keys(ctx.root, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
     csl_file = _under(ctx.root, Path(csl)) if csl else None
-    result, unknown = run_export(
-        survey.entries, fmt, keys=wanted, taxonomy=taxonomy, group_by=settings.group_by,
-        declared=settings.taxonomy, style=style,
+    options = ExportOptions(
+        keys=None if wanted is None else tuple(wanted), taxonomy=taxonomy,
+        group_by=settings.group_by, declared=settings.taxonomy, style=style,
         csl=str(csl_file) if csl_file and csl_file.is_file() else csl,
         unicode=unicode_, keep=frozenset(k.lower() for k in keep),
         skip_fields=DEFAULT_SKIP | frozenset(settings.export_skip_fields), sort=sort)
+    result, unknown = run_export(survey.entries, fmt, options)
     bib = settings.rel(settings.bib)
     missing = [Problem(sources.get(key, "--keys"), None, key, f"cited but not in {bib}",
                        "export", rule="export-unknown-key") for key in unknown]
@@ -80,8 +81,6 @@ def _under(root: Path, path: Path) -> Path:
 def _wanted_keys(root: Path, aux: Path | None, keys: str | None
                  ) -> tuple[list[str] | None, dict[str, str]]:
     """The keys --aux and --keys ask for (None: all), and which .aux cited each key."""
-    from surveybib.export import aux_inputs, parse_aux
-
     wanted: list[str] = []
     sources: dict[str, str] = {}
     cite_all = aux is None and keys is None

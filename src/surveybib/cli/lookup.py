@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import click
 
 from surveybib import lookup
-from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
+from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.write import SURVEY, format_entry
 from surveybib.build import ensure_note
 from surveybib.cli.app import Context, fail, main, pass_context, report
 from surveybib.config import Settings
@@ -139,7 +140,8 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         save_store(settings.metadata, lookup.stored(store, found))
-    lines = _append_entries(settings, ctx.encoding, survey.newline, entries)
+    data, lines = survey.source.append(entries, SURVEY)
+    write_bytes_atomic(settings.bib, data)
     problems = []
     for entry, line in zip(entries, lines, strict=True):
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
@@ -173,29 +175,3 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
             lookup.check_categories(entry.get(settings.group_by), settings.taxonomy,
                                     settings.group_by)
     return lookup.prepare_pasted(parsed.entries, existing, key=key, extra=extra)
-
-
-def _append_entries(settings: Settings, encoding: str | None, newline: str,
-                    entries: Sequence[Entry]) -> list[int]:
-    """Append the entries to survey.bib in its own encoding and line ends; the old bytes
-    are kept as they were (the new text is encoded alone and added after them). Returns
-    the line each entry starts on."""
-
-    path = settings.bib
-    raw = path.read_bytes()
-    name = lookup.file_encoding(raw, encoding or settings.encoding or None)
-    blocks = [format_entry(lookup.encodable(e, name)) for e in entries]
-    text = raw.decode(name)
-    suffix = append_entries(text, blocks, newline)[len(text):]
-    try:
-        data = raw + suffix.encode(name)
-    except UnicodeEncodeError as exc:
-        raise UsageError(f"{path.name}: the new entry cannot be written as {name}: "
-                         f"{exc}") from None
-    line = append_entries(text, [], newline).count("\n") + 1
-    lines = []
-    for block in blocks:
-        lines.append(line)
-        line += block.count("\n") + 1
-    write_bytes_atomic(path, data)
-    return lines

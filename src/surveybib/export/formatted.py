@@ -19,18 +19,13 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.bibtex.dates import MONTH_NAMES, month_number
+from surveybib.bibtex.names import bibtex_name_list
+from surveybib.bibtex.write import balance_braces, dash_pages, protect_case
 from surveybib.errors import UsageError
-from surveybib.export import (
-    MONTH_NAMES,
-    Export,
-    balance_braces,
-    bibtex_name_list,
-    clean_fields,
-    dash_pages,
-    month_number,
-    protect_case,
-    to_csl_json,
-)
+from surveybib.export.base import Export, ExportOptions, braces_problem
+from surveybib.export.csl_json import to_csl_json
+from surveybib.export.fields import clean_fields
 from surveybib.model import Entry, Problem
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
@@ -38,20 +33,12 @@ BUNDLED_CSL = "surveybib-numeric"
 _SAFE_SCHEME = re.compile(r"^(?:https?|ftp)://[^\s]|^mailto:[^\s]", re.I)
 
 
-def format_references(
-    entries: Sequence[Entry],
-    fmt: str,
-    *,
-    style: str | None = None,
-    csl: str | None = None,
-    strip: frozenset[str] = frozenset(),
-    sorted_by_user: bool = False,
-) -> Export:
+def format_references(fmt: str, entries: Sequence[Entry], options: ExportOptions) -> Export:
     """Entries -> formatted references (`text`, `markdown` or `html`)."""
-    if csl:
-        return format_with_csl(entries, fmt, csl_path(csl), strip=strip)
-    return format_with_pybtex(entries, fmt, style or "plain", strip=strip,
-                              keep_order=sorted_by_user)
+    if options.csl:
+        return format_with_csl(entries, fmt, csl_path(options.csl), strip=options.strip)
+    return format_with_pybtex(entries, fmt, options.style or "plain", strip=options.strip,
+                              keep_order=options.sort is not None)
 
 
 # ---------------------------------------------------------------- pybtex
@@ -72,9 +59,12 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
             problems.append(_problem(entry, "a key that differs only in case was exported "
                                             "already; this entry is left out"))
             continue
-        fields = {name: value if name in ("doi", "url") else
-                  balance_braces(entry, name, value, problems)
-                  for name, value in clean_fields(entry, strip).items()}
+        fields = clean_fields(entry, strip)
+        for name, value in fields.items():
+            if name not in ("doi", "url"):
+                fields[name], ok = balance_braces(value)
+                if not ok:
+                    problems.append(braces_problem(entry, name))
         persons = {role: [PybtexPerson(name) for name in bibtex_name_list(fields.pop(role))]
                    for role in ("author", "editor") if role in fields}
         if "title" in fields:

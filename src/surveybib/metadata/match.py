@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from surveybib.bibtex.names import first_family
 from surveybib.identifiers import normalize_doi
 from surveybib.latex import to_unicode
-from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles, plain_text
-from surveybib.model import Entry, parse_names
+from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles
+from surveybib.model import Entry
+from surveybib.text import fold, normalize_title, plain_text
 
 Status = Literal["matched", "ambiguous", "no match"]
 
@@ -69,27 +70,8 @@ class Verdict:
     reason: str = ""
 
 
-@lru_cache(maxsize=1 << 14)
-def _fold(text: str) -> str:
-    """Accents removed, case folded, everything but letters and digits made a space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
-
-
-def _delatex(value: str) -> str:
-    """A BibTeX value -> plain text, well enough to compare titles and names."""
-    return to_unicode(value)
-
-
-@lru_cache(maxsize=1 << 14)
-def normalize_title(text: str) -> str:
-    """LaTeX and markup removed, accents, case and punctuation folded, spaces collapsed."""
-    return _fold(plain_text(_delatex(text)))
-
-
 def normalize_family(text: str) -> str:
-    return _fold(_delatex(text))
+    return fold(to_unicode(text))
 
 
 def no_doi_venue(entry: Entry) -> str:
@@ -97,14 +79,14 @@ def no_doi_venue(entry: Entry) -> str:
     for name in ("booktitle", "journal", "howpublished", "publisher", "series"):
         value = entry.get(name)
         if value and _publishes_without_dois(value):
-            return _delatex(value)
+            return to_unicode(value)
     return ""
 
 
 @lru_cache(maxsize=4096)
 def _publishes_without_dois(venue: str) -> bool:
     """Cached: a bibliography names the same few venues thousands of times."""
-    return bool(_NO_DOI_VENUE_RE.search(_fold(_delatex(venue))))
+    return bool(_NO_DOI_VENUE_RE.search(fold(to_unicode(venue))))
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -160,7 +142,8 @@ class Query:
     @property
     def text(self) -> str:
         """The `query.bibliographic` string: title, first author's family name, year."""
-        return " ".join(p for p in (_delatex(self.title), _delatex(self.family), self.year) if p)
+        parts = (to_unicode(self.title), to_unicode(self.family), self.year)
+        return " ".join(p for p in parts if p)
 
 
 def query_for(entry: Entry) -> Query | None:
@@ -168,10 +151,7 @@ def query_for(entry: Entry) -> Query | None:
     title = entry.get("title")
     if not title.strip():
         return None
-    people = parse_names(entry.get("author")) or parse_names(entry.get("editor"))
-    family = ""
-    if people:
-        family = people[0].family or people[0].literal
+    family = first_family(entry.get("author")) or first_family(entry.get("editor"))
     match = re.search(r"\d{4}", entry.get("year") or entry.get("date"))
     return Query(title, family, match.group(0) if match else "", no_doi_venue(entry))
 
@@ -180,7 +160,7 @@ def _check(query: Query, candidate: Candidate) -> str:
     """Why the candidate is not the entry's paper ("" when every check holds)."""
     wanted = normalize_title(query.title)
     best = max(
-        (title_similarity(wanted, _fold(t)) for t in candidate.title.split(" | ")), default=0.0
+        (title_similarity(wanted, fold(t)) for t in candidate.title.split(" | ")), default=0.0
     )
     if best < TITLE_SIMILARITY:
         return "title differs"

@@ -6,7 +6,6 @@ field value (Unicode kept, LaTeX specials escaped), like the values read from su
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from surveybib.identifiers import doi_url, normalize_doi, parse_arxiv_id
 from surveybib.latex import escape_latex
+from surveybib.text import plain_text
 
 Json = Mapping[str, Any]
 
@@ -41,23 +41,7 @@ class Record:
 
 # ------------------------------------------------------------------ text cleaning
 
-_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")  # tags only: "x < y" is text
-_SPACE_RE = re.compile(r"\s+")
-_PLAIN_RE = re.compile(r"[<&\s]")
-
-
-def plain_text(value: str) -> str:
-    """Strip inline markup (HTML, JATS, MathML), decode entities, collapse whitespace."""
-    if not _PLAIN_RE.search(value.replace(" ", "")) and "  " not in value:
-        return value.strip()  # the common case: nothing to strip
-    text = _TAG_RE.sub("", value) if "<" in value else value
-    if "&" in text:
-        # Twice: some deposits double-encode (`&amp;amp;`); a literal `&amp;` in a title is rarer.
-        text = html.unescape(html.unescape(text))
-    return _SPACE_RE.sub(" ", text).strip()
-
-
-def verbatim(value: str) -> str:
+def identifier_value(value: str) -> str:
     """A DOI, URL or eprint id: kept as typed (BibTeX reads these fields verbatim, and users
     write `10.1007/..._49`, not `\\_`); only what would unbalance the value is encoded."""
     text = value.strip()
@@ -193,7 +177,7 @@ def format_pages(page: str) -> str:
 _ACRONYM_YEAR_RE = re.compile(r"\s*(?:'|’|‘)?\s*\d{2}(?:\d{2})?\s*$")
 
 
-def short_venue(acronym: str) -> str:
+def acronym_venue(acronym: str) -> str:
     """`ASPLOS '24` -> `ASPLOS`, `SIGMOD/PODS '21` -> `SIGMOD/PODS`, `ICSE 2020` -> `ICSE`."""
     value = plain_text(acronym)
     stripped = _ACRONYM_YEAR_RE.sub("", value).strip()
@@ -311,12 +295,12 @@ def map_crossref(message: Json) -> Record:
     if isbn:
         out["isbn"] = bib_text(isbn[0])
     if doi:
-        out["doi"] = verbatim(doi)
-        out["url"] = verbatim(doi_url(doi))
+        out["doi"] = identifier_value(doi)
+        out["url"] = identifier_value(doi_url(doi))
     event = message.get("event")
     venue = ""
     if isinstance(event, Mapping) and event.get("acronym"):
-        venue = short_venue(str(event["acronym"]))
+        venue = acronym_venue(str(event["acronym"]))
         if venue:
             out["venue"] = venue
     relation = message.get("relation")
@@ -489,13 +473,13 @@ def map_datacite(attributes: Json) -> Record:
         out["publisher"] = bib_text(publisher)
     arxiv = _datacite_arxiv(attributes, doi)
     if arxiv:
-        out["eprint"] = verbatim(arxiv)
+        out["eprint"] = identifier_value(arxiv)
         out["archiveprefix"] = "arXiv"
     if doi:
-        out["doi"] = verbatim(doi)
+        out["doi"] = identifier_value(doi)
     url = str(attributes.get("url") or "") or (doi_url(doi) if doi else "")
     if url:
-        out["url"] = verbatim(url)
+        out["url"] = identifier_value(url)
     return Record(
         doi=doi,
         source="datacite",
@@ -537,17 +521,6 @@ def map_record(source: str, record: Json) -> Record:
     if source == "datacite":
         return map_datacite(record)
     return map_crossref(record)
-
-
-def first_author_family(record: Record) -> str:
-    """The family name of the first author (or the literal name), for matching."""
-    from surveybib.model import parse_names
-
-    people = parse_names(record.get("author"))
-    if not people:
-        return ""
-    first = people[0]
-    return first.family or first.literal
 
 
 def crossref_authors(message: Json) -> Sequence[Mapping[str, Any]]:

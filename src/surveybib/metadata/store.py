@@ -20,12 +20,12 @@ from surveybib.metadata.match import (
     Candidate,
     Status,
     no_doi_venue,
-    normalize_title,
     query_for,
     title_similarity,
 )
 from surveybib.metadata.records import Record, map_record
 from surveybib.model import Entry, Problem
+from surveybib.text import normalize_title
 
 FORMAT = 1
 NOT_FOUND = "not found at Crossref or DataCite"

@@ -1,0 +1,98 @@
+"""One entry as the README shows it: `Title (Venue Year)`, its link, its reader, its note."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
+from surveybib.latex import to_unicode, url_from_latex
+from surveybib.model import Entry, Note
+from surveybib.readme.markdown import safe_url, user_markdown
+
+if TYPE_CHECKING:  # a paper's categories hold the paper: the two types refer to each other
+    from surveybib.readme.taxonomy import Category
+
+
+@dataclass(slots=True)
+class Paper:
+    """One entry as the README shows it."""
+
+    key: str
+    title: str  # display text: "Title (Venue Year)"
+    url: str | None
+    reader: str
+    categories: list[Category] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def id(self) -> str:
+        return "paper:" + self.key
+
+    @property
+    def home(self) -> Category | None:
+        return self.categories[0] if self.categories else None
+
+
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&@-]{1,15})\s*(?:'|’)?\s*\d{0,4}\)")
+
+
+def short_venue(entry: Entry) -> str:
+    """The venue shown after the title: the user's `venue`, else an acronym, else the name."""
+    return _short_venue(entry.as_dict())
+
+
+def _short_venue(f: Mapping[str, str]) -> str:
+    if f.get("venue"):
+        return to_unicode(f["venue"])
+    for name in ("booktitle", "journal", "journaltitle", "series"):
+        value = f.get(name)
+        if value:
+            if name != "booktitle" and is_arxiv_venue(value):
+                return "arXiv"  # `arXiv preprint arXiv:2404.14294`, `CoRR`
+            text = to_unicode(value)
+            match = _ACRONYM.search(text) if "(" in text else None
+            return match.group(1) if match else text
+    if arxiv_id(f):
+        return "arXiv"
+    return to_unicode(f.get("publisher") or f.get("howpublished") or f.get("school") or "")
+
+
+def display_title(entry: Entry) -> str:
+    """`Title (Venue Year)` as plain display text."""
+    return _display_title(entry.key, entry.as_dict())
+
+
+def _display_title(key: str, f: Mapping[str, str]) -> str:
+    title = to_unicode(f.get("title", "")) or key
+    year = f.get("year") or f.get("date", "")[:4]
+    suffix = " ".join(p for p in (_short_venue(f), to_unicode(year)) if p)
+    return f"{title} ({suffix})" if suffix else title
+
+
+def paper_url(entry: Entry) -> str | None:
+    """The DOI link, else the `url`, else the arXiv page."""
+    return _paper_url(entry.as_dict())
+
+
+def _paper_url(f: Mapping[str, str]) -> str | None:
+    doi = f.get("doi", "").strip()
+    if doi:
+        doi = strip_doi_prefix(url_from_latex(doi))
+        return "https://doi.org/" + quote(doi, safe="/:;._-")
+    url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
+    if url:
+        return url
+    arxiv = arxiv_id(f)
+    return f"https://arxiv.org/abs/{quote(arxiv, safe='/.')}" if arxiv else None
+
+
+def to_paper(entry: Entry, note: Note | None) -> Paper:
+    """An entry as the README shows it."""
+    body = note.body if note is not None and not note.is_empty else None
+    f = entry.as_dict()
+    return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
+                 to_unicode(f.get("reader", "")), note=user_markdown(body) if body else None)

@@ -1,0 +1,108 @@
+"""The taxonomy: an entry's categories (`A; B`, `Parent/Child`) and the numbered sections
+the README lists the papers in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from surveybib.latex import to_unicode
+from surveybib.model import Entry, Note
+from surveybib.readme.papers import Paper, to_paper
+
+UNCATEGORIZED = "Uncategorized"
+_LIST, _LIST_COMMAS, _AND = re.compile(";"), re.compile("[;,]"), re.compile(r"\s+and\s+")
+
+
+@dataclass(slots=True)
+class Category:
+    """One taxonomy section."""
+
+    name: str
+    number: str
+    depth: int = 0
+    papers: list[Paper] = field(default_factory=list)
+    children: list[Category] = field(default_factory=list)
+    uncategorized: bool = False
+
+    @property
+    def id(self) -> str:
+        return "category:" + self.name
+
+    @property
+    def label(self) -> str:
+        return self.name.rsplit("/", 1)[-1] if self.depth else self.name
+
+    def walk(self) -> Iterator[Category]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def split_categories(value: str, declared: Collection[str] = (), *, commas: bool = False
+                     ) -> list[str]:
+    """`A; B` or `A and B` -> ['A', 'B'] (display text, duplicates dropped). A part that is
+    itself a declared category is kept whole (`Search and Retrieval`); with `commas`
+    (a `keywords` field) `,` separates too."""
+    if not value.strip():
+        return []
+    out: list[str] = []
+    for part in (_LIST_COMMAS if commas else _LIST).split(to_unicode(value)):
+        part = part.strip()
+        pieces = [part] if part in declared or " and " not in part else _AND.split(part)
+        for piece in pieces:
+            piece = piece.strip()
+            if piece and piece not in out:
+                out.append(piece)
+    return out
+
+
+def build_categories(
+    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str
+) -> tuple[list[Category], list[Paper], list[tuple[Entry, str]]]:
+    """Group papers by taxonomy. Returns top-level categories, papers in file order, and
+    (entry, value) pairs whose category is not in the configured list."""
+    declared = list(taxonomy)
+    order: list[str] = list(declared)
+    papers: list[Paper] = []
+    unknown: list[tuple[Entry, str]] = []
+    by_name: dict[str, Category] = {}
+    assignments: list[tuple[Paper, list[str]]] = []
+    for entry in entries:
+        paper = to_paper(entry, notes.get(entry.key))
+        papers.append(paper)
+        names = split_categories(entry.get(group_by), declared, commas=group_by != "taxonomy")
+        chosen = []
+        for name in names:
+            if declared and name not in declared:
+                unknown.append((entry, name))
+                continue
+            if name not in order:
+                order.append(name)
+            chosen.append(name)
+        assignments.append((paper, chosen or [UNCATEGORIZED]))
+    has_uncategorized = any(names == [UNCATEGORIZED] for _, names in assignments)
+    tops = _number(order + ([UNCATEGORIZED] if has_uncategorized else []), by_name, set(declared))
+    for paper, names in assignments:
+        for name in names:
+            category = by_name[name]
+            category.papers.append(paper)
+            paper.categories.append(category)
+    return tops, papers, unknown
+
+
+def _number(names: list[str], by_name: dict[str, Category], declared: set[str]) -> list[Category]:
+    tops: list[Category] = []
+    for name in names:
+        parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
+        parent = by_name.get(parent_name) if parent_name in declared else None
+        if parent is not None:
+            number = f"{parent.number}.{len(parent.children) + 1}"
+            category = Category(name, number, parent.depth + 1)
+            parent.children.append(category)
+        else:
+            category = Category(name, str(len(tops) + 1), uncategorized=name == UNCATEGORIZED)
+            tops.append(category)
+        by_name[name] = category
+    return tops

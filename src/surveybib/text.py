@@ -1,0 +1,60 @@
+"""Text folded for comparison: one normaliser for titles and names, one list of stop words.
+
+The match guard (a search result is the entry's paper), `check`'s near-duplicate titles,
+the metadata conflicts and key generation all fold text here, so they agree on when two
+titles are the same.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+from surveybib.latex import to_unicode
+
+# Words that say nothing about which paper a title names.
+STOP_WORDS = frozenset((
+    "a", "an", "the", "on", "of", "for", "in", "to", "and", "with", "via", "from", "towards",
+    "toward", "is", "are", "at", "by", "as", "its",
+))
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")  # tags only: "x < y" is text
+_SPACE_RE = re.compile(r"\s+")
+_PLAIN_RE = re.compile(r"[<&\s]")
+
+
+def plain_text(value: str) -> str:
+    """Strip inline markup (HTML, JATS, MathML), decode entities, collapse whitespace."""
+    if not _PLAIN_RE.search(value.replace(" ", "")) and "  " not in value:
+        return value.strip()  # the common case: nothing to strip
+    text = _TAG_RE.sub("", value) if "<" in value else value
+    if "&" in text:
+        # Twice: some deposits double-encode (`&amp;amp;`); a literal `&amp;` in a title is rarer.
+        text = html.unescape(html.unescape(text))
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1 << 14)
+def fold(text: str) -> str:
+    """Accents removed, case folded, everything but letters and digits made a space."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
+
+
+@lru_cache(maxsize=1 << 14)
+def normalize_title(value: str) -> str:
+    """A title (BibTeX value or API text) with LaTeX and markup removed, and accents, case
+    and punctuation folded: `{LLM}s: \\'Ecole` -> `llms ecole`."""
+    return fold(plain_text(to_unicode(value)))
+
+
+def title_words(value: str) -> tuple[str, ...]:
+    """A normalised title's words without the stop words."""
+    return tuple(w for w in normalize_title(value).split() if w not in STOP_WORDS)
+
+
+def ascii_word(text: str) -> str:
+    """Letters and digits only, ASCII, lower-case (for keys: `Müller` -> `muller`)."""
+    return re.sub(r"[^a-z0-9]", "", fold(text))
