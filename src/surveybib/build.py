@@ -58,6 +58,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             intro=intro,
             title=settings.title or "Reading List",
             source=settings.rel(settings.bib),
+            blocks=settings.readme_blocks,
         )
     problems = [*survey.problems, *intro_problems]
     problems.extend(unknown_categories(unknown, settings))

@@ -28,7 +28,9 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "readme_blocks": ["taxonomy", "years", "contributors"],
 }
+README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    readme_blocks: tuple[str, ...] = README_BLOCKS
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -97,6 +100,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        readme_blocks=_readme_blocks(values["readme_blocks"]),
     )
 
 
@@ -132,6 +136,17 @@ def check_output_path(settings: Settings, path: Path) -> None:
     if settings.notes in target.parents or settings.templates in target.parents:
         raise UsageError(f"-o {settings.rel(path)}: inside notes/ or templates/; write it "
                          "somewhere else")
+
+
+def _readme_blocks(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "readme_blocks")
+    for name in names:
+        if name not in README_BLOCKS:
+            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
+                              f"(the blocks are {', '.join(README_BLOCKS)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _taxonomy(value: Any) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ class Paper:
     reader: str
     categories: list[Category] = field(default_factory=list)
     note: str | None = None
+    plain_title: str = ""  # the title alone, without venue and year
+    year: int | None = None
 
     @property
     def id(self) -> str:
@@ -95,4 +97,14 @@ def to_paper(entry: Entry, note: Note | None) -> Paper:
     body = note.body if note is not None and not note.is_empty else None
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f), _paper_url(f),
-                 to_unicode(f.get("reader", "")), note=user_markdown(body) if body else None)
+                 to_unicode(f.get("reader", "")), note=user_markdown(body) if body else None,
+                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+
+
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _year(f: Mapping[str, str]) -> int | None:
+    """The four-digit year of `year` (or of `date`), if it has one."""
+    match = _YEAR.search(f.get("year", "")[:64]) or _YEAR.search(f.get("date", "")[:64])
+    return int(match.group(1)) if match else None

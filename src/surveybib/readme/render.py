@@ -3,12 +3,15 @@ rendering, followed by the anchor pass (anchors.py) and the tidy-up (markdown.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+from surveybib.config import README_BLOCKS
 from surveybib.model import Entry, Note
+from surveybib.readme import mermaid
 from surveybib.readme.anchors import heading, link_to, resolve_anchors
+from surveybib.readme.contributors import contributors
 from surveybib.readme.markdown import md_text, safe_url, tidy, user_markdown
 from surveybib.readme.taxonomy import build_categories
 
@@ -53,6 +56,7 @@ def make_environment(user_templates: Path | None) -> Any:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["md"] = md_text
+    env.filters["short_name"] = mermaid.short_name
     env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
     env.globals["heading"] = heading
     env.globals["link_to"] = link_to
@@ -70,11 +74,17 @@ def render_readme(
     intro: str,
     title: str,
     source: str,
+    blocks: Collection[str] = README_BLOCKS,
 ) -> tuple[str, list[tuple[Entry, str]]]:
-    """Render README.md; returns the text and the entries whose category is unknown."""
+    """Render README.md; returns the text and the entries whose category is unknown.
+    `blocks` names the optional sections shown (README_BLOCKS: all of them)."""
     categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
     template = env.get_template("README.md.j2")
     text = template.render(
+        taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
+        if "taxonomy" in blocks and papers else None,
+        year_chart=mermaid.year_chart(p.year for p in papers) if "years" in blocks else None,
+        contributors=contributors(papers) if "contributors" in blocks else [],
         title=title,
         intro=user_markdown(intro.strip()) if intro.strip() else "",
         categories=categories,
