@@ -27,7 +27,9 @@ from fakeapi import FakeAPI  # noqa: E402
 from surveybib.bibtex.parse import parse_bib  # noqa: E402
 from surveybib.enrich import run_enrich  # noqa: E402
 from surveybib.metadata.store import MetadataStore, load_store, save_store  # noqa: E402
-from surveybib.net.crossref import Client, ClientConfig, Fetched  # noqa: E402
+from surveybib.model import Work  # noqa: E402
+from surveybib.net.fetch import Client  # noqa: E402
+from surveybib.net.transport import ClientConfig  # noqa: E402
 
 
 def _shared_data() -> Path:
@@ -40,12 +42,14 @@ def _shared_data() -> Path:
 
 _PER_ENTRY = """
 import sys
-from surveybib.net.crossref import Client, ClientConfig, Fetched
+from surveybib.model import Work
+from surveybib.net.fetch import Client
+from surveybib.net.transport import ClientConfig
 dois = open(sys.argv[2], encoding="utf-8").read().split()
 config = ClientConfig(crossref_url=sys.argv[1], datacite_url=sys.argv[1],
                       mailto="bench@example.org")
 with Client(config) as client:
-    found = sum(isinstance(client.get_work(doi), Fetched) for doi in dois)
+    found = sum(isinstance(client.get_work(doi), Work) for doi in dois)
 sys.exit(0 if found == len(dois) else 1)
 """
 
@@ -142,7 +146,7 @@ def main() -> int:
         before, limited = api.count(), api.over_limit
         start = time.perf_counter()
         with Client(config) as client:
-            found = sum(isinstance(client.get_work(doi), Fetched) for doi in dois)
+            found = sum(isinstance(client.get_work(doi), Work) for doi in dois)
         single = time.perf_counter() - start
         print(f"per-entry: {single:6.2f} s  {api.count() - before:5d} requests  {found} fetched  "
               f"{api.over_limit - limited} answered 429")

@@ -21,7 +21,8 @@ from surveybib.enrich import (
 )
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries, save_store
 from surveybib.model import Entry
-from surveybib.net.crossref import Client, ClientConfig
+from surveybib.net.fetch import Client
+from surveybib.net.transport import ClientConfig
 
 # The example entry, verbatim, then others.
 SPECINFER_ENTRY = ("@misc{specinfer, doi = {10.1145/3620666.3651335}, "

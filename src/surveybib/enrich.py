@@ -18,31 +18,22 @@ from typing import Any
 from surveybib.config import Settings, is_offline
 from surveybib.errors import NetworkError
 from surveybib.identifiers import entry_doi
-from surveybib.metadata.match import candidates_from_items, judge, query_for
+from surveybib.metadata.match import Query, candidates_from_items, judge, query_for
 from surveybib.metadata.store import (
-    NOT_FOUND,
     MetadataStore,
     SearchResult,
-    StoredWork,
     current_search,
     lack_line,
     merge_entry,
     pending,
     stored_doi,
-    trim_record,
+    trimmed,
 )
-from surveybib.model import Entry, Problem
-from surveybib.net.crossref import (
-    Client,
-    Failed,
-    Fetched,
-    Outcome,
-    Unreachable,
-    config_from_env,
-)
+from surveybib.model import NOT_FOUND, Entry, Problem, Work
+from surveybib.net.fetch import Client, Failed, Outcome, Trouble
+from surveybib.net.transport import Unreachable, config_from_env
 
 SEARCH_ROWS = 5
-_SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,24 +184,25 @@ def run_enrich(
 
 def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:
     """One job's outcomes into the store, then a checkpoint (called in the main thread)."""
-    works: dict[str, StoredWork] = {}
+    works: dict[str, Work] = {}
     missing: dict[str, str] = {}
+    failed = 0
     for outcome in outcomes:
-        if isinstance(outcome, Fetched):
-            works[outcome.doi] = StoredWork(outcome.source,
-                                            trim_record(outcome.source, outcome.record))
+        if isinstance(outcome, Work):
+            works[outcome.doi] = trimmed(outcome)
             run.fetched.append(outcome.doi)
-        elif outcome.not_found:
+        elif outcome.trouble is Trouble.NOT_FOUND:
             missing[outcome.doi] = NOT_FOUND
             run.not_found.append(outcome.doi)
-        elif outcome.unreachable:
+        elif outcome.trouble is Trouble.UNREACHABLE:
             run.unreachable = run.unreachable or outcome.message
+            failed += 1
         else:
             run.failed.append(outcome.doi)
             run.problems.extend(_failure(e, outcome) for e in run.by_doi.get(outcome.doi, []))
+            failed += 1
     run.store = run.store.with_updates(works=works, missing=missing)
-    run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing),
-             failed=sum(1 for o in outcomes if isinstance(o, Failed) and not o.not_found))
+    run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing), failed=failed)
     run.save()
 
 
@@ -224,6 +216,7 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
     """Title searches, a few at a time; no-DOI venues are settled without a request."""
     asked: list[Entry] = []
     results: dict[str, SearchResult] = {}
+    asked_queries: list[Query] = []
     for entry in entries:
         query = query_for(entry)
         if query is not None and query.venue:
@@ -231,6 +224,7 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
             results[entry.key] = SearchResult("no match", None, query.text, (), verdict.reason)
         elif query is not None:
             asked.append(entry)
+            asked_queries.append(query)
     if results:
         run.store = run.store.with_updates(searches=results)
         run.tick(done=len(results))
@@ -238,44 +232,51 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveybib-search") as pool:
         for start in range(0, len(asked), 10):
             chunk = asked[start:start + 10]
-            answers = list(pool.map(lambda e: _search_one(client, e), chunk))
+            queries = asked_queries[start:start + 10]
+            answers = list(pool.map(lambda q: _search_one(client, q), queries))
             _take_searches(run, chunk, answers)
             if run.unreachable:
                 return
 
 
-_Answer = tuple[SearchResult | None, Mapping[str, Any] | None, str]
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One title search: the guard's result and the matched item, or why there is none."""
+
+    result: SearchResult | None = None
+    item: Mapping[str, Any] | None = None
+    error: str = ""
+    trouble: Trouble | None = None  # set when the search itself failed
 
 
-def _search_one(client: Client, entry: Entry) -> _Answer:
-    """(result, the matched item, error message) for one entry."""
-    query = query_for(entry)
-    assert query is not None
+def _search_one(client: Client, query: Query) -> _Answer:
+    """The search for one entry's query, judged by the match guard."""
     try:
         items = client.search(query.text, SEARCH_ROWS)
     except Unreachable as exc:
-        return None, None, f"unreachable:{exc}"
+        return _Answer(error=str(exc), trouble=Trouble.UNREACHABLE)
     except NetworkError as exc:
-        return None, None, str(exc)
+        return _Answer(error=str(exc), trouble=Trouble.FAILED)
     verdict = judge(query, candidates_from_items(items))
     item = next((i for i in items if str(i.get("DOI", "")).lower() == verdict.doi), None)
-    return SearchResult(verdict.status, verdict.doi, query.text, verdict.candidates,
-                        verdict.reason), item, ""
+    return _Answer(SearchResult(verdict.status, verdict.doi, query.text, verdict.candidates,
+                                verdict.reason), item)
 
 
 def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answer]) -> None:
     searches: dict[str, SearchResult] = {}
-    works: dict[str, StoredWork] = {}
+    works: dict[str, Work] = {}
     failed = 0
-    for entry, (result, item, error) in zip(entries, answers, strict=True):
-        if error.startswith("unreachable:"):
-            run.unreachable = run.unreachable or error.removeprefix("unreachable:")
+    for entry, answer in zip(entries, answers, strict=True):
+        result, item = answer.result, answer.item
+        if answer.trouble is Trouble.UNREACHABLE:
+            run.unreachable = run.unreachable or answer.error
             continue
         if result is None:
             failed += 1
             run.problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"title search failed: {error}; asked again next run",
-                                        "metadata", "warning", "fetch-failed"))
+                                        f"title search failed: {answer.error}; asked again "
+                                        "next run", "metadata", "warning", "fetch-failed"))
             continue
         owner = run.taken.get(result.doi or "")
         if owner is not None and owner != entry.key:
@@ -289,7 +290,7 @@ def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answe
                                         "ambiguous"))
         searches[entry.key] = result
         if result.doi and item is not None and result.doi not in run.store.works:
-            works[result.doi] = StoredWork("crossref", trim_record("crossref", item))
+            works[result.doi] = trimmed(Work(result.doi, "crossref", item))
     run.store = run.store.with_updates(works=works, searches=searches)
     ambiguous = sum(1 for r in searches.values() if r.status == "ambiguous")
     run.tick(done=len(searches) + failed, ambiguous=ambiguous, failed=failed)
@@ -334,7 +335,7 @@ def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | 
         return None
     doi = stored_doi(entry, store) or ""
     work = store.works.get(doi)
-    source = f"{_SOURCE_NAMES.get(work.source, work.source) if work else '?'} {doi}"
+    source = f"{work.source_name if work else '?'} {doi}"
     if entry_doi(entry) is None:
         source = f"Crossref title search {doi}"
     own = dict(entry.fields)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,10 @@ from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
-from surveybib.metadata.records import Record, map_record
-from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
-from surveybib.model import Entry, Problem
-from surveybib.net.crossref import Client, Failed
+from surveybib.metadata.records import map_record
+from surveybib.metadata.store import MetadataStore, trimmed
+from surveybib.model import NOT_FOUND, Entry, Problem, Work
+from surveybib.net.fetch import Client, Failed, Trouble
 from surveybib.readme.taxonomy import split_categories
 
 
@@ -63,60 +63,45 @@ def parse_target(text: str) -> Target:
 # ------------------------------------------------------------------ fetching
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A record for the DOI: where it came from and the (trimmed) JSON the store keeps."""
-
-    doi: str
-    source: str  # "crossref" | "datacite"
-    record: Mapping[str, Any]
-    cached: bool = False
-
-    @property
-    def source_name(self) -> str:
-        return {"crossref": "Crossref", "datacite": "DataCite"}.get(self.source, self.source)
-
-    def mapped(self) -> Record:
-        return map_record(self.source, self.record)
-
-
-def fetch(target: Target, store: MetadataStore | None, client: Client | None) -> Found:
-    """The stored record if the store has it, else Crossref, then DataCite.
+def fetch(target: Target, store: MetadataStore | None, client: Client | None
+          ) -> tuple[Work, bool]:
+    """The stored record if the store has it (then True: from the store), else Crossref,
+    then DataCite (trimmed as the store keeps it).
 
     Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
     stored record)."""
     if store is not None:
         work = store.works.get(target.doi)
         if work is not None:
-            return Found(target.doi, work.source, work.record, cached=True)
+            return work, True
     if client is None:
         raise NetworkError(f"{target.doi} is not in the metadata store and the network is off "
                            "(SURVEYBIB_OFFLINE); run again online")
     outcome = client.get_work(target.doi)
     if isinstance(outcome, Failed):
-        if outcome.not_found:
-            raise NotFound(f"{target.doi}: not found at Crossref or DataCite")
+        if outcome.trouble is Trouble.NOT_FOUND:
+            raise NotFound(f"{target.doi}: {NOT_FOUND}")
         raise NetworkError(f"{target.doi}: {outcome.message}")
-    return Found(target.doi, outcome.source, trim_record(outcome.source, outcome.record))
+    return trimmed(outcome), False
 
 
-def stored(store: MetadataStore, found: Found) -> MetadataStore:
-    """The store with the fetched record in it (unchanged when it came from the store)."""
-    if found.cached:
+def stored(store: MetadataStore, work: Work) -> MetadataStore:
+    """The store with the fetched record in it."""
+    if store.works.get(work.doi) == work:
         return store
-    return store.with_updates(works={found.doi: StoredWork(found.source, found.record)})
+    return store.with_updates(works={work.doi: work})
 
 
 # ------------------------------------------------------------------ the entry
 
 
-def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str = "",
+def build_entry(found: Work, target: Target, taken: Sequence[str], *, key: str = "",
                 extra: Sequence[tuple[str, str]] = ()) -> Entry:
     """The entry for a fetched record: our own mapping (records.py), a generated key
     (`miao2024specinfer`) unless one is given, the short venue, then the extra (custom)
     fields. An arXiv paper keeps `eprint` + `archiveprefix`, and its DOI reads
     `10.48550/arXiv.<id>`."""
-    record = found.mapped()
+    record = map_record(found.source, found.record)
     fields = dict(record.fields)
     if target.arxiv:
         fields["doi"] = f"10.48550/arXiv.{target.arxiv}"
@@ -132,7 +117,7 @@ def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str 
     return Entry(key, record.type or "misc", tuple(fields.items()))
 
 
-def entry_for_output(found: Found, target: Target) -> Entry:
+def entry_for_output(found: Work, target: Target) -> Entry:
     """`surveybib doi`: the entry with a generated key and no custom fields."""
     return build_entry(found, target, ())
 
@@ -192,10 +177,10 @@ def near_titles(entry: Entry, entries: Sequence[Entry]) -> tuple[Entry, ...]:
     return tuple(other for other in title_duplicates(entry, entries) if other.key != entry.key)
 
 
-def related_versions(found: Found, entries: Sequence[Entry]) -> tuple[tuple[str, Entry], ...]:
+def related_versions(found: Work, entries: Sequence[Entry]) -> tuple[tuple[str, Entry], ...]:
     """Entries that are the published version or a preprint of the fetched paper:
     (relation, entry) with relation "published version" or "preprint"."""
-    record = found.mapped()
+    record = map_record(found.source, found.record)
     out: list[tuple[str, Entry]] = []
     for relation, dois in (("published version", record.preprint_of),
                            ("preprint", record.has_preprint)):
@@ -207,7 +192,7 @@ def related_versions(found: Found, entries: Sequence[Entry]) -> tuple[tuple[str,
 
 
 def warnings_for(entry: Entry, line: int, entries: Sequence[Entry], bib: str,
-                 found: Found | None = None) -> list[Problem]:
+                 found: Work | None = None) -> list[Problem]:
     """Warnings about a new entry: a near-identical title, a preprint/published version."""
     problems: list[Problem] = []
     seen: set[str] = set()

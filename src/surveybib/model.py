@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["error", "warning"]
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -27,6 +28,26 @@ class Problem:
         who = f" {self.key}:" if self.key else ""
         prefix = "warning: " if self.level == "warning" else ""
         return f"{where}:{who} {prefix}{self.message}"
+
+
+# The agencies records come from, as the user reads their names.
+SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}
+NOT_FOUND = "not found at Crossref or DataCite"
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A record fetched for a DOI: Crossref's `message` or DataCite's `data.attributes`
+    (trimmed of what nothing reads once it is in the metadata store)."""
+
+    doi: str
+    source: str  # "crossref" | "datacite"
+    record: Mapping[str, Any]
+
+    @property
+    def source_name(self) -> str:
+        """`Crossref`, `DataCite`."""
+        return SOURCE_NAMES.get(self.source, self.source)
 
 
 @dataclass(frozen=True, slots=True)

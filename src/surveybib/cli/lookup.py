@@ -53,7 +53,7 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found = lookup.fetch(target, store, client)
+        found, cached = lookup.fetch(target, store, client)
     if store is not None:
         save_store(settings.metadata, lookup.stored(store, found))
     entry = lookup.entry_for_output(found, target)
@@ -63,7 +63,7 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     else:
         click.echo(render_export([entry], fmt), nl=False)
     if ctx.verbose:
-        how = "metadata store" if found.cached else found.source_name
+        how = "metadata store" if cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
 
 
@@ -131,12 +131,12 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         lookup.check_key(key, survey.entries)
     if target is None:
         entries = _pasted_entries(pasted, survey.entries, key, extra, settings)
-        found = None
+        found, cached = None, False
     else:
         lookup.refuse_duplicate(target.doi, survey.entries, bib)
         store = load_store(settings.metadata)
         with open_client(settings.mailto, offline=ctx.offline) as client:
-            found = lookup.fetch(target, store, client)
+            found, cached = lookup.fetch(target, store, client)
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         save_store(settings.metadata, lookup.stored(store, found))
@@ -152,7 +152,7 @@ def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) 
         source = ""
         if found is not None:
             source = f" ({found.source_name} {found.doi}" + \
-                     (", from the metadata store)" if found.cached else ")")
+                     (", from the metadata store)" if cached else ")")
         click.echo(f"added {entry.key} to {bib}:{line}{source}", err=True)
         path, created = ensure_note(settings, entry)
         if created:

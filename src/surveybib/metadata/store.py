@@ -24,11 +24,10 @@ from surveybib.metadata.match import (
     title_similarity,
 )
 from surveybib.metadata.records import Record, map_record
-from surveybib.model import Entry, Problem
+from surveybib.model import SOURCE_NAMES, Entry, Problem, Work
 from surveybib.text import normalize_title
 
 FORMAT = 1
-NOT_FOUND = "not found at Crossref or DataCite"
 
 # Large or volatile parts of a record that nothing here reads: dropping them keeps the
 # committed file small and its diffs quiet (`indexed` and `score` change on every fetch).
@@ -38,16 +37,7 @@ _DATACITE_DROP = frozenset(
      "viewCount", "downloadCount", "partCount", "partOfCount", "versionCount",
      "versionOfCount", "referenceCount"}
 )
-_SOURCES = {"crossref": "Crossref", "datacite": "DataCite"}
 _VENUE_FIELDS = ("journal", "booktitle", "howpublished")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredWork:
-    """One fetched record: its source ("crossref" or "datacite") and the trimmed JSON."""
-
-    source: str
-    record: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +55,7 @@ class SearchResult:
 class MetadataStore:
     """Everything fetched so far. Treated as immutable: updates return a new store."""
 
-    works: Mapping[str, StoredWork] = field(default_factory=dict)
+    works: Mapping[str, Work] = field(default_factory=dict)
     missing: Mapping[str, str] = field(default_factory=dict)
     searches: Mapping[str, SearchResult] = field(default_factory=dict)
     _mapped: dict[str, Record] = field(default_factory=dict, compare=False, repr=False)
@@ -83,7 +73,7 @@ class MetadataStore:
 
     def with_updates(
         self,
-        works: Mapping[str, StoredWork] | None = None,
+        works: Mapping[str, Work] | None = None,
         missing: Mapping[str, str] | None = None,
         searches: Mapping[str, SearchResult] | None = None,
     ) -> MetadataStore:
@@ -95,10 +85,11 @@ class MetadataStore:
         return MetadataStore(new_works, new_missing, new_searches)
 
 
-def trim_record(source: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop the large arrays (references, licences, links, assertions, DataCite's xml)."""
-    drop = _DATACITE_DROP if source == "datacite" else _CROSSREF_DROP
-    return {k: v for k, v in record.items() if k not in drop}
+def trimmed(work: Work) -> Work:
+    """The work without its large arrays (references, licences, links, assertions,
+    DataCite's xml): what the store keeps."""
+    drop = _DATACITE_DROP if work.source == "datacite" else _CROSSREF_DROP
+    return Work(work.doi, work.source, {k: v for k, v in work.record.items() if k not in drop})
 
 
 # ------------------------------------------------------------------ (de)serialising
@@ -135,7 +126,7 @@ def store_from_json(text: str, where: str) -> MetadataStore:
     if not isinstance(data, dict) or data.get("surveybib-metadata") != FORMAT:
         raise _unreadable(where, f"not a surveybib metadata store (format {FORMAT})")
     try:
-        works = {str(doi): StoredWork(str(w["source"]), dict(w["record"]))
+        works = {str(doi): Work(str(doi), str(w["source"]), dict(w["record"]))
                  for doi, w in data.get("works", {}).items()}
         missing = {str(k): str(v) for k, v in data.get("not-found", {}).items()}
         searches = {str(k): _search_from_json(v) for k, v in data.get("searches", {}).items()}
@@ -277,7 +268,7 @@ def fill_fields(entry: Entry, record: Record, *, from_search: bool) -> tuple[tup
 
 def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
     """Where the user's fields and the record disagree, as warnings (nothing is changed)."""
-    source = f"{_SOURCES.get(record.source, record.source)} ({record.doi})"
+    source = f"{SOURCE_NAMES.get(record.source, record.source)} ({record.doi})"
     problems: list[Problem] = []
     mine_year = _year(entry.get("year") or entry.get("date"))
     if mine_year and record.year and mine_year != record.year:

@@ -1,0 +1,457 @@
+"""The HTTP transport every API client goes through: one requests.Session, urllib3's Retry
+for backoff (with jitter, honouring Retry-After) on 429, 5xx and connection errors, a
+client-side limiter (a token bucket per route and a concurrency gate) that follows the
+limits each response announces, and bodies read with a size cap.
+
+`Transport` is the interface the API modules (crossref.py, datacite.py) use; tests or
+other programs may hand `fetch.Client` any object with its `get`. requests and urllib3
+are imported only when an `HttpTransport` is made, so a build with nothing to fetch never
+loads them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from surveybib import __version__
+from surveybib.errors import NetworkError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CROSSREF_URL = "https://api.crossref.org"
+DEFAULT_DATACITE_URL = "https://api.datacite.org"
+MAX_BODY = 20 * 1024 * 1024  # a work-list of 1,000 full records is about 10 MB
+MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
+SAFETY = 0.85  # run at this fraction of the announced rate, to absorb timing jitter
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Where and how to ask. Built from the environment by `config_from_env`."""
+
+    crossref_url: str = DEFAULT_CROSSREF_URL
+    datacite_url: str = DEFAULT_DATACITE_URL
+    mailto: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    max_body: int = MAX_BODY
+    max_url: int = MAX_URL
+    workers: int = 3
+
+
+def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -> ClientConfig:
+    """SURVEYBIB_CROSSREF_URL, SURVEYBIB_DATACITE_URL, SURVEYBIB_MAILTO (over the configured
+    mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""
+    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
+    return ClientConfig(
+        crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
+        datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
+        mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
+        connect_timeout=min(5.0, timeout),
+        read_timeout=timeout,
+        retries=int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
+        backoff=min(0.5, timeout / 4),
+    )
+
+
+def env_number(value: str | None, default: float) -> float:
+    """A number from an environment variable; the default when it is unset or not a number."""
+    try:
+        return float(value) if value else default
+    except ValueError:
+        return default
+
+
+def user_agent(mailto: str) -> str:
+    """`surveybib/<version> (mailto:<address>)`: the tool, its version and a contact, as
+    Crossref asks (no project URL is named: the tool has no published home yet)."""
+    return f"surveybib/{__version__} (mailto:{mailto})" if mailto else f"surveybib/{__version__}"
+
+
+# ------------------------------------------------------------------ answers and errors
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One HTTP answer: its status, the body (read with the size cap) and the headers."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Unreachable(NetworkError):
+    """The API host cannot be reached at all (no network, DNS failure, refused)."""
+
+
+class RequestFailed(NetworkError):
+    """One request ended without a usable answer (after the retries)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the last HTTP status, when the server answered
+
+
+class BadAnswer(Exception):
+    """An answer that retrying will not fix (malformed JSON, 400, too large)."""
+
+
+class Transport(Protocol):
+    """What the API modules need from the network: a limited GET, and a way to say which
+    limits apply to a host (so a 429 from it slows the right limiter down)."""
+
+    requests_made: int
+
+    def get(self, url: str, limits: Limits, route: str) -> Reply: ...
+
+    def register(self, base_url: str, limits: Limits) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------ the limiter
+
+
+class Bucket:
+    """A token bucket of capacity one: callers reserve evenly spaced start times."""
+
+    def __init__(self, rate: float) -> None:
+        self._lock = threading.Lock()
+        self._interval = 1.0 / rate
+        self._last = -1e9  # start time of the latest reservation
+        self._next = 0.0
+
+    def set_rate(self, rate: float) -> None:
+        self._set_interval(1.0 / max(rate, 0.05))
+
+    def slow_down(self) -> None:
+        self._set_interval(min(self._interval * 2, 20.0))
+
+    def _set_interval(self, interval: float) -> None:
+        with self._lock:
+            self._interval = interval
+            self._next = self._last + interval  # the spacing applies from the latest start
+
+    def take(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._last = start
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class Gate:
+    """A semaphore whose size can change while it is in use."""
+
+    def __init__(self, limit: int) -> None:
+        self._cond = threading.Condition()
+        self._limit = max(1, limit)
+        self._active = 0
+
+    def set_limit(self, limit: int) -> None:
+        with self._cond:
+            self._limit = max(1, limit)
+            self._cond.notify_all()
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._active >= self._limit:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+class Limits:
+    """The rate and concurrency limits of one API (a rate per route: `single`, `list`),
+    updated from the `x-rate-limit-*` and `x-concurrency-limit` headers it sends."""
+
+    def __init__(self, defaults: Mapping[str, float]) -> None:
+        self.buckets = {
+            "single": Bucket(defaults["single"] * SAFETY),
+            "list": Bucket(defaults["list"] * SAFETY),
+        }
+        self.gate = Gate(int(defaults["concurrency"]))
+
+    def update(self, route: str, headers: Mapping[str, str]) -> None:
+        limit = headers.get("x-rate-limit-limit")
+        interval = _INTERVAL_RE.match(headers.get("x-rate-limit-interval") or "1s")
+        if limit and limit.strip().isdigit() and int(limit) > 0 and interval:
+            scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[interval.group(2) or "s"]
+            seconds = float(interval.group(1)) * scale
+            if seconds > 0:
+                self.buckets[route].set_rate(int(limit) / seconds * SAFETY)
+        concurrency = headers.get("x-concurrency-limit")
+        if concurrency and concurrency.strip().isdigit() and int(concurrency) > 0:
+            self.gate.set_limit(int(concurrency))
+
+    def throttled(self) -> None:
+        for bucket in self.buckets.values():
+            bucket.slow_down()
+
+
+# ------------------------------------------------------------------ retries
+
+
+@dataclass(slots=True)
+class Hosts:
+    """What the retry policy shares with the transport: hosts that have answered, and what
+    to slow down when a host says 429."""
+
+    answered: set[str] = field(default_factory=set)
+    on_throttle: Callable[[str], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def mark(self, host: str) -> None:
+        with self.lock:
+            self.answered.add(host)
+
+    def has_answered(self, host: str) -> bool:
+        with self.lock:
+            return host in self.answered
+
+
+@cache
+def retry_classes() -> tuple[type[Any], type[Any]]:
+    """(Retry, FailFast): urllib3's Retry, plus: no connect retries while a host has never
+    answered (so a machine without network stops at once), a backoff that waits before the
+    first retry too, and a hook that slows the client down on 429. Made on first use, so
+    urllib3 is imported only by a run that asks the network."""
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util.retry import Retry
+
+    class FailFast(MaxRetryError):
+        """Raised instead of retrying a connection error to a host that never answered."""
+
+    class SurveybibRetry(Retry):
+        hosts: Hosts
+
+        def __init__(self, *args: Any, hosts: Hosts | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.hosts = hosts if hosts is not None else Hosts()
+
+        def new(self, **kw: Any) -> SurveybibRetry:
+            fresh: SurveybibRetry = super().new(**kw)
+            fresh.hosts = self.hosts
+            return fresh
+
+        def increment(self, method: str | None = None, url: str | None = None,
+                      response: Any = None, error: Exception | None = None, _pool: Any = None,
+                      _stacktrace: Any = None) -> SurveybibRetry:
+            host = pool_address(_pool)
+            if error is not None and self._is_connection_error(error) and host \
+                    and not self.hosts.has_answered(host):
+                raise FailFast(_pool, url or "", error) from error
+            if response is not None and response.status == 429 and self.hosts.on_throttle:
+                self.hosts.on_throttle(host)
+            result: SurveybibRetry = super().increment(method, url, response, error, _pool,
+                                                       _stacktrace)
+            return result
+
+        def get_backoff_time(self) -> float:
+            errors = 0
+            for item in reversed(self.history):
+                if item.redirect_location is not None:
+                    break
+                errors += 1
+            if errors == 0:
+                return 0.0
+            value = self.backoff_factor * (2 ** (errors - 1)) \
+                + random.random() * self.backoff_jitter
+            return float(min(self.backoff_max, value))
+
+    return SurveybibRetry, FailFast
+
+
+# ------------------------------------------------------------------ the transport
+
+
+class HttpTransport:
+    """A Transport over one requests.Session. Thread-safe."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.config = config
+        self.requests_made = 0
+        self._hosts = Hosts(on_throttle=self._throttled)
+        self._down: dict[str, str] = {}
+        self._count_lock = threading.Lock()
+        self._host_limits: dict[str, Limits] = {}
+        retry_class, _ = retry_classes()
+        retry = retry_class(
+            total=config.retries + 2,
+            connect=2,
+            read=2,
+            status=config.retries,
+            other=0,
+            redirect=3,
+            backoff_factor=config.backoff,
+            backoff_jitter=config.backoff,
+            backoff_max=30.0,
+            retry_after_max=15,  # a longer wait asked for fails the request, reported
+            status_forcelist=(429, 500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            hosts=self._hosts,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4,
+                              pool_maxsize=max(4, config.workers + 1))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = user_agent(config.mailto)
+        self.session.headers["Accept"] = "application/json"
+
+    def register(self, base_url: str, limits: Limits) -> None:
+        self._host_limits[address(base_url)] = limits
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _throttled(self, host: str) -> None:
+        limits = self._host_limits.get(host)
+        if limits is not None:
+            log.info("%s answered 429: slowing down", host)
+            limits.throttled()
+
+    def get(self, url: str, limits: Limits, route: str) -> Reply:
+        """One GET through the limiter and the retry policy; the body read with a size cap."""
+        import requests
+
+        host = address(url)
+        if host in self._down:
+            raise Unreachable(self._down[host])
+        with limits.gate:
+            if host in self._down:  # found down while this request waited its turn
+                raise Unreachable(self._down[host])
+            limits.buckets[route].take()
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                response = self.session.get(
+                    url, timeout=(self.config.connect_timeout, self.config.read_timeout),
+                    stream=True, allow_redirects=True,
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(host, urlsplit(url).netloc, exc) from None
+            try:
+                self._hosts.mark(host)
+                limits.update(route, response.headers)
+                body = self._read(response)
+            finally:
+                response.close()
+        return Reply(response.status_code, body, response.headers)
+
+    def _transport_error(self, host: str, shown: str, exc: Exception) -> NetworkError:
+        from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+        _, fail_fast = retry_classes()
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, MaxRetryError):
+            cause = reason.reason
+            if isinstance(reason, fail_fast) or isinstance(cause, ConnectTimeoutError):
+                message = f"cannot reach {shown}: {connect_reason(cause)}"
+                self._down[host] = message
+                return Unreachable(message)
+            return RequestFailed(f"{shown}: {short_error(cause)} (after retries)")
+        return RequestFailed(f"{shown}: {short_error(exc)}")
+
+    def _read(self, response: Any) -> bytes:
+        import requests
+
+        limit = self.config.max_body
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise BadAnswer(f"answer of {int(length):,} bytes is over the {limit:,}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        deadline = time.monotonic() + max(60.0, self.config.read_timeout * 4)
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise BadAnswer(f"answer is over the {limit:,}-byte limit; not read further")
+                if time.monotonic() > deadline:
+                    raise BadAnswer("answer took too long to arrive; not read further")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise RequestFailed(f"answer broke off: {short_error(exc)}") from None
+        return b"".join(chunks)
+
+
+def address(url: str) -> str:
+    """`host:port` of a URL: what reachability and limits are kept per."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname or ''}:{port}"
+
+
+def pool_address(pool: Any) -> str:
+    """`host:port` of a urllib3 connection pool."""
+    host = str(getattr(pool, "host", "") or "")
+    scheme = str(getattr(pool, "scheme", "http"))
+    port = getattr(pool, "port", None) or (443 if scheme == "https" else 80)
+    return f"{host}:{port}" if host else ""
+
+
+def connect_reason(cause: BaseException | None) -> str:
+    """Why a connection could not be made, in a few words."""
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+    if isinstance(cause, NameResolutionError):
+        return "name lookup failed (no network or no DNS?)"
+    text = str(cause)
+    for known in ("Connection refused", "Network is unreachable", "No route to host"):
+        if known in text:
+            return known.lower()
+    if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, NewConnectionError):
+        return "connection timed out"
+    return short_error(cause)
+
+
+def short_error(exc: BaseException | None) -> str:
+    """An exception's message, urllib3's `(Caused by X(...))` unwrapped, cut to 200."""
+    text = str(exc)
+    inner = re.search(r"\(Caused by (\w+)\((?:.*?: )?(.*)\)\)$", text)
+    if inner:
+        text = f"{inner.group(1)}: {inner.group(2)}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def json_body(reply: Reply, api: str) -> Any:
+    """The JSON of an answer; RequestFailed for a server still failing after the retries,
+    BadAnswer for anything that is not JSON."""
+    if reply.status == 429 or reply.status >= 500:
+        # Still failing after the retries: the server is in trouble, not the request.
+        raise RequestFailed(f"{api} answered HTTP {reply.status} (after retries)", reply.status)
+    try:
+        return json.loads(reply.body)
+    except (ValueError, UnicodeDecodeError):
+        if reply.status >= 400:
+            snippet = reply.body[:60].decode("utf-8", "replace").strip()
+            raise BadAnswer(f"{api} answered HTTP {reply.status}: {snippet!r}") from None
+        raise BadAnswer(f"{api} sent malformed JSON (HTTP {reply.status})") from None
