@@ -23,6 +23,7 @@ from surveybib.notes import note_filename
 from surveybib.readme import render
 from surveybib.readme.markdown import close_open_blocks
 from surveybib.readme.papers import display_title
+from surveybib.rules import Rule
 from surveybib.survey import Survey, load_survey
 
 
@@ -84,8 +85,8 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
     text, unclosed = close_open_blocks(text.strip())
     if unclosed is None:
         return text, []
-    return text, [Problem(name, None, None, f"{unclosed}; closed at its end", "render",
-                          level="warning", rule="note-unclosed")]
+    return text, [Rule.NOTE_UNCLOSED.at(name, None, None, f"{unclosed}; closed at its end",
+                                        "render")]
 
 
 @contextmanager
@@ -236,9 +237,9 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
     survey = load_survey(settings, encoding=encoding)
     outputs, problems = render_outputs(settings, survey)
     for out, _ in stale_outputs(outputs, settings):
-        problems.append(Problem(settings.rel(out.path), None, None,
-                                "stale: run `make readme` (or `surveybib build`) and commit it",
-                                "check", rule="stale-output"))
+        problems.append(Rule.STALE_OUTPUT.at(
+            settings.rel(out.path), None, None,
+            "stale: run `make readme` (or `surveybib build`) and commit it", "check"))
     problems.extend(lint(survey, settings))
     unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
     return sorted(unique, key=_problem_order)

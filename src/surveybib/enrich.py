@@ -32,8 +32,11 @@ from surveybib.metadata.store import (
 from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Client, Failed, Outcome, Trouble
 from surveybib.net.transport import Unreachable, config_from_env
+from surveybib.rules import Rule
 
 SEARCH_ROWS = 5
+# The findings of the fetching step that `build` reports (the rest are enrich's own).
+_FETCH_RULES = frozenset({Rule.FETCH_FAILED.id, Rule.NOT_FOUND.id, Rule.AMBIGUOUS.id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +210,9 @@ def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:
 
 
 def _failure(entry: Entry, outcome: Failed) -> Problem:
-    return Problem(entry.path, entry.line or None, entry.key,
-                   f"could not fetch {outcome.doi}: {outcome.message}; asked again next run",
-                   "metadata", "warning", "fetch-failed")
+    return Rule.FETCH_FAILED.about(
+        entry, f"could not fetch {outcome.doi}: {outcome.message}; asked again next run",
+        "metadata")
 
 
 def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
@@ -274,9 +277,9 @@ def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answe
             continue
         if result is None:
             failed += 1
-            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"title search failed: {answer.error}; asked again "
-                                        "next run", "metadata", "warning", "fetch-failed"))
+            run.problems.append(Rule.FETCH_FAILED.about(
+                entry, f"title search failed: {answer.error}; asked again next run",
+                "metadata"))
             continue
         owner = run.taken.get(result.doi or "")
         if owner is not None and owner != entry.key:
@@ -284,10 +287,9 @@ def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answe
             # match. Either way this entry gets nothing, and the user is told.
             result = replace(result, status="no match", doi=None,
                              reason=f"{result.doi} is already the DOI of '{owner}'")
-            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"title search found {owner}'s DOI; the same paper "
-                                        "twice? nothing taken", "metadata", "warning",
-                                        "ambiguous"))
+            run.problems.append(Rule.AMBIGUOUS.about(
+                entry, f"title search found {owner}'s DOI; the same paper twice? nothing taken",
+                "metadata"))
         searches[entry.key] = result
         if result.doi and item is not None and result.doi not in run.store.works:
             works[result.doi] = trimmed(Work(result.doi, "crossref", item))
@@ -353,9 +355,9 @@ def _search_problems(entries: Sequence[Entry],
         if result is None or result.status != "ambiguous":
             continue
         names = ", ".join(c.doi for c in result.candidates if not c.note)
-        out.append(Problem(entry.path, entry.line or None, entry.key,
-                           f"title search is ambiguous ({names}); add the right DOI by hand",
-                           "metadata", "warning", "ambiguous"))
+        out.append(Rule.AMBIGUOUS.about(
+            entry, f"title search is ambiguous ({names}); add the right DOI by hand",
+            "metadata"))
     return out
 
 
@@ -364,9 +366,7 @@ def _not_found_problems(entries: Sequence[Entry], store: MetadataStore) -> list[
     for entry in entries:
         doi = entry_doi(entry)
         if doi is not None and doi in store.missing:
-            out.append(Problem(entry.path, entry.line or None, entry.key,
-                               f"{doi} {store.missing[doi]}", "metadata", "warning",
-                               "not-found"))
+            out.append(Rule.NOT_FOUND.about(entry, f"{doi} {store.missing[doi]}", "metadata"))
     return out
 
 
@@ -405,7 +405,7 @@ def fetch_missing(
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in ("fetch-failed", "not-found", "ambiguous"))
+                           if p.rule in _FETCH_RULES)
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 

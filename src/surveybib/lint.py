@@ -1,68 +1,31 @@
 """`surveybib check`'s rules: a Survey -> Problems (pure: no I/O, no printing).
 
-Every finding names its rule, so `[tool.surveybib.check]` can turn a rule
-off or change its level. The parse-stage rules (bibfile.py) and the notes
-rules (notes.py, survey.py) are listed in RULES too, so one table covers
-every finding `check` can report.
+Every finding is made through a `rules.Rule`, so `[tool.surveybib.check]` can turn a
+rule off or change its level (`configure`). Every DOI and arXiv question is answered by
+identifiers.py, so `check` and `add` agree on what a DOI is and when two entries are one
+paper.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from surveybib.config import Settings
 from surveybib.errors import ConfigError
-from surveybib.latex import to_unicode
-from surveybib.model import Entry, Level, Problem
+from surveybib.identifiers import entry_ids, normalize_doi, parse_arxiv_id
+from surveybib.latex import to_unicode, url_from_latex
+from surveybib.model import Entry, Problem
 from surveybib.readme.taxonomy import split_categories
+from surveybib.rules import Rule
 from surveybib.survey import Survey
 from surveybib.text import title_words
 
-# rule -> (default level, what it finds)
-RULES: dict[str, tuple[Level, str]] = {
-    # from bibfile.py
-    "parse-error": ("error", "a block that does not parse"),
-    "duplicate-key": ("error", "a key defined twice"),
-    "duplicate-field": ("error", "a field given twice in one entry"),
-    "undefined-macro": ("error", "an @string macro that is not defined"),
-    "duplicate-string": ("warning", "an @string macro defined twice (the later value wins)"),
-    "no-title": ("warning", "an entry without a title"),
-    # from notes.py / survey.py
-    "orphan-note": ("error", "a note whose key is not in the bibliography"),
-    "note-unreadable": ("error", "a note that is not UTF-8 text"),
-    "note-collision": ("warning", "note files that differ only in case"),
-    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence or an HTML "
-                                 "comment open"),
-    # from cli.py
-    "stale-output": ("error", "README.md or an export is not what build would write"),
-    # from export.py / formatted.py (surveybib export, configured exports)
-    "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
-                                    "in the bibliography"),
-    "export-format": ("warning", "an entry a formatting style could not format as its type"),
-    "export-braces": ("warning", "a value whose braces BibTeX cannot balance"),
-    # from metadata.py / enrich.py (the fetched records)
-    "conflict": ("warning", "the user's year or title differs from the fetched record's"),
-    "preprint": ("warning", "a preprint whose record names a published version"),
-    "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
-    "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
-    "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
-    # from this module
-    "duplicate-key-case": ("error", "keys that differ only in case"),
-    "duplicate-doi": ("error", "two entries with the same DOI"),
-    "near-duplicate-title": ("warning", "two entries with (nearly) the same title"),
-    "missing-field": ("error", "a field the entry type requires is missing"),
-    "unknown-taxonomy": ("error", "a taxonomy value not in the configured list"),
-    "no-taxonomy": ("warning", "an entry without a taxonomy value"),
-    "bad-doi": ("error", "a DOI that is not of the form 10.NNNN/..."),
-    "bad-arxiv": ("error", "an arXiv id that is not of the form 2101.01234 or hep-th/9901001"),
-    "bad-year": ("error", "a year that is not a four-digit year"),
-    "bad-url": ("error", "a url that is not an http(s) or ftp URL"),
-    "reader-without-note": ("warning", "an entry marked as read (reader) but without a note"),
-}
 LEVELS = ("off", "warning", "error")
+RULE_IDS = frozenset(rule.id for rule in Rule)
 
 # Required fields per entry type (BibTeX's standard styles; biblatex names as
 # alternatives). Each item is a tuple of alternatives, one of which must be filled.
@@ -87,13 +50,8 @@ _REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "misc": (("title",),),
 }
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_ARXIV_NEW = re.compile(r"^\d{4}\.\d{4,5}(?:v\d+)?$")
-_ARXIV_OLD = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _URL = re.compile(r"^(?:https?|ftp)://[^\s/?#@]+(?:[/?#]\S*)?$", re.I)
-_UNESCAPE = re.compile(r"\\([_&%$#{}~^])")
 def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     """Every finding of this module's rules, in file order of the entries they name."""
     entries = survey.entries
@@ -125,13 +83,11 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
     """[tool.surveybib.check] as {rule: level}; unknown rules or levels are ConfigErrors."""
     levels: dict[str, str] = {}
     for rule, level in check:
-        if rule not in RULES:
-            import difflib
-
-            close = difflib.get_close_matches(rule, list(RULES), n=1)
+        if rule not in RULE_IDS:
+            close = difflib.get_close_matches(rule, list(RULE_IDS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"[tool.surveybib.check] has an unknown rule '{rule}'{hint} "
-                              f"(rules: {', '.join(sorted(RULES))})")
+                              f"(rules: {', '.join(sorted(RULE_IDS))})")
         if level not in LEVELS:
             raise ConfigError(f"[tool.surveybib.check] {rule} = {level!r}: the level must be "
                               f"one of {', '.join(LEVELS)}")
@@ -141,65 +97,38 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings) -> list[Problem]:
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
-    import difflib
-
     out = []
     for entry, name in unknown:
         close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
-                                   f"list{hint}", "unknown-taxonomy", stage="taxonomy"))
+        out.append(Rule.UNKNOWN_TAXONOMY.about(
+            entry, f"{settings.group_by} '{name}' is not in the configured list{hint}",
+            "taxonomy"))
     return out
 
 
-# ---------------------------------------------------------------- identifiers
-
-
-def normalize_doi(value: str) -> str | None:
-    """A DOI as written (bare, doi:, https://doi.org/...) -> lower-case bare DOI, or None."""
-    doi = _DOI_PREFIX.sub("", _plain(value)).strip()
-    return doi.lower() if _DOI.match(doi) else None
-
-
-def _plain(value: str) -> str:
-    """A BibTeX value holding an identifier: LaTeX escapes and braces removed."""
-    return _UNESCAPE.sub(r"\1", value).replace("{", "").replace("}", "").strip()
-
-
-def _arxiv_id(entry: Entry) -> str:
-    prefix = (entry.get("archiveprefix") or entry.get("eprinttype")).lower()
-    return entry.get("eprint") if prefix == "arxiv" else ""
-
-
-def valid_arxiv_id(value: str) -> bool:
-    """2101.01234, 2101.01234v2, hep-th/9901001 (an 'arXiv:' prefix is allowed)."""
-    value = re.sub(r"^arxiv:", "", _plain(value), flags=re.I)
-    return bool(_ARXIV_NEW.match(value) or _ARXIV_OLD.match(value))
-
-
 # ---------------------------------------------------------------- per entry
-
-
-def _problem(entry: Entry, message: str, rule: str, stage: str = "check") -> Problem:
-    return Problem(entry.path, entry.line, entry.key, message, stage, RULES[rule][0], rule)
 
 
 def _entry_problems(entry: Entry, settings: Settings) -> Iterator[Problem]:
     yield from _missing_fields(entry)
     yield from _taxonomy(entry, settings)
     doi = entry.get("doi").strip()
-    if doi and normalize_doi(doi) is None:
-        yield _problem(entry, f"doi '{doi}' is not a DOI (expected 10.NNNN/...)", "bad-doi")
-    arxiv = _arxiv_id(entry).strip()
-    if arxiv and not valid_arxiv_id(arxiv):
-        yield _problem(entry, f"eprint '{arxiv}' is not an arXiv id (expected e.g. 2101.01234 "
-                              "or hep-th/9901001)", "bad-arxiv")
+    if doi and normalize_doi(url_from_latex(doi)) is None:
+        yield Rule.BAD_DOI.about(entry, f"doi '{doi}' is not a DOI (expected 10.NNNN/...)",
+                                 "check")
+    archive = (entry.get("archiveprefix") or entry.get("eprinttype")).strip().lower()
+    eprint = entry.get("eprint").strip()
+    if archive == "arxiv" and eprint and parse_arxiv_id(url_from_latex(eprint)) is None:
+        yield Rule.BAD_ARXIV.about(entry, f"eprint '{eprint}' is not an arXiv id (expected "
+                                          "e.g. 2101.01234 or hep-th/9901001)", "check")
     year = entry.get("year").strip()
-    if year and not _YEAR.match(_plain(year)):
-        yield _problem(entry, f"year '{year}' is not a year (expected four digits)", "bad-year")
+    if year and not _YEAR.match(url_from_latex(year)):
+        yield Rule.BAD_YEAR.about(entry, f"year '{year}' is not a year (expected four digits)",
+                                  "check")
     url = entry.get("url").strip()
-    if url and not _URL.match(_plain(url)):
-        yield _problem(entry, f"url '{url}' is not an http(s) or ftp URL", "bad-url")
+    if url and not _URL.match(url_from_latex(url)):
+        yield Rule.BAD_URL.about(entry, f"url '{url}' is not an http(s) or ftp URL", "check")
 
 
 def _missing_fields(entry: Entry) -> Iterator[Problem]:
@@ -208,16 +137,16 @@ def _missing_fields(entry: Entry) -> Iterator[Problem]:
             if alternatives == ("title",):
                 continue  # bibfile's no-title rule already names it
             what = " or ".join(f"'{name}'" for name in alternatives)
-            yield _problem(entry, f"@{entry.type} needs {what} (not in the entry nor in the "
-                                  "metadata store)", "missing-field")
+            yield Rule.MISSING_FIELD.about(entry, f"@{entry.type} needs {what} (not in the "
+                                                  "entry nor in the metadata store)", "check")
 
 
 def _taxonomy(entry: Entry, settings: Settings) -> Iterator[Problem]:
     names = split_categories(entry.get(settings.group_by), settings.taxonomy,
                              commas=settings.group_by != "taxonomy")
     if not names:
-        yield _problem(entry, f"no {settings.group_by}; listed under Uncategorized",
-                       "no-taxonomy", stage="taxonomy")
+        yield Rule.NO_TAXONOMY.about(entry, f"no {settings.group_by}; listed under "
+                                            "Uncategorized", "taxonomy")
         return
     if settings.taxonomy:
         unknown = [(entry, n) for n in names if n not in settings.taxonomy]
@@ -230,9 +159,9 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
         return
     note = survey.notes.get(entry.key)
     if note is None or note.is_empty:
-        yield _problem(entry, f"read by {to_unicode(reader)} but has no note (write one with "
-                              f"`surveybib note {entry.key}`)", "reader-without-note",
-                       stage="notes")
+        yield Rule.READER_WITHOUT_NOTE.about(
+            entry, f"read by {to_unicode(reader)} but has no note (write one with "
+            f"`surveybib note {entry.key}`)", "notes")
 
 
 # ---------------------------------------------------------------- duplicates
@@ -243,21 +172,22 @@ def _case_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
     for entry in entries:
         other = first.setdefault(entry.key.casefold(), entry)
         if other is not entry and other.key != entry.key:
-            yield _problem(entry, f"key differs from '{other.key}' (line {other.line}) only in "
-                                  "case; BibTeX and case-insensitive disks confuse them",
-                           "duplicate-key-case")
+            yield Rule.DUPLICATE_KEY_CASE.about(
+                entry, f"key differs from '{other.key}' (line {other.line}) only in case; "
+                "BibTeX and case-insensitive disks confuse them", "check")
 
 
 def _doi_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
+    """Entries naming the same paper by DOI or arXiv id, however each writes it (the rule
+    `add` refuses a duplicate by: identifiers.entry_ids)."""
     first: dict[str, Entry] = {}
     for entry in entries:
-        doi = normalize_doi(entry.get("doi"))
-        if doi is None:
-            continue
-        other = first.setdefault(doi, entry)
-        if other is not entry:
-            yield _problem(entry, f"same DOI as '{other.key}' (line {other.line}): {doi}",
-                           "duplicate-doi")
+        for doi in entry_ids(entry):
+            other = first.setdefault(doi, entry)
+            if other is not entry:
+                yield Rule.DUPLICATE_DOI.about(
+                    entry, f"same DOI as '{other.key}' (line {other.line}): {doi}", "check")
+                break
 
 
 def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
@@ -281,9 +211,9 @@ def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
                 continue
             reported.add(pair)
             later, earlier = (entry, other) if other.line <= entry.line else (other, entry)
-            yield _problem(later, f"title (nearly) the same as '{earlier.key}' (line "
-                                  f"{earlier.line}): one paper under two keys, or a preprint "
-                                  "and its published version?", "near-duplicate-title")
+            yield Rule.NEAR_DUPLICATE_TITLE.about(
+                later, f"title (nearly) the same as '{earlier.key}' (line {earlier.line}): one "
+                "paper under two keys, or a preprint and its published version?", "check")
 
 
 def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> Iterator[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from surveybib.bibtex.keys import make_key, valid_key
 from surveybib.bibtex.names import first_family
 from surveybib.errors import NetworkError, SurveybibError, UsageError
-from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
+from surveybib.identifiers import arxiv_doi, entry_ids, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
 from surveybib.metadata.records import map_record
@@ -25,6 +25,7 @@ from surveybib.metadata.store import MetadataStore, trimmed
 from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Client, Failed, Trouble
 from surveybib.readme.taxonomy import split_categories
+from surveybib.rules import Rule
 
 
 class NotFound(SurveybibError):
@@ -139,8 +140,8 @@ def check_key(key: str, entries: Sequence[Entry]) -> None:
 
 
 def same_doi(doi: str, entries: Sequence[Entry]) -> Entry | None:
-    """The entry that already has this DOI (its `doi`, or its arXiv id's DOI)."""
-    return next((e for e in entries if entry_doi(e) == doi), None)
+    """The entry that already names this DOI (by the rule `check`'s duplicate-doi uses)."""
+    return next((e for e in entries if doi in entry_ids(e)), None)
 
 
 def refuse_duplicate(doi: str, entries: Sequence[Entry], bib: str) -> None:
@@ -199,15 +200,15 @@ def warnings_for(entry: Entry, line: int, entries: Sequence[Entry], bib: str,
     if found is not None:
         for relation, other in related_versions(found, entries):
             seen.add(other.key)
-            problems.append(Problem(bib, line, entry.key, f"its {relation} is already in {bib} "
-                                    f"as '{other.key}' (line {other.line})", "add",
-                                    "warning", "near-duplicate-title"))
+            problems.append(Rule.NEAR_DUPLICATE_TITLE.at(
+                bib, line, entry.key, f"its {relation} is already in {bib} as '{other.key}' "
+                f"(line {other.line})", "add"))
     for other in near_titles(entry, entries):
         if other.key in seen:
             continue
-        problems.append(Problem(bib, line, entry.key, f"title (nearly) the same as "
-                                f"'{other.key}' (line {other.line}): a preprint and its "
-                                "published version?", "add", "warning", "near-duplicate-title"))
+        problems.append(Rule.NEAR_DUPLICATE_TITLE.at(
+            bib, line, entry.key, f"title (nearly) the same as '{other.key}' (line "
+            f"{other.line}): a preprint and its published version?", "add"))
     return problems
 
 
@@ -232,13 +233,12 @@ def prepare_pasted(entries: Sequence[Entry], existing: Sequence[Entry], *, key: 
                                to_unicode(fields.get("title", "")),
                                [e.key for e in (*existing, *out)])
         check_key(new_key, [*existing, *out])
-        doi = entry_doi(entry)
-        if doi is not None:
-            for other in (*existing, *out):
-                if entry_doi(other) == doi:
-                    where = "survey.bib" if other in existing else "the pasted text"
-                    raise Refused(f"{new_key}: {doi} is already in {where} as '{other.key}'"
-                                  "; nothing added")
+        for doi in entry_ids(entry):
+            other = same_doi(doi, (*existing, *out))
+            if other is not None:
+                where = "survey.bib" if other in existing else "the pasted text"
+                raise Refused(f"{new_key}: {doi} is already in {where} as '{other.key}'"
+                              "; nothing added")
         out.append(dataclasses.replace(entry, key=new_key, fields=tuple(fields.items()),
                                        path="", line=0, filled=()))
     return tuple(out)

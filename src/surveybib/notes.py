@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from surveybib.model import Entry, Note, Problem
 from surveybib.readme.markdown import close_open_blocks
+from surveybib.rules import Rule
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 
@@ -60,15 +61,14 @@ def attach_notes(
         key = key_from_filename(name)
         path = f"{notes_dir}/{name}"
         if key not in keys or note_filename(key) != name:
-            problems.append(Problem(path, None, None,
-                                    f"no entry with key '{key}' in the bibliography", "notes",
-                                    rule="orphan-note"))
+            problems.append(Rule.ORPHAN_NOTE.at(
+                path, None, None, f"no entry with key '{key}' in the bibliography", "notes"))
             continue
         body, unclosed = close_open_blocks(text.strip())
         if unclosed:
-            problems.append(Problem(path, None, key, f"{unclosed}; closed at the end of the "
-                                    "note so it cannot swallow the rest of the README",
-                                    "notes", level="warning", rule="note-unclosed"))
+            problems.append(Rule.NOTE_UNCLOSED.at(
+                path, None, key, f"{unclosed}; closed at the end of the note so it cannot "
+                "swallow the rest of the README", "notes"))
         notes[key] = Note(key, path, body)
     problems.extend(_case_collisions(keys, notes_dir))
     return notes, tuple(problems)
@@ -82,10 +82,10 @@ def _case_collisions(keys: set[str], notes_dir: str) -> list[Problem]:
     for key in sorted(keys):
         folded = note_filename(key).lower()
         if folded in seen:
-            problems.append(Problem(f"{notes_dir}/{note_filename(key)}", None, key,
-                                    f"note file name differs from '{seen[folded]}' only in case; "
-                                    "they collide on case-insensitive disks", "notes",
-                                    level="warning", rule="note-collision"))
+            problems.append(Rule.NOTE_COLLISION.at(
+                f"{notes_dir}/{note_filename(key)}", None, key,
+                f"note file name differs from '{seen[folded]}' only in case; they collide on "
+                "case-insensitive disks", "notes"))
         seen.setdefault(folded, key)
     return problems
 

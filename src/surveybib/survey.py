@@ -15,6 +15,7 @@ from surveybib.config import Settings
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries
 from surveybib.model import Entry, Note, Problem
 from surveybib.notes import attach_notes
+from surveybib.rules import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def _still_untitled(
     titled = {e.key for e in merged if "title" in e.filled}
     if not titled:
         return problems
-    return tuple(p for p in problems if not (p.rule == "no-title" and p.key in titled))
+    return tuple(p for p in problems if not (p.rule == Rule.NO_TITLE.id and p.key in titled))
 
 
 def read_bib(settings: Settings, encoding: str | None = None) -> BibSource:
@@ -69,16 +70,16 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
         if not path.is_file():
             continue
         if path.is_symlink() and root not in path.resolve().parents:
-            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
-                                    "is a link to a file outside the notes directory; skipped",
-                                    "notes", rule="note-unreadable"))
+            problems.append(Rule.NOTE_UNREADABLE.at(
+                f"{notes_dir.name}/{path.name}", None, None,
+                "is a link to a file outside the notes directory; skipped", "notes"))
             continue
         try:
             files.append((path.name, path.read_text(encoding="utf-8")))
         except (UnicodeDecodeError, OSError) as exc:
-            problems.append(Problem(f"{notes_dir.name}/{path.name}", None, None,
-                                    f"cannot be read as UTF-8 text ({exc}); skipped", "notes",
-                                    rule="note-unreadable"))
+            problems.append(Rule.NOTE_UNREADABLE.at(
+                f"{notes_dir.name}/{path.name}", None, None,
+                f"cannot be read as UTF-8 text ({exc}); skipped", "notes"))
     return files, problems
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from surveybib.bibtex.dates import MONTH_MACRO_TEXT
 from surveybib.bibtex.source import newline_of
 from surveybib.model import Entry, ParsedBib, Problem
+from surveybib.rules import Rule
 
 _KEY_RE = re.compile(r"@\s*([^\s{(]+)\s*[{(]\s*([^,\s=}]*)")
 # bibtexparser logs each failed block itself; we report them as Problems instead.
@@ -66,9 +67,9 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             value, undefined = resolve_value(str(block.ignore_error_block.value), strings)
             strings[block.key.lower()] = value  # as in BibTeX, the later definition wins
             problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
-            problems.append(Problem(path, line, f"@string {block.key}",
-                                    "redefined; the later value is used", "parse",
-                                    level="warning", rule="duplicate-string"))
+            problems.append(Rule.DUPLICATE_STRING.at(path, line, f"@string {block.key}",
+                                                     "redefined; the later value is used",
+                                                     "parse"))
         elif isinstance(block, bm.DuplicateBlockKeyBlock):
             problems.append(_duplicate_key(block, path, first_line))
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
@@ -87,14 +88,8 @@ def _duplicate_key(block: object, path: str, first_line: dict[str, int]) -> Prob
     line = (getattr(block, "start_line", 0) or 0) + 1
     first = first_line.get(key)
     where = f" (first defined at line {first})" if first else ""
-    return Problem(
-        path,
-        line,
-        key,
-        f"duplicate key{where}; this entry is skipped",
-        "parse",
-        rule="duplicate-key",
-    )
+    return Rule.DUPLICATE_KEY.at(path, line, key, f"duplicate key{where}; this entry is skipped",
+                                 "parse")
 
 
 def _failed_block(block: object, path: str, line: int) -> Problem:
@@ -107,9 +102,8 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
     error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"
     what = f"@{match.group(1)} block" if match else "block"
-    return Problem(
-        path, line, key, f"{what} does not parse, skipped: {reason}", "parse", rule="parse-error"
-    )
+    return Rule.PARSE_ERROR.at(path, line, key, f"{what} does not parse, skipped: {reason}",
+                               "parse")
 
 
 _ENCLOSING = {"{": "}", '"': '"'}
@@ -138,49 +132,28 @@ def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, lis
         fields[name] = value
     entry = Entry(key, block.entry_type.lower(), tuple(fields.items()), path, line)
     if not fields.get("title", "").strip():
-        problems.append(
-            Problem(
-                path,
-                line,
-                key,
-                "no title; the key is shown instead",
-                "parse",
-                level="warning",
-                rule="no-title",
-            )
-        )
+        problems.append(Rule.NO_TITLE.at(path, line, key, "no title; the key is shown instead",
+                                         "parse"))
     return entry, problems
 
 
 def _duplicate_field(block: Any, fld: Any, name: str, path: str) -> Problem:
     first = next(f for f in block.fields if f.key.lower() == name)
     line = (fld.start_line or block.start_line or 0) + 1
-    return Problem(
-        path,
-        line,
-        str(block.key),
+    return Rule.DUPLICATE_FIELD.at(
+        path, line, str(block.key),
         f"duplicate field '{fld.key}' (first at line {(first.start_line or 0) + 1}); "
-        "the first value is used",
-        "parse",
-        rule="duplicate-field",
-    )
+        "the first value is used", "parse")
 
 
 def _undefined(
     path: str, line: int, key: str, names: Iterable[str], field: str = ""
 ) -> list[Problem]:
     where = f" in field '{field}'" if field else ""
-    return [
-        Problem(
-            path,
-            line,
-            key,
-            f"undefined @string macro '{name}'{where}; kept as text",
-            "parse",
-            rule="undefined-macro",
-        )
-        for name in names
-    ]
+    return [Rule.UNDEFINED_MACRO.at(path, line, key,
+                                    f"undefined @string macro '{name}'{where}; kept as text",
+                                    "parse")
+            for name in names]
 
 
 def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:

@@ -14,7 +14,7 @@ from surveybib.export import DEFAULT_SKIP, ExportOptions, run_export
 from surveybib.export.aux import aux_inputs, parse_aux
 from surveybib.files import write_text_atomic
 from surveybib.lint import configure
-from surveybib.model import Problem
+from surveybib.rules import Rule
 from surveybib.survey import load_survey
 
 
@@ -58,8 +58,9 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
         skip_fields=DEFAULT_SKIP | frozenset(settings.export_skip_fields), sort=sort)
     result, unknown = run_export(survey.entries, fmt, options)
     bib = settings.rel(settings.bib)
-    missing = [Problem(sources.get(key, "--keys"), None, key, f"cited but not in {bib}",
-                       "export", rule="export-unknown-key") for key in unknown]
+    missing = [Rule.EXPORT_UNKNOWN_KEY.at(sources.get(key, "--keys"), None, key,
+                                          f"cited but not in {bib}", "export")
+               for key in unknown]
     found = configure([*result.problems, *missing], settings)
     errors, warnings = report([*configure(survey.problems, settings), *found], ctx.quiet)
     if output is None:

@@ -35,7 +35,8 @@ from surveybib.export.fields import DEFAULT_SKIP
 from surveybib.export.formatted import format_references
 from surveybib.export.ris import write_ris
 from surveybib.export.select import select_entries, sort_entries
-from surveybib.model import Entry, Problem
+from surveybib.model import Entry
+from surveybib.rules import Rule
 
 Writer = Callable[[Sequence[Entry], ExportOptions], Export]
 DEFAULTS = ExportOptions()
@@ -128,9 +129,9 @@ def render_configured(entries: Sequence[Entry], settings: Settings
             result, unknown = run_export(entries, spec.format, options)
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        missing = tuple(Problem("pyproject.toml", None, key, f"{where} lists key '{key}', "
-                                "which is not in the bibliography", "export",
-                                rule="export-unknown-key") for key in unknown)
+        missing = tuple(Rule.EXPORT_UNKNOWN_KEY.at(
+            "pyproject.toml", None, key, f"{where} lists key '{key}', which is not in the "
+            "bibliography", "export") for key in unknown)
         out.append((settings.root / spec.path,
                     Export(result.text, result.problems + missing, result.count)))
     return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from surveybib.errors import UsageError
 from surveybib.export.fields import DEFAULT_SKIP
 from surveybib.model import Entry, Problem
+from surveybib.rules import Rule
 
 FORMATS = ("bibtex", "biblatex", "csl-json", "ris", "text", "markdown", "html")
 FORMATTED = frozenset({"text", "markdown", "html"})
@@ -63,6 +64,6 @@ class ExportOptions:
 
 def braces_problem(entry: Entry, name: str) -> Problem:
     """A field whose braces BibTeX could not balance: written without them."""
-    return Problem(entry.path, entry.line, entry.key,
-                   f"field '{name}' has unbalanced braces; written without braces",
-                   "export", level="warning", rule="export-braces")
+    return Rule.EXPORT_BRACES.at(entry.path, entry.line, entry.key,
+                                 f"field '{name}' has unbalanced braces; written without braces",
+                                 "export")

@@ -26,7 +26,8 @@ from surveybib.errors import UsageError
 from surveybib.export.base import Export, ExportOptions, braces_problem
 from surveybib.export.csl_json import to_csl_json
 from surveybib.export.fields import clean_fields
-from surveybib.model import Entry, Problem
+from surveybib.model import Entry, Level, Problem
+from surveybib.rules import Rule
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 BUNDLED_CSL = "surveybib-numeric"
@@ -100,8 +101,7 @@ def format_with_pybtex(entries: Sequence[Entry], fmt: str, style: str, *,
                 rendered.append((pybtex_entry.key, label, text.render(backend)))
     source = entries[0].path if entries else ""
     for error in captured:  # not tied to an entry by pybtex (a name it could not split)
-        problems.append(Problem(source, None, None, f"pybtex: {error}", "export",
-                                level="warning", rule="export-format"))
+        problems.append(Rule.EXPORT_FORMAT.at(source, None, None, f"pybtex: {error}", "export"))
     return Export(_write(fmt, rendered, backend), tuple(problems), len(rendered))
 
 
@@ -134,9 +134,8 @@ def _format_one(formatter: Any, label: str, pybtex_entry: Any, data: Any,
     return text
 
 
-def _problem(entry: Entry, message: str, level: str = "error") -> Problem:
-    return Problem(entry.path, entry.line, entry.key, message, "export",
-                   level="warning" if level == "warning" else "error", rule="export-format")
+def _problem(entry: Entry, message: str, level: Level = "error") -> Problem:
+    return Rule.EXPORT_FORMAT.at(entry.path, entry.line, entry.key, message, "export", level)
 
 
 def _pybtex_backend(fmt: str) -> Any:

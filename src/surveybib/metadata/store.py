@@ -25,6 +25,7 @@ from surveybib.metadata.match import (
 )
 from surveybib.metadata.records import Record, map_record
 from surveybib.model import SOURCE_NAMES, Entry, Problem, Work
+from surveybib.rules import Rule
 from surveybib.text import normalize_title
 
 FORMAT = 1
@@ -272,15 +273,15 @@ def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
     problems: list[Problem] = []
     mine_year = _year(entry.get("year") or entry.get("date"))
     if mine_year and record.year and mine_year != record.year:
-        problems.append(_warn(entry, f"year {mine_year} here, {record.year} at {source}; "
-                                     f"keeping {mine_year}", "conflict"))
+        problems.append(Rule.CONFLICT.about(entry, f"year {mine_year} here, {record.year} at "
+                                                   f"{source}; keeping {mine_year}", "metadata"))
     mine_title, theirs = entry.get("title"), record.get("title")
     if mine_title and theirs and not _same_title(mine_title, theirs):
-        problems.append(_warn(entry, f"title differs from {source}: {theirs!r}; keeping yours",
-                              "conflict"))
+        problems.append(Rule.CONFLICT.about(
+            entry, f"title differs from {source}: {theirs!r}; keeping yours", "metadata"))
     for published in record.preprint_of:
-        problems.append(_warn(entry, f"this preprint has a published version: {published}",
-                              "preprint"))
+        problems.append(Rule.PREPRINT.about(
+            entry, f"this preprint has a published version: {published}", "metadata"))
     return tuple(problems)
 
 
@@ -298,9 +299,6 @@ def _year(value: str) -> str:
     digits = value.strip()[:4]
     return digits if len(digits) == 4 and digits.isdigit() else ""
 
-
-def _warn(entry: Entry, message: str, rule: str) -> Problem:
-    return Problem(entry.path, entry.line or None, entry.key, message, "metadata", "warning", rule)
 
 
 def merge_entries(
