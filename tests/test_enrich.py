@@ -16,7 +16,7 @@ from surveybib.enrich import (
     FieldChange,
     additions,
     change_lines,
-    fetch_missing,
+    fetch_pending,
     run_enrich,
 )
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries, save_store
@@ -196,15 +196,15 @@ def test_fetch_missing_for_build(fake_api: Any, tmp_path: Path) -> None:
     add_specinfer(fake_api)
     settings = load_settings(tmp_path)
     env = {"SURVEYBIB_CROSSREF_URL": fake_api.url, "SURVEYBIB_DATACITE_URL": fake_api.url}
-    offline = fetch_missing(settings, _entries(), MetadataStore(), offline=True, environ=env)
+    offline = fetch_pending(settings, _entries(), MetadataStore(), offline=True, environ=env)
     assert offline.summary == "offline: 5 entries lack metadata" and fake_api.count() == 0
-    env_offline = fetch_missing(settings, _entries(), MetadataStore(),
+    env_offline = fetch_pending(settings, _entries(), MetadataStore(),
                                 environ={**env, "SURVEYBIB_OFFLINE": "1"})
     assert env_offline.summary == offline.summary and fake_api.count() == 0
-    online = fetch_missing(settings, _entries(), MetadataStore(), environ=env)
+    online = fetch_pending(settings, _entries(), MetadataStore(), environ=env)
     assert online.requests > 0 and len(online.store.works) == 4
     assert [p.rule for p in online.problems] == ["not-found"]
-    again = fetch_missing(settings, _entries(), online.store, environ=env)
+    again = fetch_pending(settings, _entries(), online.store, environ=env)
     assert (again.requests, again.summary) == (0, "")
 
 

@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from surveybib.config import Settings, is_offline, load_settings
+from surveybib.config import Settings, load_settings
+from surveybib.enrich import fetch_pending
 from surveybib.errors import SurveybibError, TemplateError
+from surveybib.export import render_configured
 from surveybib.files import write_text_atomic
 from surveybib.lint import configure, lint, unknown_categories
-from surveybib.metadata.store import MetadataStore, lack_line, pending, save_store
+from surveybib.metadata.store import MetadataStore, save_store
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import render
@@ -65,8 +67,6 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
     problems.extend(unknown_categories(unknown, settings))
     outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
     if settings.exports:
-        from surveybib.export import render_configured
-
         for path, export in render_configured(survey.entries, settings):
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
@@ -162,19 +162,11 @@ def fetch_missing(settings: Settings, survey: Survey, offline: bool,
                   progress: Callable[..., None] | None = None) -> Fetched:
     """build's fetching step: ask Crossref/DataCite only for what the store lacks, save
     the store after every batch, and merge what came back."""
-    todo = pending(survey.parsed, survey.store)
-    if not todo:
-        return Fetched(survey)  # everything is stored: no request, and no HTTP code imported
-    if offline or is_offline():
-        return Fetched(survey, f"offline: {lack_line(len(todo))}")
-
-    from surveybib.enrich import fetch_missing as fetch
-
     def checkpoint(store: MetadataStore) -> None:
         save_store(settings.metadata, store)
 
-    out = fetch(settings, survey.parsed, survey.store, offline=offline,
-                checkpoint=checkpoint, progress=progress)
+    out = fetch_pending(settings, survey.parsed, survey.store, offline=offline,
+                        checkpoint=checkpoint, progress=progress)
     if out.store == survey.store:
         return Fetched(survey, out.summary)
     checkpoint(out.store)

@@ -2,7 +2,7 @@
 
 `run_enrich` decides what to ask for (DOIs not stored yet, titles never searched), asks
 through a crossref.Client, guards title matches, and reports per-entry field changes.
-`fetch_missing` is the fetching step of `surveybib build`; `additions` are the fields
+`fetch_pending` is the fetching step of `surveybib build`; `additions` are the fields
 `--write` adds to survey.bib (through bibtex/source.py, which changes no other byte).
 """
 
@@ -383,7 +383,7 @@ class FetchOutcome:
     requests: int = 0
 
 
-def fetch_missing(
+def fetch_pending(
     settings: Settings,
     entries: Sequence[Entry],
     store: MetadataStore,

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from surveybib.errors import SurveybibError
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: survey_lock runs unlocked there
+    fcntl = None  # type: ignore[assignment]
+
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write data through a temporary file beside path, fsync it, then os.replace."""
@@ -43,9 +48,7 @@ def survey_lock(root: Path, timeout: float | None = None) -> Iterator[None]:
     The lock is taken on the directory itself (flock on its descriptor), so it
     leaves no file behind in the user's repository.
     """
-    try:
-        import fcntl
-    except ImportError:  # no flock on this platform: run unlocked
+    if fcntl is None:  # no flock on this platform: run unlocked
         yield
         return
     if timeout is None:

@@ -19,6 +19,7 @@ from surveybib.bibtex.names import first_family
 from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_ids, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
+from surveybib.lint import title_duplicates
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
 from surveybib.metadata.records import map_record
 from surveybib.metadata.store import MetadataStore, trimmed
@@ -173,8 +174,6 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
 def near_titles(entry: Entry, entries: Sequence[Entry]) -> tuple[Entry, ...]:
     """Existing entries whose title is (nearly) the same as the new entry's, by the rule
     `check` uses for near-duplicate-title (a preprint and its published version)."""
-    from surveybib.lint import title_duplicates
-
     return tuple(other for other in title_duplicates(entry, entries) if other.key != entry.key)
 
 

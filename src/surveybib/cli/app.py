@@ -8,17 +8,16 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from surveybib import __version__
 from surveybib.config import Settings, load_settings
+from surveybib.enrich import Counts, progress_line
 from surveybib.errors import SurveybibError, UsageError
 from surveybib.model import Problem
 
-if TYPE_CHECKING:
-    from surveybib.enrich import Counts
 
 @dataclass(slots=True)
 class Context:
@@ -63,8 +62,6 @@ def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
     """A one-line progress bar on stderr, only when stderr is a terminal."""
     if ctx.quiet or not sys.stderr.isatty():
         return None
-    from surveybib.enrich import progress_line
-
     def show(counts: Counts) -> None:
         end = "\n" if counts.done >= counts.total else ""
         click.echo(f"\r{progress_line(counts)}{end}", err=True, nl=False)

@@ -3,6 +3,7 @@ rendering, followed by the anchor pass (anchors.py) and the tidy-up (markdown.py
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,6 @@ def _bytecode_cache() -> Any:
     name and source checksum, so an edited template is recompiled). Compiling the
     README template costs about as much as rendering 1,000 papers. None when the
     directory cannot be created, or when SURVEYBIB_NO_CACHE is set."""
-    import os
-
     import jinja2
 
     if os.environ.get("SURVEYBIB_NO_CACHE"):
