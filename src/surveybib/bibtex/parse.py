@@ -166,8 +166,6 @@ def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
         first, last = raw[0], raw[-1]
         if (first == "{" and last == "}") or (first == '"' and last == '"' and len(raw) > 1):
             return raw[1:-1], []
-    elif raw.startswith("{") and _closes_at_end(raw):
-        return raw[1:-1], []
     parts = _split_concat(raw)
     out: list[str] = []
     undefined: list[str] = []
@@ -187,19 +185,6 @@ def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
 
 
 _BRACE_OR_QUOTE = re.compile(r'[{}"#]')
-
-
-def _closes_at_end(raw: str) -> bool:
-    depth = 0
-    for match in _BRACE_OR_QUOTE.finditer(raw):
-        char = match.group()
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return match.start() == len(raw) - 1
-    return False
 
 
 def _split_concat(raw: str) -> list[str]:

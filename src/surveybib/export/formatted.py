@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -151,27 +151,27 @@ def _pybtex_backend(fmt: str) -> Any:
             return text
 
         def format_href(self, url: str, text: str, external: bool = False) -> str:
-            if not text:
-                return ""
-            if not _SAFE_SCHEME.match(url):
-                return text
-            return f'<a href="{html.escape(url, quote=True)}">{text}</a>'
+            return _link(url, text, lambda: f'<a href="{html.escape(url, quote=True)}">'
+                                            f'{text}</a>')
 
     class MarkdownBackend(markdown_backend.Backend):  # type: ignore[misc]
         """pybtex's markdown, with link targets percent-encoded and safe schemes only."""
 
         def format_href(self, url: str, text: str, external: bool = False) -> str:
-            if not text:
-                return ""
-            if not _SAFE_SCHEME.match(url):
-                return text
-            return f"[{text}]({_markdown_url(url)})"
+            return _link(url, text, lambda: f"[{text}]({_markdown_url(url)})")
 
     if fmt == "html":
         return HtmlBackend()
     if fmt == "markdown":
         return MarkdownBackend()
     return plaintext.Backend()
+
+
+def _link(url: str, text: str, link: Callable[[], str]) -> str:
+    """A link to `url` only for the safe schemes (http(s), ftp, mailto); else the text."""
+    if not text:
+        return ""
+    return link() if _SAFE_SCHEME.match(url) else text
 
 
 def _markdown_url(url: str) -> str:

@@ -7,7 +7,7 @@ field value (Unicode kept, LaTeX specials escaped), like the values read from su
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -118,18 +118,18 @@ def format_literal(name: str) -> str:
     return "{" + bib_text(name) + "}"
 
 
-def _crossref_people(people: Any) -> str:
-    names: list[str] = []
-    for person in people if isinstance(people, list) else []:
-        if not isinstance(person, Mapping):
-            continue
-        family = str(person.get("family") or "")
-        given = str(person.get("given") or "")
-        if family or given:
-            names.append(format_person(family, given, str(person.get("suffix") or "")))
-        elif person.get("name"):
-            names.append(format_literal(str(person["name"])))
-    return " and ".join(n for n in names if n)
+def _name_list(people: Any, name_of: Callable[[Mapping[str, Any]], str]) -> str:
+    """A JSON list of people -> a BibTeX name list; items that name nobody are skipped."""
+    items = people if isinstance(people, list) else []
+    return " and ".join(n for p in items if isinstance(p, Mapping) and (n := name_of(p)))
+
+
+def _crossref_person(person: Mapping[str, Any]) -> str:
+    family = str(person.get("family") or "")
+    given = str(person.get("given") or "")
+    if family or given:
+        return format_person(family, given, str(person.get("suffix") or ""))
+    return format_literal(str(person["name"])) if person.get("name") else ""
 
 
 # ------------------------------------------------------------------ dates, pages
@@ -254,10 +254,10 @@ def map_crossref(message: Json) -> Record:
     title = join_title(_first(message.get("title")), _first(message.get("subtitle")))
     if title:
         out["title"] = escape_latex(title)
-    authors = _crossref_people(message.get("author"))
+    authors = _name_list(message.get("author"), _crossref_person)
     if authors:
         out["author"] = authors
-    editors = _crossref_people(message.get("editor"))
+    editors = _name_list(message.get("editor"), _crossref_person)
     if editors and (bibtype in ("book", "proceedings") or not authors):
         out["editor"] = editors
     containers = _strings(message.get("container-title"))
@@ -360,26 +360,20 @@ _GENERAL_TYPES = {
 }
 
 
-def _datacite_people(people: Any) -> str:
-    names: list[str] = []
-    for person in people if isinstance(people, list) else []:
-        if not isinstance(person, Mapping):
-            continue
-        family = str(person.get("familyName") or "")
-        given = str(person.get("givenName") or "")
-        name = str(person.get("name") or "")
-        if person.get("nameType") == "Organizational" or not (family or given):
-            if name:
-                # "Family, Given" in `name` of a personal name without parts stays one name
-                # only for organisations; a personal one is split at its comma.
-                if person.get("nameType") == "Personal" and "," in name:
-                    fam, _, giv = name.partition(",")
-                    names.append(format_person(fam, giv))
-                else:
-                    names.append(format_literal(name))
-        else:
-            names.append(format_person(family, given))
-    return " and ".join(names)
+def _datacite_person(person: Mapping[str, Any]) -> str:
+    family = str(person.get("familyName") or "")
+    given = str(person.get("givenName") or "")
+    name = str(person.get("name") or "")
+    if person.get("nameType") != "Organizational" and (family or given):
+        return format_person(family, given)
+    if not name:
+        return ""
+    # "Family, Given" in `name` of a personal name without parts stays one name only for
+    # organisations; a personal one is split at its comma.
+    if person.get("nameType") == "Personal" and "," in name:
+        fam, _, giv = name.partition(",")
+        return format_person(fam, giv)
+    return format_literal(name)
 
 
 def _publisher_name(value: Any) -> str:
@@ -446,7 +440,7 @@ def map_datacite(attributes: Json) -> Record:
     title = _datacite_title(attributes)
     if title:
         out["title"] = escape_latex(title)
-    authors = _datacite_people(attributes.get("creators"))
+    authors = _name_list(attributes.get("creators"), _datacite_person)
     if authors:
         out["author"] = authors
     container_title, series, container = _datacite_container(attributes)
