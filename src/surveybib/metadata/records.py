@@ -2,6 +2,10 @@
 
 Our own mapping, not Crossref's BibTeX transform: every value comes out as a BibTeX
 field value (Unicode kept, LaTeX specials escaped), like the values read from survey.bib.
+
+About 530 lines, on purpose: the two agencies' mappings are read side by side (a field
+one maps, the other must map the same way) and share every value helper; most of the
+length is the two type tables.
 """
 
 from __future__ import annotations
