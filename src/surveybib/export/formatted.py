@@ -27,6 +27,7 @@ from surveybib.export.base import Export, ExportOptions, braces_problem
 from surveybib.export.csl_json import to_csl_json
 from surveybib.export.fields import clean_fields
 from surveybib.model import Entry, Level, Problem
+from surveybib.readme.markdown import md_escape
 from surveybib.rules import Rule
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
@@ -211,7 +212,7 @@ def format_with_csl(entries: Sequence[Entry], fmt: str, style_path: Path, *,
 
     items = to_csl_json(entries, strip=strip)
     if fmt != "text":  # citeproc-py escapes its own terms but not the data: we do
-        escape = _md_escape if fmt == "markdown" else _html_escape
+        escape = _md_text if fmt == "markdown" else _html_escape
         items = [_escaped(item, escape) for item in items]
     # citeproc-py lower-cases ids; ours are positions, so keys differing in case survive.
     ids = [f"item{i}" for i in range(len(items))]
@@ -272,11 +273,8 @@ def _write_csl(fmt: str, rendered: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{text}\n" for _, text in rendered)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def _md_escape(text: object) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("&", "&amp;")
+def _md_text(text: object) -> str:
+    return md_escape(str(text))
 
 
 def _md_wrap(before: str, after: str) -> Any:
@@ -285,7 +283,7 @@ def _md_wrap(before: str, after: str) -> Any:
 
 # A citeproc-py formatter (a module-like namespace) that writes markdown.
 _MARKDOWN = SimpleNamespace(
-    preformat=_md_escape,
+    preformat=_md_text,
     Italic=_md_wrap("*", "*"),
     Oblique=_md_wrap("*", "*"),
     Bold=_md_wrap("**", "**"),

@@ -33,8 +33,15 @@ _MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
 
 @lru_cache(maxsize=1 << 15)
 def md_text(text: str) -> str:
-    """Display text -> inert inline markdown (math spans kept for GitHub to render)."""
-    text = _PRIVATE.sub("", " ".join(text.split()))
+    """Display text -> inert inline markdown on one line (math spans kept for GitHub)."""
+    return md_escape(_PRIVATE.sub("", " ".join(text.split())))
+
+
+def md_escape(text: str) -> str:
+    """Text -> inert markdown, its spaces kept as they are (for text set beside other text,
+    such as a citation style's punctuation); `$...$` math spans stay math."""
+    if "$" not in text:
+        return _md_plain(text)
     out: list[str] = []
     last = 0
     for math in _MATH.finditer(text):
