@@ -142,6 +142,13 @@ EXPECTED: dict[str, tuple[tuple[str, str, str], ...]] = {
          "<= 15 s, <= 60 requests, >= 7x faster than one request per entry"),
         ("enrich-rerun", "enrich again, store full", "zero requests"),
     ),
+    "bench_upgrade": (
+        ("upgrade-1000", "enrich --upgrade --write --counts, 1,000 arXiv ids (fake S2 with a "
+         "key, 1 req/s enforced, 50 ms)", "<= 3 S2 requests, within 1 req/s, < 5 s"),
+        ("upgrade-rerun", "the same again, store full", "zero requests"),
+        ("code-links-400", "enrich --counts with code links, 400 arXiv ids (fake Hugging Face)",
+         "one request per paper, 0 over the limit"),
+    ),
     "bench_export": (
         ("export-text-plain", "export text, plain style, tugboat",
          "ratio <= 1.3 vs pybtex formatting alone"),
@@ -201,6 +208,7 @@ JOBS: tuple[Job, ...] = (
     Job("check-tugboat", check_job),
     Job("enrich", module_job("bench_enrich", "enrich")),
     Job("export", module_job("bench_export", "export")),
+    Job("upgrade", module_job("bench_upgrade", "upgrade and counts")),
     *(Job(f"scaling-{_size_name(s)}", scaling_job(s)) for s in SCALING_SIZES),
 )
 

@@ -55,6 +55,8 @@ def no_internet() -> Iterator[None]:
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     os.environ.setdefault("SURVEYBIB_CROSSREF_URL", "http://127.0.0.1:9/")
     os.environ.setdefault("SURVEYBIB_DATACITE_URL", "http://127.0.0.1:9/")
+    os.environ.setdefault("SURVEYBIB_S2_URL", "http://127.0.0.1:9/")
+    os.environ.setdefault("SURVEYBIB_HF_URL", "http://127.0.0.1:9/")
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]

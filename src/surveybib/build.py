@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from surveybib.config import Settings, load_settings
 from surveybib.enrich import fetch_pending
@@ -23,6 +24,7 @@ from surveybib.metadata.store import MetadataStore, save_store
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import render
+from surveybib.readme.columns import column_cells, column_heads
 from surveybib.readme.markdown import close_open_blocks
 from surveybib.readme.papers import display_title
 from surveybib.rules import Rule
@@ -61,6 +63,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             intro=intro,
             title=settings.title or "Reading List",
             source=settings.rel(settings.bib),
+            **_columns(settings, survey),
             blocks=settings.readme_blocks,
         )
     problems = [*survey.problems, *intro_problems]
@@ -71,6 +74,14 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
     return outputs, problems
+
+
+def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
+    """The optional README columns (citations, code), rendered from the store."""
+    if not settings.columns:
+        return {}
+    return {"columns": column_heads(settings.columns),
+            "cells": column_cells(survey.entries, survey.store, settings.columns)}
 
 
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:

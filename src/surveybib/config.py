@@ -28,8 +28,10 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
 }
+COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
 README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
@@ -64,6 +66,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
 
     def rel(self, path: Path) -> str:
@@ -100,6 +103,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        columns=_columns(values["columns"]),
         readme_blocks=_readme_blocks(values["readme_blocks"]),
     )
 
@@ -189,6 +193,17 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError('[tool.surveybib.check] must be a table of rule = "off", "warning" '
                           'or "error", e.g. check = {near-duplicate-title = "off"}')
     return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "columns")
+    for name in names:
+        if name not in COLUMNS:
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
+                              f"the columns are {', '.join(COLUMNS)}")
+    return tuple(dict.fromkeys(names))
 
 
 def _strings(value: Any, key: str) -> list[str]:

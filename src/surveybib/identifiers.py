@@ -192,3 +192,37 @@ def entry_ids(entry: Entry) -> tuple[str, ...]:
 def is_arxiv_venue(value: str) -> bool:
     """`arXiv preprint arXiv:2404.14294`, `ArXiv`, `CoRR`: a venue that is arXiv itself."""
     return bool(_ARXIV_VENUE.match(value))
+
+
+def paper_key(entry: Entry) -> str:
+    """The id an entry's paper is asked and stored under: `arxiv:<id>` when it names an
+    arXiv id (stable across an upgrade), else `doi:<doi>`, else ""."""
+    found = parse_arxiv_id(arxiv_id(entry.as_dict()) or "")
+    if found:
+        return f"arxiv:{found}"
+    doi = entry_doi(entry)
+    return f"doi:{doi}" if doi and not is_arxiv_doi(doi) else ""
+
+
+def paper_keys(entry: Entry) -> list[str]:
+    """Every store key the entry's paper may be under (its arXiv id and its DOI)."""
+    keys = [paper_key(entry)]
+    doi = entry_doi(entry)
+    if doi and not is_arxiv_doi(doi):
+        keys.append(f"doi:{doi}")
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+def arxiv_only(entry: Entry) -> str:
+    """The arXiv id of an entry that names no other venue and no published DOI, else ""."""
+    found = parse_arxiv_id(arxiv_id(entry.as_dict()) or "") or ""
+    if not found:
+        return ""
+    doi = entry_doi(entry)
+    if doi is not None and not is_arxiv_doi(doi):
+        return ""
+    for name in ("venue", "booktitle", "journal", "journaltitle"):
+        value = entry.get(name).strip()
+        if value and not is_arxiv_venue(value):
+            return ""
+    return found

@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from surveybib.bibtex.names import parse_names
 from surveybib.config import Settings
 from surveybib.errors import ConfigError
-from surveybib.identifiers import entry_ids, normalize_doi, parse_arxiv_id
+from surveybib.identifiers import arxiv_only, entry_ids, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode, url_from_latex
+from surveybib.metadata.match import matched_authors
 from surveybib.model import Entry, Problem
 from surveybib.readme.taxonomy import split_categories
 from surveybib.rules import Rule
@@ -58,7 +60,9 @@ def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     found: list[Problem] = []
     found.extend(_case_duplicates(entries))
     found.extend(_doi_duplicates(entries))
-    found.extend(_title_duplicates(entries))
+    pairs = preprint_pairs(entries)
+    found.extend(_preprint_duplicates(pairs))
+    found.extend(_title_duplicates(entries, {frozenset((a.key, b.key)) for a, b in pairs}))
     for entry in entries:
         found.extend(_entry_problems(entry, settings))
         found.extend(_reader_without_note(entry, survey))
@@ -190,9 +194,11 @@ def _doi_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
                 break
 
 
-def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
+def _title_duplicates(entries: Sequence[Entry],
+                      skip: set[frozenset[str]] | None = None) -> Iterator[Problem]:
     """Same folded title, or one extra word in a long title (a preprint and its published
-    version). Hashing, not pairwise comparison: O(n * words per title)."""
+    version). Hashing, not pairwise comparison: O(n * words per title). Pairs in `skip`
+    (already reported as preprint-duplicate) are not reported again."""
     by_words: dict[tuple[str, ...], Entry] = {}
     folded: list[tuple[Entry, tuple[str, ...]]] = []
     for entry in entries:
@@ -207,13 +213,46 @@ def _title_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
             if other is entry or other.key == entry.key:
                 continue
             pair = (other.key, entry.key) if other.line <= entry.line else (entry.key, other.key)
-            if pair in reported:
+            if pair in reported or (skip and frozenset(pair) in skip):
                 continue
             reported.add(pair)
             later, earlier = (entry, other) if other.line <= entry.line else (other, entry)
             yield Rule.NEAR_DUPLICATE_TITLE.about(
                 later, f"title (nearly) the same as '{earlier.key}' (line {earlier.line}): one "
                 "paper under two keys, or a preprint and its published version?", "check")
+
+
+def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
+    """(arXiv-only preprint, other entry) pairs with the same folded title and at least one
+    family name in common (transliteration-aware): one paper listed twice, as a preprint
+    and as its published version."""
+    by_title: dict[tuple[str, ...], list[Entry]] = {}
+    for entry in entries:
+        words = title_words(entry.get("title"))
+        if len(words) >= 2:
+            by_title.setdefault(words, []).append(entry)
+    pairs: list[tuple[Entry, Entry]] = []
+    for group in by_title.values():
+        if len(group) < 2:
+            continue
+        for preprint in (e for e in group if arxiv_only(e)):
+            people = parse_names(preprint.get("author"))
+            for other in group:
+                if other is preprint or other.key == preprint.key or arxiv_only(other):
+                    continue
+                names = [" ".join(p for p in (person.given, person.family or person.literal)
+                                  if p) for person in parse_names(other.get("author"))]
+                if matched_authors(people, names):
+                    pairs.append((preprint, other))
+    return pairs
+
+
+def _preprint_duplicates(pairs: Sequence[tuple[Entry, Entry]]) -> Iterator[Problem]:
+    for preprint, published in pairs:
+        where = f" (line {published.line})" if published.line else ""
+        yield Rule.PREPRINT_DUPLICATE.about(
+            preprint, f"arXiv preprint of '{published.key}'{where} (same title, shared "
+            "authors): one paper listed twice; keep the published entry", "check")
 
 
 def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> Iterator[Any]:

@@ -44,11 +44,19 @@ class Rule(Enum):
     AMBIGUOUS = (
         "ambiguous", "warning",
         "a title search with several close candidates: nothing taken")
+    UPGRADE_REFUSED = (
+        "upgrade-refused", "warning",
+        "an arXiv preprint whose Semantic Scholar record fails the upgrade guard "
+        "(enrich --upgrade): left as it is")
     DUPLICATE_KEY_CASE = ("duplicate-key-case", "error", "keys that differ only in case")
     DUPLICATE_DOI = ("duplicate-doi", "error", "two entries with the same DOI or arXiv id")
     NEAR_DUPLICATE_TITLE = (
         "near-duplicate-title", "warning",
         "two entries with (nearly) the same title")
+    PREPRINT_DUPLICATE = (
+        "preprint-duplicate", "warning",
+        "an arXiv preprint and its likely published version both listed (same title, "
+        "shared authors)")
     MISSING_FIELD = ("missing-field", "error", "a field the entry type requires is missing")
     UNKNOWN_TAXONOMY = ("unknown-taxonomy", "error", "a taxonomy value not in the configured list")
     NO_TAXONOMY = ("no-taxonomy", "warning", "an entry without a taxonomy value")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from surveybib.bibtex.write import BibFormat, field_text, write_entry
+from surveybib.bibtex.write import BibFormat, field_text, value_text, write_entry
 from surveybib.errors import BibFileError, UsageError
 from surveybib.model import Entry
 
@@ -116,31 +117,27 @@ class BibSource:
             line += block.count("\n") + 1
         return self.raw + added, lines
 
+    def edit(self, entries: Sequence[Entry], edits: Mapping[str, EntryEdit]) -> bytes:
+        """The file's bytes with the edits (by entry key) made; no other byte changes."""
+        return self.encode(edit_text(self.text, entries, edits, newline=self.newline,
+                                     ascii_values=self.eight_bit))
+
     def insert_fields(self, entries: Sequence[Entry],
                       additions: Mapping[str, Sequence[tuple[str, str]]]) -> bytes:
         """The file's bytes with new fields (key -> [(name, value)]) added to their entries:
         an empty `name = {}` is filled where it is, the others go after the entry's last
         field in its own indentation and alignment. No other byte changes."""
-        text = self.text
-        ascii_values = self.eight_bit
-        edits: list[tuple[int, int, str]] = []  # (start, end, new text): end > start replaces
-        for entry in entries:
-            new = additions.get(entry.key)
-            if not new:
-                continue
-            present = {name for name, _ in entry.fields}
-            start, close = _locate(text, entry)
-            for name, value in new:
-                if name in present:  # written but empty (`title = {}`): fill it where it is
-                    edits.extend(_fill_empty(text, start, close, name, value, ascii_values))
-            fields = [(name, value) for name, value in new if name not in present]
-            if fields:
-                at, inserted = _insertion(text, start, close, fields, self.newline,
-                                          ascii_values)
-                edits.append((at, at, inserted))
-        for begin, end, piece in sorted(edits, reverse=True):
-            text = text[:begin] + piece + text[end:]
-        return self.encode(text)
+        return self.edit(entries, {key: EntryEdit(tuple(fields))
+                                   for key, fields in additions.items() if fields})
+
+
+@dataclass(frozen=True, slots=True)
+class EntryEdit:
+    """What one entry's text gets: field values set (in place when the field is written,
+    else added after the last field), and a new entry type ("" keeps it)."""
+
+    fields: tuple[tuple[str, str], ...] = ()
+    entry_type: str = ""
 
 
 def newline_of(text: str) -> str:
@@ -176,23 +173,64 @@ def _decode(data: bytes, shown: str, encoding: str, source: str) -> str:
                            "name the right one with --encoding") from None
 
 
-# ---------------------------------------------------------------- finding an entry's text
+# ---------------------------------------------------------------- editing entries in place
 
 
-def _locate(text: str, entry: Entry) -> tuple[int, int]:
-    """(index of the entry's opening delimiter, index of its closing one)."""
-    pattern = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*" + re.escape(entry.key)
-                         + r"[ \t\r\n]*,")
-    best: tuple[int, re.Match[str]] | None = None
-    for match in pattern.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        distance = abs(line - entry.line) if entry.line else 0
-        if best is None or distance < best[0]:
-            best = (distance, match)
-    if best is None:
+def edit_text(text: str, entries: Sequence[Entry], edits: Mapping[str, EntryEdit], *,
+              newline: str = "\n", ascii_values: bool = False) -> str:
+    """survey.bib's text with the edits made to the entries they name: every value written
+    by the one writer (bibtex/write.py), new fields in the entry's own style, the type
+    keeping its case; every other byte kept."""
+    fmt = BibFormat(ascii=ascii_values)
+    heads = _heads(text) if edits else {}
+    changes: list[tuple[int, int, str]] = []  # (start, end, new text): end > start replaces
+    for entry in entries:
+        edit = edits.get(entry.key)
+        if edit is None:
+            continue
+        opener, close = _find(text, heads, entry)
+        spans = field_spans(text, opener, close)
+        added: list[tuple[str, str]] = []
+        for name, value in edit.fields:
+            span = spans.get(name.lower())
+            if span is None:
+                added.append((name, value))
+            else:
+                changes.append((span[0], span[1], value_text(name, value, fmt)))
+        if added:
+            at, inserted = _insertion(text, opener, close, added, newline, ascii_values)
+            changes.append((at, at, inserted))
+        if edit.entry_type:
+            changes.append(_retype(text, opener, edit.entry_type))
+    for begin, end, piece in sorted(changes, reverse=True):
+        text = text[:begin] + piece + text[end:]
+    return text
+
+
+_HEAD_RE = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*([^\s,]+?)[ \t\r\n]*,")
+_FIELD_RE = re.compile(r"[\s,]*([^\s=,{}\"#]+)\s*=\s*")
+_TYPE_RE = re.compile(r"@\s*([A-Za-z][\w-]*)")
+
+
+def _heads(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Every entry head in one pass: key -> [(line, index of the opening delimiter)]."""
+    heads: dict[str, list[tuple[int, int]]] = {}
+    line, counted = 1, 0
+    for match in _HEAD_RE.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        heads.setdefault(match.group(2), []).append((line, match.start(1)))
+    return heads
+
+
+def _find(text: str, heads: dict[str, list[tuple[int, int]]], entry: Entry) -> tuple[int, int]:
+    """(opening, closing delimiter) of the entry's text: the head with its key nearest to
+    the line the parser gave (a key written twice is a duplicate-key error elsewhere)."""
+    found = heads.get(entry.key)
+    if not found:
         raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
-                           "text to add fields to; nothing was written")
-    opener = best[1].start(1)
+                           "text to edit; nothing was written")
+    _, opener = min(found, key=lambda head: abs(head[0] - entry.line) if entry.line else 0)
     close = _closing(text, opener)
     if close < 0:
         raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
@@ -220,15 +258,52 @@ def _closing(text: str, opener: int) -> int:
     return -1
 
 
-def _fill_empty(text: str, opener: int, close: int, name: str, value: str,
-                ascii_values: bool) -> list[tuple[int, int, str]]:
-    """The edit that puts value into an empty `name = {}` (or `""`) of this entry."""
-    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}\s*=\s*(\{{\s*\}}|\"\s*\")", re.I)
-    match = pattern.search(text, opener, close)
-    if match is None:
-        return []
-    written = field_text(name, value, BibFormat(ascii=ascii_values), 0)
-    return [(match.start(1), match.end(1), written.partition("=")[2].strip())]
+def field_spans(text: str, opener: int, close: int) -> dict[str, tuple[int, int]]:
+    """{lower-case field name: (start, end) of its value} for the entry between `opener`
+    and `close` (top-level fields only; a value runs to the next top-level comma)."""
+    spans: dict[str, tuple[int, int]] = {}
+    index = _next_comma(text, opener + 1, close)  # skip the key
+    while index < close:
+        match = _FIELD_RE.match(text, index, close)
+        if match is None:
+            break
+        start = match.end()
+        end = _next_comma(text, start, close)
+        value_end = start + len(text[start:end].rstrip())
+        spans.setdefault(match.group(1).lower(), (start, value_end))
+        index = end
+    return spans
+
+
+def _next_comma(text: str, start: int, close: int) -> int:
+    """Index of the next comma at brace depth 0 outside quotes (or `close`)."""
+    depth, quoted = 0, False
+    for index in range(start, close):
+        char = text[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0 and text[index - 1] != "\\":
+            quoted = not quoted
+        elif char == "," and depth == 0 and not quoted:
+            return index
+    return close
+
+
+def _retype(text: str, opener: int, new_type: str) -> tuple[int, int, str]:
+    """The edit that makes the entry opened at `opener` a `new_type`, in the case its type
+    is written in (`@ARTICLE`, `@Article`, `@article`)."""
+    at = text.rfind("@", 0, opener)
+    match = _TYPE_RE.match(text, at)
+    if match is None:  # cannot happen: _heads found this entry by the same pattern
+        return opener, opener, ""
+    old = match.group(1)
+    if old.isupper():
+        new_type = new_type.upper()
+    elif old[:1].isupper():
+        new_type = new_type.capitalize()
+    return match.start(1), match.end(1), new_type
 
 
 _FIELD_LINE_RE = re.compile(r"^([ \t]*)([^\s=,{}]+)([ \t]*)=([ \t]*)", re.MULTILINE)
@@ -246,11 +321,16 @@ def _insertion(text: str, opener: int, close: int, fields: Iterable[tuple[str, s
     width = 0
     if lines:
         first = lines[0]
-        fmt = BibFormat(indent=first.group(1), before_eq=first.group(3),
-                        after_eq=first.group(4), ascii=ascii_values)
-        columns = {len(m.group(2)) + len(m.group(3)) for m in lines}
-        if len(columns) == 1 and len(lines) > 1 and len(first.group(3)) > 1:
-            width = columns.pop()  # names padded so that the `=` line up
+        before = first.group(3)
+        columns = Counter(len(m.group(2)) + len(m.group(3)) for m in lines)
+        column, count = columns.most_common(1)[0]
+        if len(lines) > 1 and count * 2 > len(lines) and any(len(m.group(3)) > 1
+                                                             for m in lines):
+            width = column  # names padded so that most `=` line up (a long name overflows)
+        elif len(before) > 1:
+            before = " "  # the first name's padding was alignment, not the entry's style
+        fmt = BibFormat(indent=first.group(1), before_eq=before, after_eq=first.group(4),
+                        ascii=ascii_values)
     pieces = [field_text(name, value, fmt, width) for name, value in fields]
     if "\n" in body:
         if trailing_comma:

@@ -96,6 +96,11 @@ def field_text(name: str, value: str, fmt: BibFormat, width: int = 0) -> str:
     return _field(name, _value(name, value, fmt)[0], fmt, width)
 
 
+def value_text(name: str, value: str, fmt: BibFormat) -> str:
+    """A field's value as the format writes it, with its delimiters (`{...}`)."""
+    return _value(name, value, fmt)[0]
+
+
 def _field(name: str, text: str, fmt: BibFormat, width: int) -> str:
     head = name + " " * max(1, width - len(name)) if width else name + fmt.before_eq
     return f"{head}={fmt.after_eq}{text}"

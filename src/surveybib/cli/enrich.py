@@ -10,6 +10,7 @@ import click
 from surveybib import enrich as stage
 from surveybib.bibtex.source import BibSource
 from surveybib.cli.app import Context, main, pass_context, progress_bar, report
+from surveybib.cli.scholar import Wanted, run_scholarly
 from surveybib.config import Settings
 from surveybib.enrich import EnrichResult
 from surveybib.errors import UsageError
@@ -26,17 +27,34 @@ from surveybib.survey import load_survey
               help="Print the fields that would be added; write nothing.")
 @click.option("--write", is_flag=True,
               help="Also add the missing fields and found DOIs to survey.bib itself.")
+@click.option("--upgrade", is_flag=True,
+              help="Find the published version of arXiv-only entries (Semantic Scholar, "
+                   "confirmed by Crossref); --write applies it to survey.bib.")
+@click.option("--counts", is_flag=True,
+              help="Refresh citation counts (Semantic Scholar) and code links (Hugging Face "
+                   "Papers) in the store.")
+@click.option("--no-code-links", "no_code", is_flag=True,
+              help="With --counts: skip Hugging Face (500 lookups per 5 minutes per IP).")
 @pass_context
 def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
-           write: bool) -> None:
+           write: bool, upgrade: bool, counts: bool, no_code: bool) -> None:
     """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
     settings = ctx.settings
     if dry_run and write:
         raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
+    if no_code and not counts:
+        raise UsageError("--no-code-links goes with --counts")
+    if counts and write and not upgrade:
+        raise UsageError("--counts keeps counts and code links in the metadata store; --write "
+                         "(survey.bib) goes with --upgrade")
     if not dry_run:  # it writes the store (and with --write survey.bib): one run at a time
         click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
     _known_keys(keys, survey.parsed, settings)
+    if upgrade or counts:
+        run_scholarly(ctx, survey, keys, Wanted(upgrade, counts, not no_code, refresh,
+                                                 dry_run, write))
+        return
     store = survey.store
 
     def save(store: MetadataStore) -> None:

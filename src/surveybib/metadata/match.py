@@ -18,7 +18,7 @@ from surveybib.bibtex.names import first_family
 from surveybib.identifiers import normalize_doi
 from surveybib.latex import to_unicode
 from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles
-from surveybib.model import Entry
+from surveybib.model import Entry, Person
 from surveybib.text import fold, normalize_title, plain_text
 
 Status = Literal["matched", "ambiguous", "no match"]
@@ -196,3 +196,83 @@ def judge(query: Query, candidates: Sequence[Candidate]) -> Verdict:
 
 def _with_note(candidate: Candidate, note: str) -> Candidate:
     return replace(candidate, note=note)
+
+
+# ------------------------------------------------------------------ the same work, twice
+
+# Letters that NFKD leaves whole, written as unidecode writes them.
+_TRANSLIT = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
+                           "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "æ": "ae", "Æ": "AE",
+                           "œ": "oe", "Œ": "OE", "ß": "ss", "ı": "i", "ħ": "h", "Ħ": "H"})
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+# A subtitle after ":", " - ", " -- " or a dash; and words that make a subtitle another work.
+_SUBTITLE = re.compile(r"\s*(?::|\s[-\u2013\u2014]{1,3}\s)\s*")
+_OTHER_WORK = frozenset({"extended", "extension", "supplement", "supplementary", "erratum",
+                         "corrigendum", "correction", "comment", "comments", "reply",
+                         "response", "abstract", "poster", "workshop", "demo", "appendix",
+                         "thesis", "retraction", "retracted"})
+
+
+@lru_cache(maxsize=1 << 14)
+def name_keys(family: str) -> frozenset[str]:
+    """A family name folded for comparison, transliteration-aware: LaTeX removed, letters
+    NFKD keeps whole transliterated (ø, ł, ß, æ), accents and case folded; a German umlaut
+    also gives its two-letter spelling (Müller: muller and mueller)."""
+    text = to_unicode(family)
+    keys = {fold(text.translate(_TRANSLIT)), fold(text.translate(_UMLAUTS).translate(_TRANSLIT))}
+    return frozenset(k for k in keys if k)
+
+
+def _display_family(name: str) -> tuple[str, str]:
+    """(family, first word) of a display name such as Semantic Scholar's "Xupeng Miao"."""
+    words = to_unicode(name).replace(",", " ").split()
+    return (words[-1], words[0]) if words else ("", "")
+
+
+def matched_authors(mine: Sequence[Person], theirs: Sequence[str]) -> int:
+    """How many of `mine` (parsed BibTeX names) appear among `theirs` (display names,
+    "Given Family"), each of theirs used once; a two-word name written family first
+    ("Zhang Wei" for Wei Zhang) counts too."""
+    free = [(_display_family(n), n) for n in theirs]
+    matched = 0
+    for person in mine:
+        family = person.family or person.literal
+        keys = name_keys(family)
+        given = name_keys(person.given.split()[0]) if person.given.split() else frozenset()
+        for index, ((last, first), name) in enumerate(free):
+            if keys & name_keys(last) or (
+                    given and len(name.split()) == 2 and keys & name_keys(first)
+                    and given & name_keys(last)):
+                matched += 1
+                del free[index]
+                break
+    return matched
+
+
+def enough_authors(mine: Sequence[Person], theirs: Sequence[str], truncated: bool) -> bool:
+    """The author lists overlap by at least half: of the longer list, or of the named
+    authors when this list ends in "and others"."""
+    if not mine or not theirs:
+        return False
+    matched = matched_authors(mine, theirs)
+    if truncated and len(theirs) >= len(mine):
+        return matched * 2 >= len(mine)
+    return matched * 2 >= max(len(mine), len(theirs))
+
+
+def titles_agree(mine: str, theirs: str) -> bool:
+    """The same title after normalisation (case, accents, punctuation, LaTeX), or one is
+    the other plus a trailing subtitle that does not make it another work ("extended
+    version", "comment", "workshop" ...)."""
+    a, b = normalize_title(mine), normalize_title(theirs)
+    if a and a == b:
+        return True
+    return _plus_subtitle(mine, b) or _plus_subtitle(theirs, a)
+
+
+def _plus_subtitle(longer: str, shorter: str) -> bool:
+    parts = _SUBTITLE.split(plain_text(to_unicode(longer)), maxsplit=1)
+    if len(parts) != 2 or len(shorter.split()) < 2:
+        return False
+    head, tail = normalize_title(parts[0]), normalize_title(parts[1])
+    return head == shorter and not (set(tail.split()) & _OTHER_WORK)

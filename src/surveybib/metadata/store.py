@@ -59,6 +59,14 @@ class MetadataStore:
     works: Mapping[str, Work] = field(default_factory=dict)
     missing: Mapping[str, str] = field(default_factory=dict)
     searches: Mapping[str, SearchResult] = field(default_factory=dict)
+    # Semantic Scholar and Hugging Face (enrich --upgrade / --counts), as JSON records that
+    # each carry their "fetched" date: S2 papers and citation counts keyed by the id asked
+    # ("arxiv:2106.09685", "doi:10.1145/..."), code links by "arxiv:<id>", and the
+    # upgrades written into survey.bib by entry key.
+    scholar: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    citations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    code: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    upgrades: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _mapped: dict[str, Record] = field(default_factory=dict, compare=False, repr=False)
 
     def record(self, doi: str) -> Record | None:
@@ -77,13 +85,22 @@ class MetadataStore:
         works: Mapping[str, Work] | None = None,
         missing: Mapping[str, str] | None = None,
         searches: Mapping[str, SearchResult] | None = None,
+        *,
+        scholar: Mapping[str, Mapping[str, Any]] | None = None,
+        citations: Mapping[str, Mapping[str, Any]] | None = None,
+        code: Mapping[str, Mapping[str, Any]] | None = None,
+        upgrades: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> MetadataStore:
         """A new store with these records added (a found DOI leaves the missing list)."""
         new_works = {**self.works, **(works or {})}
         new_missing = {k: v for k, v in {**self.missing, **(missing or {})}.items()
                        if k not in new_works}
         new_searches = {**self.searches, **(searches or {})}
-        return MetadataStore(new_works, new_missing, new_searches)
+        return MetadataStore(new_works, new_missing, new_searches,
+                             scholar={**self.scholar, **(scholar or {})},
+                             citations={**self.citations, **(citations or {})},
+                             code={**self.code, **(code or {})},
+                             upgrades={**self.upgrades, **(upgrades or {})})
 
 
 def trimmed(work: Work) -> Work:
@@ -105,6 +122,9 @@ def store_to_json(store: MetadataStore) -> str:
         "not-found": dict(store.missing),
         "searches": {key: _search_json(s) for key, s in store.searches.items()},
     }
+    for name, section in _sections(store):
+        if section:  # absent until used: older stores stay byte for byte the same
+            data[name] = {key: dict(value) for key, value in section.items()}
     return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -131,9 +151,32 @@ def store_from_json(text: str, where: str) -> MetadataStore:
                  for doi, w in data.get("works", {}).items()}
         missing = {str(k): str(v) for k, v in data.get("not-found", {}).items()}
         searches = {str(k): _search_from_json(v) for k, v in data.get("searches", {}).items()}
+        scholar, citations, code, upgrades = (_dated(data.get(name, {}))
+                                              for name in _SECTION_NAMES)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unreadable(where, f"unexpected content ({type(exc).__name__}: {exc})") from None
-    return MetadataStore(works, missing, searches)
+    return MetadataStore(works, missing, searches, scholar=scholar, citations=citations,
+                         code=code, upgrades=upgrades)
+
+
+_SECTION_NAMES = ("semanticscholar", "citations", "code", "upgrades")
+
+
+def _sections(store: MetadataStore) -> list[tuple[str, Mapping[str, Mapping[str, Any]]]]:
+    return list(zip(_SECTION_NAMES, (store.scholar, store.citations, store.code,
+                                     store.upgrades), strict=True))
+
+
+def _dated(section: Any) -> dict[str, dict[str, Any]]:
+    """One Semantic Scholar / Hugging Face section: every record an object with a date."""
+    if not isinstance(section, dict):
+        raise TypeError("a section that is not an object")
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in section.items():
+        if not isinstance(value, dict) or not isinstance(value.get("fetched"), str):
+            raise ValueError(f"{key!r} has no 'fetched' date")
+        out[str(key)] = value
+    return out
 
 
 def _search_from_json(value: Mapping[str, Any]) -> SearchResult:
@@ -182,7 +225,8 @@ def save_store(path: Path, store: MetadataStore) -> bool:
         if path.read_bytes() == data:
             return False
     except FileNotFoundError:
-        if not (store.works or store.missing or store.searches):
+        if not (store.works or store.missing or store.searches
+                or any(section for _, section in _sections(store))):
             return False  # nothing fetched yet: no file to commit
     except OSError as exc:
         raise MetadataStoreError(f"{path}: cannot be read: {exc.strerror or exc}") from None

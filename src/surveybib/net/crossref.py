@@ -12,10 +12,10 @@ from urllib.parse import quote, urlencode
 
 from surveybib.identifiers import doi_path
 from surveybib.model import Work
+from surveybib.net.ratelimit import Limits
 from surveybib.net.transport import (
     BadAnswer,
     ClientConfig,
-    Limits,
     Reply,
     RequestFailed,
     Transport,

@@ -58,7 +58,8 @@ class Client:
 
     def __init__(self, config: ClientConfig, transport: Transport | None = None) -> None:
         self.config = config
-        self.transport: Transport = transport if transport is not None else HttpTransport(config)
+        self.transport: Transport = (transport if transport is not None
+                                     else HttpTransport(config, max_body=config.max_body))
         self.crossref = Crossref(self.transport, config)
         self.datacite = DataCite(self.transport, config)
 

@@ -18,7 +18,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -33,7 +34,6 @@ DEFAULT_CROSSREF_URL = "https://api.crossref.org"
 DEFAULT_DATACITE_URL = "https://api.datacite.org"
 MAX_BODY = 20 * 1024 * 1024  # a work-list of 1,000 full records is about 10 MB
 MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
-SAFETY = 0.85  # run at this fraction of the announced rate, to absorb timing jitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,106 +109,57 @@ class BadAnswer(Exception):
     """An answer that retrying will not fix (malformed JSON, 400, too large)."""
 
 
+class Limiter(Protocol):
+    """An API's limits as the transport uses them: a concurrency gate, a start per route,
+    the limits an answer announces, and a slow-down after a 429."""
+
+    @property
+    def gate(self) -> AbstractContextManager[Any]: ...
+
+    def take(self, route: str) -> None: ...
+
+    def update(self, route: str, headers: Mapping[str, str]) -> None: ...
+
+    def throttled(self) -> None: ...
+
+
 class Transport(Protocol):
     """What the API modules need from the network: a limited GET, and a way to say which
     limits apply to a host (so a 429 from it slows the right limiter down)."""
 
-    requests_made: int
+    @property
+    def requests_made(self) -> int: ...
 
-    def get(self, url: str, limits: Limits, route: str) -> Reply: ...
+    def get(self, url: str, limits: Limiter, route: str) -> Reply: ...
 
-    def register(self, base_url: str, limits: Limits) -> None: ...
+    def request(self, method: str, url: str, limits: Limiter, route: str = "single", *,
+                params: Mapping[str, str] | None = None, json: Any = None) -> Reply: ...
+
+    def register(self, base_url: str, limits: Limiter) -> None: ...
 
     def close(self) -> None: ...
 
 
-# ------------------------------------------------------------------ the limiter
+class TransportConfig(Protocol):
+    """How patient a transport is (ClientConfig and the scholarly APIs' configs)."""
 
+    @property
+    def mailto(self) -> str: ...
 
-class Bucket:
-    """A token bucket of capacity one: callers reserve evenly spaced start times."""
+    @property
+    def connect_timeout(self) -> float: ...
 
-    def __init__(self, rate: float) -> None:
-        self._lock = threading.Lock()
-        self._interval = 1.0 / rate
-        self._last = -1e9  # start time of the latest reservation
-        self._next = 0.0
+    @property
+    def read_timeout(self) -> float: ...
 
-    def set_rate(self, rate: float) -> None:
-        self._set_interval(1.0 / max(rate, 0.05))
+    @property
+    def retries(self) -> int: ...
 
-    def slow_down(self) -> None:
-        self._set_interval(min(self._interval * 2, 20.0))
+    @property
+    def backoff(self) -> float: ...
 
-    def _set_interval(self, interval: float) -> None:
-        with self._lock:
-            self._interval = interval
-            self._next = self._last + interval  # the spacing applies from the latest start
-
-    def take(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._last = start
-            self._next = start + self._interval
-        if start > now:
-            time.sleep(start - now)
-
-
-class Gate:
-    """A semaphore whose size can change while it is in use."""
-
-    def __init__(self, limit: int) -> None:
-        self._cond = threading.Condition()
-        self._limit = max(1, limit)
-        self._active = 0
-
-    def set_limit(self, limit: int) -> None:
-        with self._cond:
-            self._limit = max(1, limit)
-            self._cond.notify_all()
-
-    def __enter__(self) -> None:
-        with self._cond:
-            while self._active >= self._limit:
-                self._cond.wait()
-            self._active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._cond:
-            self._active -= 1
-            self._cond.notify_all()
-
-
-_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-
-
-class Limits:
-    """The rate and concurrency limits of one API (a rate per route: `single`, `list`),
-    updated from the `x-rate-limit-*` and `x-concurrency-limit` headers it sends."""
-
-    def __init__(self, defaults: Mapping[str, float]) -> None:
-        self.buckets = {
-            "single": Bucket(defaults["single"] * SAFETY),
-            "list": Bucket(defaults["list"] * SAFETY),
-        }
-        self.gate = Gate(int(defaults["concurrency"]))
-
-    def update(self, route: str, headers: Mapping[str, str]) -> None:
-        limit = headers.get("x-rate-limit-limit")
-        interval = _INTERVAL_RE.match(headers.get("x-rate-limit-interval") or "1s")
-        if limit and limit.strip().isdigit() and int(limit) > 0 and interval:
-            scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[interval.group(2) or "s"]
-            seconds = float(interval.group(1)) * scale
-            if seconds > 0:
-                self.buckets[route].set_rate(int(limit) / seconds * SAFETY)
-        concurrency = headers.get("x-concurrency-limit")
-        if concurrency and concurrency.strip().isdigit() and int(concurrency) > 0:
-            self.gate.set_limit(int(concurrency))
-
-    def throttled(self) -> None:
-        for bucket in self.buckets.values():
-            bucket.slow_down()
+    @property
+    def workers(self) -> int: ...
 
 
 # ------------------------------------------------------------------ retries
@@ -288,18 +239,24 @@ def retry_classes() -> tuple[type[Any], type[Any]]:
 
 
 class HttpTransport:
-    """A Transport over one requests.Session. Thread-safe."""
+    """A Transport over one requests.Session. Thread-safe.
 
-    def __init__(self, config: ClientConfig) -> None:
+    `headers` are sent with every request (an API key); `methods` are those a failed
+    request may be repeated with (the scholarly batch endpoint only reads, through POST);
+    `max_body` caps every answer."""
+
+    def __init__(self, config: TransportConfig, *, headers: Mapping[str, str] | None = None,
+                 methods: Sequence[str] = ("GET",), max_body: int = MAX_BODY) -> None:
         import requests
         from requests.adapters import HTTPAdapter
 
         self.config = config
+        self.max_body = max_body
         self.requests_made = 0
         self._hosts = Hosts(on_throttle=self._throttled)
         self._down: dict[str, str] = {}
         self._count_lock = threading.Lock()
-        self._host_limits: dict[str, Limits] = {}
+        self._host_limits: dict[str, Limiter] = {}
         retry_class, _ = retry_classes()
         retry = retry_class(
             total=config.retries + 2,
@@ -313,7 +270,7 @@ class HttpTransport:
             backoff_max=30.0,
             retry_after_max=15,  # a longer wait asked for fails the request, reported
             status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
+            allowed_methods=frozenset(methods),
             respect_retry_after_header=True,
             raise_on_status=False,
             hosts=self._hosts,
@@ -325,8 +282,9 @@ class HttpTransport:
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = user_agent(config.mailto)
         self.session.headers["Accept"] = "application/json"
+        self.session.headers.update(headers or {})
 
-    def register(self, base_url: str, limits: Limits) -> None:
+    def register(self, base_url: str, limits: Limiter) -> None:
         self._host_limits[address(base_url)] = limits
 
     def close(self) -> None:
@@ -338,8 +296,14 @@ class HttpTransport:
             log.info("%s answered 429: slowing down", host)
             limits.throttled()
 
-    def get(self, url: str, limits: Limits, route: str) -> Reply:
+    def get(self, url: str, limits: Limiter, route: str) -> Reply:
         """One GET through the limiter and the retry policy; the body read with a size cap."""
+        return self.request("GET", url, limits, route)
+
+    def request(self, method: str, url: str, limits: Limiter, route: str = "single", *,
+                params: Mapping[str, str] | None = None, json: Any = None) -> Reply:
+        """One request through the limiter and the retry policy; the body read with the
+        size cap. Raises Unreachable (the host never answered), RequestFailed, BadAnswer."""
         import requests
 
         host = address(url)
@@ -348,13 +312,13 @@ class HttpTransport:
         with limits.gate:
             if host in self._down:  # found down while this request waited its turn
                 raise Unreachable(self._down[host])
-            limits.buckets[route].take()
+            limits.take(route)
             with self._count_lock:
                 self.requests_made += 1
             try:
-                response = self.session.get(
-                    url, timeout=(self.config.connect_timeout, self.config.read_timeout),
-                    stream=True, allow_redirects=True,
+                response = self.session.request(
+                    method, url, params=params, json=json, stream=True, allow_redirects=True,
+                    timeout=(self.config.connect_timeout, self.config.read_timeout),
                 )
             except requests.RequestException as exc:
                 raise self._transport_error(host, urlsplit(url).netloc, exc) from None
@@ -383,7 +347,7 @@ class HttpTransport:
     def _read(self, response: Any) -> bytes:
         import requests
 
-        limit = self.config.max_body
+        limit = self.max_body
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             raise BadAnswer(f"answer of {int(length):,} bytes is over the {limit:,}-byte limit")

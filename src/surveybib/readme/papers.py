@@ -29,6 +29,7 @@ class Paper:
     note: str | None = None
     plain_title: str = ""  # the title alone, without venue and year
     year: int | None = None
+    cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
     @property
     def id(self) -> str:

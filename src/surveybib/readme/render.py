@@ -4,7 +4,7 @@ rendering, followed by the anchor pass (anchors.py) and the tidy-up (markdown.py
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +74,16 @@ def render_readme(
     title: str,
     source: str,
     blocks: Collection[str] = README_BLOCKS,
+    columns: Sequence[tuple[str, str]] = (),
+    cells: Mapping[str, dict[str, str]] | None = None,
 ) -> tuple[str, list[tuple[Entry, str]]]:
     """Render README.md; returns the text and the entries whose category is unknown.
-    `blocks` names the optional sections shown (README_BLOCKS: all of them)."""
+    `blocks` names the optional sections shown (README_BLOCKS: all of them); `columns`
+    the optional (id, heading) table columns, `cells` their markdown by entry key."""
     categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
+    if cells:
+        for paper in papers:
+            paper.cells = cells.get(paper.key, {})
     template = env.get_template("README.md.j2")
     text = template.render(
         taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
@@ -91,5 +97,6 @@ def render_readme(
         papers=papers,
         source=source,
         marker=GENERATED_MARKER,
+        columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
     return tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown

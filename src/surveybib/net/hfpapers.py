@@ -1,0 +1,202 @@
+"""The Hugging Face Papers client: code links (GitHub repository, its stars, the project
+page) for arXiv ids.
+
+`GET {base}/api/papers/{arxiv_id}`, no key, no batch; 404 for a paper Hugging Face does not
+index. The fields read, as huggingface_hub's `PaperInfo` parses this answer
+(huggingface_hub/hf_api.py): `githubRepo` (a URL string, optional), `githubStars` (int,
+optional), `projectPage` (a URL string, optional), next to `id`, `title`, `authors`
+([{name, ...}]), `publishedAt`, `summary`, `upvotes`.
+
+Limits (huggingface.co/docs/hub/rate-limits): "Hub APIs" calls, 500 per 5-minute window
+per IP address for anonymous users; answers carry `RateLimit: "api";r=<left>;t=<seconds>`
+and `RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window>` (IETF draft names), which
+the limiter follows. A 429 storm stops the run's Hugging Face part after a few failures in
+a row; what was not asked is asked on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from surveybib.net.ratelimit import Gate, WindowLimiter
+from surveybib.net.transport import (
+    BadAnswer,
+    HttpTransport,
+    RequestFailed,
+    Transport,
+    env_number,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HF_URL = "https://huggingface.co"
+ANONYMOUS = (500, 300.0)  # Hub API calls per 5-minute window, per IP address
+MAX_BODY = 2 * 1024 * 1024  # one paper's page data is a few kB
+STORM = 3  # this many 429-failed papers in a row end the Hugging Face part of a run
+_POLICY_RE = re.compile(r";\s*q=(\d+)\s*;\s*w=(\d+)")
+_REMAINING_RE = re.compile(r";\s*r=(\d+)\s*;\s*t=(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class HFConfig:
+    """Where and how to ask Hugging Face. Built from the environment by `hf_config`."""
+
+    base_url: str = DEFAULT_HF_URL
+    mailto: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    workers: int = 4
+
+
+def hf_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> HFConfig:
+    """SURVEYBIB_HF_URL, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
+    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
+    return HFConfig(
+        base_url=(environ.get("SURVEYBIB_HF_URL") or DEFAULT_HF_URL).rstrip("/"),
+        mailto=mailto,
+        connect_timeout=min(5.0, timeout),
+        read_timeout=timeout,
+        retries=int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
+        backoff=min(0.5, timeout / 4),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLinks:
+    """What Hugging Face says about one arXiv paper; `indexed` False for a 404."""
+
+    arxiv_id: str
+    indexed: bool
+    repo: str = ""
+    stars: int | None = None
+    project: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HFMissed:
+    """A paper whose request failed (asked again next run)."""
+
+    arxiv_id: str
+    message: str
+    throttled: bool = False
+
+
+HFOutcome = CodeLinks | HFMissed
+
+
+class HFPapers:
+    """`/api/papers/{id}` over one transport, a few at a time. Use as a context manager.
+    It is the transport's Limiter for its host: `limiter` spaces the starts."""
+
+    def __init__(self, config: HFConfig, transport: Transport | None = None) -> None:
+        self.config = config
+        self.limiter = WindowLimiter.published(*ANONYMOUS)
+        self.gate = Gate(config.workers)
+        self.transport: Transport = transport if transport is not None else HttpTransport(
+            config, max_body=MAX_BODY)
+        self.transport.register(config.base_url, self)
+
+    def __enter__(self) -> HFPapers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.transport.close()
+
+    @property
+    def requests_made(self) -> int:
+        return self.transport.requests_made
+
+    def take(self, route: str) -> None:
+        self.limiter.take()
+
+    def update(self, route: str, headers: Mapping[str, str]) -> None:
+        """Follow the announced window (RateLimit-Policy) and an exhausted one (RateLimit)."""
+        policy = _POLICY_RE.search(headers.get("RateLimit-Policy") or "")
+        if policy and int(policy.group(1)) > 0 and int(policy.group(2)) > 0:
+            self.limiter.set_limit(int(policy.group(1)), float(policy.group(2)))
+        left = _REMAINING_RE.search(headers.get("RateLimit") or "")
+        if left and int(left.group(1)) == 0:
+            self.limiter.pause(float(left.group(2)))
+
+    def throttled(self) -> None:
+        self.limiter.slow_down()
+
+    def paper_url(self, arxiv_id: str) -> str:
+        """`{base}/api/papers/{arxiv_id}`, the id percent-encoded into one path segment."""
+        return f"{self.config.base_url}/api/papers/{quote(arxiv_id, safe='')}"
+
+    def get_paper(self, arxiv_id: str) -> HFOutcome:
+        """One paper's code links; a failed request is an outcome (Unreachable raises)."""
+        try:
+            reply = self.transport.get(self.paper_url(arxiv_id), self, "single")
+        except RequestFailed as exc:
+            return HFMissed(arxiv_id, f"Hugging Face: {exc}", throttled=exc.status == 429)
+        except BadAnswer as exc:
+            return HFMissed(arxiv_id, f"Hugging Face: {exc}")
+        status = reply.status
+        if status == 404:
+            return CodeLinks(arxiv_id, indexed=False)
+        if status == 429 or status >= 500:
+            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status} (after retries)",
+                            throttled=status == 429)
+        if status >= 400:
+            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status}")
+        try:
+            data = json.loads(reply.body)
+        except (ValueError, UnicodeDecodeError):
+            return HFMissed(arxiv_id, "Hugging Face sent malformed JSON")
+        if not isinstance(data, dict):
+            return HFMissed(arxiv_id, "Hugging Face answered something other than a paper")
+        return code_links(arxiv_id, data)
+
+    def fetch_papers(self, arxiv_ids: Sequence[str],
+                     on_done: Callable[[Sequence[HFOutcome]], None]) -> None:
+        """Every id, a few at a time; `on_done` gets each chunk's outcomes in the calling
+        thread. A 429 storm (STORM throttled failures in a row) stops the asking: the
+        rest come back as HFMissed. Raises Unreachable when the host cannot be reached."""
+        unique = list(dict.fromkeys(arxiv_ids))
+        if not unique:
+            return
+        on_done([self.get_paper(unique[0])])  # alone: an unreachable host costs one request
+        storm = 0
+        workers = max(1, self.config.workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveybib-hf") as pool:
+            for start in range(1, len(unique), 5 * workers):
+                chunk = unique[start:start + 5 * workers]
+                if storm >= STORM:
+                    on_done([HFMissed(i, "Hugging Face keeps answering 429; not asked")
+                             for i in chunk])
+                    continue
+                outcomes = list(pool.map(self.get_paper, chunk))
+                for outcome in outcomes:
+                    throttled = isinstance(outcome, HFMissed) and outcome.throttled
+                    storm = storm + 1 if throttled else 0
+                on_done(outcomes)
+
+
+def code_links(arxiv_id: str, data: Mapping[str, Any]) -> CodeLinks:
+    """A `/api/papers/{id}` answer -> CodeLinks; only http(s) URLs and whole numbers kept."""
+    stars = data.get("githubStars")
+    return CodeLinks(
+        arxiv_id, indexed=True, repo=_url(data.get("githubRepo")),
+        stars=stars if isinstance(stars, int) and not isinstance(stars, bool) and stars >= 0
+        else None,
+        project=_url(data.get("projectPage")),
+    )
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    return value if re.match(r"^https?://[^\s/]+", value, re.I) and len(value) < 500 else ""
