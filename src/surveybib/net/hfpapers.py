@@ -32,7 +32,8 @@ from surveybib.net.transport import (
     HttpTransport,
     RequestFailed,
     Transport,
-    env_number,
+    WindowClient,
+    patience_from_env,
 )
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,10 @@ class HFConfig:
 
 def hf_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> HFConfig:
     """SURVEYBIB_HF_URL, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
-    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return HFConfig(
         base_url=(environ.get("SURVEYBIB_HF_URL") or DEFAULT_HF_URL).rstrip("/"),
         mailto=mailto,
-        connect_timeout=min(5.0, timeout),
-        read_timeout=timeout,
-        retries=int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
-        backoff=min(0.5, timeout / 4),
+        **patience_from_env(environ),
     )
 
 
@@ -94,7 +91,7 @@ class HFMissed:
 HFOutcome = CodeLinks | HFMissed
 
 
-class HFPapers:
+class HFPapers(WindowClient):
     """`/api/papers/{id}` over one transport, a few at a time. Use as a context manager.
     It is the transport's Limiter for its host: `limiter` spaces the starts."""
 
@@ -106,19 +103,6 @@ class HFPapers:
             config, max_body=MAX_BODY)
         self.transport.register(config.base_url, self)
 
-    def __enter__(self) -> HFPapers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.transport.close()
-
-    @property
-    def requests_made(self) -> int:
-        return self.transport.requests_made
-
-    def take(self, route: str) -> None:
-        self.limiter.take()
-
     def update(self, route: str, headers: Mapping[str, str]) -> None:
         """Follow the announced window (RateLimit-Policy) and an exhausted one (RateLimit)."""
         policy = _POLICY_RE.search(headers.get("RateLimit-Policy") or "")
@@ -127,9 +111,6 @@ class HFPapers:
         left = _REMAINING_RE.search(headers.get("RateLimit") or "")
         if left and int(left.group(1)) == 0:
             self.limiter.pause(float(left.group(2)))
-
-    def throttled(self) -> None:
-        self.limiter.slow_down()
 
     def paper_url(self, arxiv_id: str) -> str:
         """`{base}/api/papers/{arxiv_id}`, the id percent-encoded into one path segment."""

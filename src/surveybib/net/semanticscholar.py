@@ -32,7 +32,8 @@ from surveybib.net.transport import (
     HttpTransport,
     RequestFailed,
     Transport,
-    env_number,
+    WindowClient,
+    patience_from_env,
 )
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,11 @@ class S2Config:
 
 def s2_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> S2Config:
     """SURVEYBIB_S2_URL, SURVEYBIB_S2_API_KEY, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
-    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return S2Config(
         base_url=(environ.get("SURVEYBIB_S2_URL") or DEFAULT_S2_URL).rstrip("/"),
         api_key=(environ.get("SURVEYBIB_S2_API_KEY") or "").strip(),
         mailto=mailto,
-        connect_timeout=min(5.0, timeout),
-        read_timeout=timeout,
-        retries=int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
-        backoff=min(0.5, timeout / 4),
+        **patience_from_env(environ),
     )
 
 
@@ -119,7 +116,7 @@ S2Outcome = Found | Unknown | Missed
 # ------------------------------------------------------------------ the client
 
 
-class SemanticScholar:
+class SemanticScholar(WindowClient):
     """The batch endpoint over one transport. Thread-safe; use as a context manager.
     It is the transport's Limiter for its host: `limiter` spaces the starts."""
 
@@ -135,25 +132,6 @@ class SemanticScholar:
             config, headers=headers, methods=("POST",),  # the batch only reads: safe to repeat
             max_body=config.max_body)
         self.transport.register(config.base_url, self)
-
-    def __enter__(self) -> SemanticScholar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.transport.close()
-
-    @property
-    def requests_made(self) -> int:
-        return self.transport.requests_made
-
-    def take(self, route: str) -> None:
-        self.limiter.take()
-
-    def update(self, route: str, headers: Mapping[str, str]) -> None:
-        """Semantic Scholar announces no limits in its answers."""
-
-    def throttled(self) -> None:
-        self.limiter.slow_down()
 
     @property
     def batch_url(self) -> str:

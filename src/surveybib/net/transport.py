@@ -55,16 +55,21 @@ class ClientConfig:
 def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -> ClientConfig:
     """SURVEYBIB_CROSSREF_URL, SURVEYBIB_DATACITE_URL, SURVEYBIB_MAILTO (over the configured
     mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""
-    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return ClientConfig(
         crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
         datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
         mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
-        connect_timeout=min(5.0, timeout),
-        read_timeout=timeout,
-        retries=int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
-        backoff=min(0.5, timeout / 4),
+        **patience_from_env(environ),
     )
+
+
+def patience_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The timeouts, retries and backoff every API client takes from SURVEYBIB_TIMEOUT
+    (the read timeout, seconds) and SURVEYBIB_RETRIES."""
+    timeout = env_number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
+    return {"connect_timeout": min(5.0, timeout), "read_timeout": timeout,
+            "retries": int(env_number(environ.get("SURVEYBIB_RETRIES"), 4)),
+            "backoff": min(0.5, timeout / 4)}
 
 
 def env_number(value: str | None, default: float) -> float:
@@ -160,6 +165,35 @@ class TransportConfig(Protocol):
 
     @property
     def workers(self) -> int: ...
+
+
+class WindowClient:
+    """The part every client of an API limited per window shares (Semantic Scholar,
+    Hugging Face): a context manager over its transport, and the transport's Limiter for
+    its host, its starts spaced by `limiter` (a WindowLimiter) behind `gate`."""
+
+    transport: Transport
+    limiter: Any  # net.ratelimit.WindowLimiter; tests swap in a faster one
+    gate: AbstractContextManager[Any]
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.transport.close()
+
+    @property
+    def requests_made(self) -> int:
+        return self.transport.requests_made
+
+    def take(self, route: str) -> None:
+        self.limiter.take()
+
+    def update(self, route: str, headers: Mapping[str, str]) -> None:
+        """Limits the answers announce (none, unless a client says otherwise)."""
+
+    def throttled(self) -> None:
+        self.limiter.slow_down()
 
 
 # ------------------------------------------------------------------ retries
