@@ -48,6 +48,20 @@ class Fetched:
     summary: str = ""
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a build runs: it allocates hundreds of thousands
+    of acyclic objects that live until it ends, and the collector would only walk them
+    again and again (about 5% of a 3,644-entry build). Refcounting still frees the rest."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], list[Problem]]:
     """Everything build writes, computed from the survey (no writing)."""
     gc.freeze()  # the survey lives until the process ends: later collections can skip it

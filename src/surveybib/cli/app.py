@@ -3,6 +3,7 @@ Context they fill, how findings are printed, and the one map from errors to exit
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -139,11 +140,25 @@ def _late_options() -> list[click.Parameter]:
 
 class _Group(click.Group):
     """Turns SurveybibError into a one-line message and an exit code; every command
-    gets the global options."""
+    gets the global options. A command in `lazy_commands` (name -> module of
+    surveybib.cli) is imported when it is asked for, so `surveybib build` loads none of
+    the code of the other commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         cmd.params.extend(_late_options())
         super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            importlib.import_module(f"surveybib.cli.{self.lazy_commands[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

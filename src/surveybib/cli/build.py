@@ -28,6 +28,7 @@ from surveybib.survey import load_survey
 def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
     settings = ctx.settings
+    click.get_current_context().with_resource(pipeline.collector_paused())
     if not check_only:  # held until the command ends: two builds never interleave
         click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
