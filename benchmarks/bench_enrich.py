@@ -12,7 +12,6 @@ zero requests. Targets (issue 3): <= 15 s, <= 60 requests, >= 7x faster than per
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,13 +30,8 @@ from surveybib.model import Work  # noqa: E402
 from surveybib.net.fetch import Client  # noqa: E402
 from surveybib.net.transport import ClientConfig  # noqa: E402
 
-
-def _shared_data() -> Path:
-    default = ROOT.parent / "shared"
-    path = Path(os.environ.get("SURVEYBIB_SHARED", default)) / "data"
-    if not path.is_dir():
-        sys.exit(f"{path} is missing: the benchmark needs ../shared/data")
-    return path
+# The recorded Crossref/DataCite bodies the fake API serves (tests/data/SOURCES.md).
+TEST_DATA = ROOT / "tests" / "data"
 
 
 _PER_ENTRY = """
@@ -61,7 +55,7 @@ def measure(bench: Any) -> list[Any]:
     about two minutes."""
     import harness
 
-    api = FakeAPI(_shared_data(), latency=0.05).start()
+    api = FakeAPI(TEST_DATA, latency=0.05).start()
     try:
         dois = api.synthetic(1000, prefix="10.5555/bench.")
         work = bench.work / "enrich-1000"
@@ -112,7 +106,7 @@ def main() -> int:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
 
-    api = FakeAPI(_shared_data(), latency=args.latency).start()
+    api = FakeAPI(TEST_DATA, latency=args.latency).start()
     dois = api.synthetic(args.dois, prefix="10.5555/bench.")
     bib = "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n}}\n" for i, doi in enumerate(dois))
     entries = parse_bib(bib, "survey.bib").entries

@@ -27,11 +27,8 @@ from fakescholar import FakeScholar, hf_paper, s2_paper  # noqa: E402
 VENUES = ("NeurIPS", "ICLR", "ICML", "TMLR")
 
 
-def _shared_data() -> Path:
-    path = Path(os.environ.get("SURVEYBIB_SHARED", ROOT.parent / "shared")) / "data"
-    if not path.is_dir():
-        sys.exit(f"{path} is missing: the benchmark needs ../shared/data")
-    return path
+# The recorded Crossref/DataCite bodies the fake API serves (tests/data/SOURCES.md).
+TEST_DATA = ROOT / "tests" / "data"
 
 
 def setup(work: Path, papers: int, latency: float) -> tuple[FakeScholar, FakeAPI, str]:
@@ -39,7 +36,7 @@ def setup(work: Path, papers: int, latency: float) -> tuple[FakeScholar, FakeAPI
     of those with a DOI that Crossref confirms), 10% known only as preprints; every tenth
     paper has a GitHub repository at Hugging Face."""
     scholar = FakeScholar(latency=latency).start()
-    api = FakeAPI(_shared_data(), latency=latency).start()
+    api = FakeAPI(TEST_DATA, latency=latency).start()
     entries = []
     for n in range(papers):
         arxiv = f"23{n // 9000 + 1:02d}.{n % 9000 + 10000:05d}"

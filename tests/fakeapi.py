@@ -1,6 +1,6 @@
 """A fake Crossref + DataCite REST API: real HTTP on 127.0.0.1, in a thread.
 
-It serves the real response bodies recorded in ../shared/data (see data/SOURCES.md there)
+It serves the real response bodies recorded in tests/data (see tests/data/SOURCES.md)
 and records derived from them under the test prefix 10.5555/. It enforces Crossref's
 polite/public pool limits (answering 429 when a client exceeds them), announces them in
 the same headers as Crossref, counts every request, and can be told to misbehave: add
@@ -99,7 +99,7 @@ class FakeAPI:
     # ------------------------------------------------------------ data
 
     def load_real(self) -> None:
-        """The real single-work bodies and the DataCite body from ../shared/data."""
+        """The real single-work bodies and the DataCite body from tests/data."""
         for path in sorted((self.data / "crossref").glob("10.*.json")):
             if path.name.endswith(".csl.json"):
                 continue  # the CSL transform is not a /works answer
@@ -109,7 +109,7 @@ class FakeAPI:
             self.datacite[body["data"]["attributes"]["doi"].lower()] = body
 
     def real(self, name: str) -> dict[str, Any]:
-        """The recorded body of ../shared/data/crossref/<name>.json."""
+        """The recorded body of tests/data/crossref/<name>.json."""
         data: dict[str, Any] = json.loads((self.data / "crossref" / f"{name}.json")
                                           .read_text(encoding="utf-8"))
         return data

@@ -396,9 +396,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fake_scholar() -> Iterator[FakeScholar]:
-    """A fake Semantic Scholar + Hugging Face on 127.0.0.1, stopped after the test."""
+def fake_scholar(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeScholar]:
+    """A fake Semantic Scholar + Hugging Face on 127.0.0.1; the CLI of this test talks to it
+    (SURVEYBIB_S2_URL and SURVEYBIB_HF_URL name it). Stopped after the test."""
     fake = FakeScholar().start()
+    monkeypatch.setenv("SURVEYBIB_S2_URL", fake.url)
+    monkeypatch.setenv("SURVEYBIB_HF_URL", fake.url)
     try:
         yield fake
     finally:

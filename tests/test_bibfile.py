@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import shared_path
+from conftest import DATA
 
 from surveybib.bibtex.parse import parse_bib
 from surveybib.bibtex.source import BibSource
@@ -203,11 +203,11 @@ def test_a_broken_entry_does_not_stop_the_rest() -> None:
     assert str(problem).startswith("survey.bib:2: broken: @misc block does not parse, skipped:")
 
 
-PARSE_FAILURES = "bibtexparser-v2-parse-failures"
+PARSE_FAILURES = DATA / "edge" / "bibtexparser-v2-parse-failures"
 
 
 def _failure_cases() -> list[str]:
-    # the names are fixed by MANIFEST.json; listed here so collection needs no ../shared
+    # the names are fixed by MANIFEST.json (checked below)
     return [
         "entry_missing_comma_between_fields.bib", "entry_only_with_key_no_comma.bib",
         "entry_without_closing_brace.bib", "entry_without_field_and_closing_brace.bib",
@@ -218,8 +218,7 @@ def _failure_cases() -> list[str]:
 
 
 def test_parse_failure_manifest_lists_exactly_these_cases() -> None:
-    manifest = json.loads(shared_path("corpora", "edge", PARSE_FAILURES, "MANIFEST.json")
-                          .read_text(encoding="utf-8"))
+    manifest = json.loads((PARSE_FAILURES / "MANIFEST.json").read_text(encoding="utf-8"))
     assert sorted(manifest) == _failure_cases()
 
 
@@ -227,7 +226,7 @@ def test_parse_failure_manifest_lists_exactly_these_cases() -> None:
 def test_bibtexparser_parse_failures(name: str) -> None:
     """sciunto-org/python-bibtexparser's splitter failure cases: exactly one failed block,
     at line 5, reported with its file and line; the valid entry before it is kept."""
-    directory = shared_path("corpora", "edge", PARSE_FAILURES)
+    directory = PARSE_FAILURES
     manifest = json.loads((directory / "MANIFEST.json").read_text(encoding="utf-8"))
     path = f"edge/{name}"
     parsed = parse_bib((directory / name).read_text(encoding="utf-8"), path)
@@ -263,22 +262,26 @@ def test_crlf_file_parses_like_lf_and_remembers_its_line_ends() -> None:
 @pytest.mark.parametrize(
     ("name", "key", "title"),
     [
-        P("encoding1.bib", "testŠ", "Šome title", id="latin-9"),
-        P("encoding3.bib", "test1", "Söme title", id="latin-1"),
-        P("encoding4.bib", "test1", "Żome title", id="latin-2"),
+        P("latin9-coding-line.bib", "Šimek1999", "Šeptání a cena v €", id="latin-9"),
+        P("latin1-coding-line.bib", "godel1931", "Über formal unentscheidbare Sätze",
+          id="latin-1"),
+        P("latin2-coding-line.bib", "zolw2004", "Żółw z Łodzi", id="latin-2"),
     ],
 )
 def test_emacs_coding_line_names_the_encoding(name: str, key: str, title: str) -> None:
-    """biber's t/tdata encoding files: 8-bit, with `-*- coding: latin-N-unix -*-`."""
-    data = shared_path("corpora", "edge", "biber-t-tdata", name).read_bytes()
+    """8-bit files with `-*- coding: latin-N-unix -*-` (as in biber's t/tdata/encoding*.bib)."""
+    data = (DATA / "edge" / "synthetic" / name).read_bytes()
     parsed = parse_bib(BibSource.decode(data, name).text, name)
     assert [(e.key, e.get("title")) for e in parsed.entries] == [(key, title)]
     assert parsed.problems == ()
 
 
+GBK_TEST = DATA / "edge" / "bibtexparser-v2-tests" / "gbk_test.bib"
+
+
 def test_gbk_file_is_a_clear_error() -> None:
     """python-bibtexparser's gbk_test.bib: GBK bytes, no coding line."""
-    data = shared_path("corpora", "edge", "bibtexparser-v2-tests", "gbk_test.bib").read_bytes()
+    data = GBK_TEST.read_bytes()
     with pytest.raises(BibFileError) as caught:
         BibSource.decode(data, "survey.bib")
     message = str(caught.value)
@@ -287,7 +290,7 @@ def test_gbk_file_is_a_clear_error() -> None:
 
 
 def test_gbk_file_with_its_encoding_named() -> None:
-    data = shared_path("corpora", "edge", "bibtexparser-v2-tests", "gbk_test.bib").read_bytes()
+    data = GBK_TEST.read_bytes()
     parsed = parse_bib(BibSource.decode(data, "survey.bib", "gbk").text)
     assert [(e.key, e.get("author"), e.get("journal")) for e in parsed.entries] == [
         ("凯撒2013", "凯撒", "测试期刊")]

@@ -1,4 +1,5 @@
-"""`surveybib enrich` run as a user would, against the fake API, in a temporary survey."""
+"""`surveybib enrich` run as a user would (the `cli` fixture), against the fake API, in a
+temporary survey."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import Cli
 from fakeapi import add_specinfer
 from test_enrich import BIB
-
-from surveybib.cli import main
 
 
 @pytest.fixture
@@ -22,16 +21,14 @@ def survey(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(root: Path, api: Any, *args: str, **env: str) -> Result:
-    environ = {"SURVEYBIB_CROSSREF_URL": api.url if api else "http://127.0.0.1:9",
-               "SURVEYBIB_DATACITE_URL": api.url if api else "http://127.0.0.1:9",
-               "SURVEYBIB_TIMEOUT": "1", "SURVEYBIB_OFFLINE": "", **env}
-    return CliRunner().invoke(main, ["-C", str(root), "enrich", *args], env=environ)
+@pytest.fixture(autouse=True)
+def quick_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEYBIB_TIMEOUT", "1")
 
 
-def test_dry_run_prints_changes_and_writes_nothing(survey: Path, fake_api: Any) -> None:
+def test_dry_run_prints_changes_and_writes_nothing(survey: Path, fake_api: Any, cli: Cli) -> None:
     add_specinfer(fake_api)
-    result = _run(survey, fake_api, "--dry-run")
+    result = cli("enrich", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: specinfer: title: (none) -> SpecInfer: Accelerating Large Language " \
         "Model Serving with Tree-based Speculative Inference and Verification (from Crossref " \
@@ -45,9 +42,9 @@ def test_dry_run_prints_changes_and_writes_nothing(survey: Path, fake_api: Any) 
 
 
 def test_enrich_fills_the_store_and_a_second_run_asks_nothing(survey: Path,
-                                                              fake_api: Any) -> None:
+                                                              fake_api: Any, cli: Cli) -> None:
     add_specinfer(fake_api)
-    first = _run(survey, fake_api)
+    first = cli("enrich")
     assert first.exit_code == 0, first.output
     assert first.stdout == ""
     lock = (survey / "survey.lock.json").read_bytes()
@@ -55,16 +52,17 @@ def test_enrich_fills_the_store_and_a_second_run_asks_nothing(survey: Path,
     assert "survey.bib:28: ghost: warning: 10.5555/no-such-doi not found at Crossref or " \
         "DataCite" in first.stderr
     asked = fake_api.count()
-    second = _run(survey, fake_api)
+    second = cli("enrich")
     assert second.exit_code == 0
     assert fake_api.count() == asked
     assert second.stderr.splitlines()[-1].startswith("metadata: 0 fetched, 3 cached, 1 not found")
     assert (survey / "survey.lock.json").read_bytes() == lock
 
 
-def test_write_adds_fields_to_survey_bib_and_nothing_else(survey: Path, fake_api: Any) -> None:
+def test_write_adds_fields_to_survey_bib_and_nothing_else(survey: Path, fake_api: Any,
+                                                          cli: Cli) -> None:
     add_specinfer(fake_api)
-    result = _run(survey, fake_api, "--write", "specinfer", "vqf")
+    result = cli("enrich", "--write", "specinfer", "vqf")
     assert result.exit_code == 0, result.output
     text = (survey / "survey.bib").read_text(encoding="utf-8")
     spec_line = text.splitlines()[0]
@@ -88,15 +86,15 @@ def test_write_adds_fields_to_survey_bib_and_nothing_else(survey: Path, fake_api
 )
 def test_offline_says_how_many_entries_lack_metadata(survey: Path, fake_api: Any,
                                                      args: tuple[str, ...],
-                                                     env: dict[str, str]) -> None:
-    result = _run(survey, fake_api, *args, **env)
+                                                     env: dict[str, str], cli: Cli) -> None:
+    result = cli("enrich", *args, env=env)
     assert result.exit_code == 0
     assert result.stderr == "offline: 5 entries lack metadata\n"
     assert fake_api.count() == 0
 
 
-def test_no_network_is_reported_in_one_line_and_exits_0(survey: Path) -> None:
-    result = _run(survey, None)
+def test_no_network_is_reported_in_one_line_and_exits_0(survey: Path, cli: Cli) -> None:
+    result = cli("enrich")
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1
@@ -104,16 +102,16 @@ def test_no_network_is_reported_in_one_line_and_exits_0(survey: Path) -> None:
         and lines[0].endswith(": 5 entries lack metadata")
 
 
-def test_unknown_key_is_bad_usage(survey: Path, fake_api: Any) -> None:
-    result = _run(survey, fake_api, "nosuchkey")
+def test_unknown_key_is_bad_usage(survey: Path, fake_api: Any, cli: Cli) -> None:
+    result = cli("enrich", "nosuchkey")
     assert result.exit_code == 2
     assert "no entry with key 'nosuchkey' in survey.bib" in result.stderr
     assert fake_api.count() == 0
 
 
-def test_unreadable_store_is_an_error_and_is_kept(survey: Path, fake_api: Any) -> None:
+def test_unreadable_store_is_an_error_and_is_kept(survey: Path, fake_api: Any, cli: Cli) -> None:
     (survey / "survey.lock.json").write_text("{broken", encoding="utf-8")
-    result = _run(survey, fake_api)
+    result = cli("enrich")
     assert result.exit_code == 1
     assert "survey.lock.json: metadata store cannot be read" in result.stderr
     assert (survey / "survey.lock.json").read_text(encoding="utf-8") == "{broken"
@@ -121,7 +119,7 @@ def test_unreadable_store_is_an_error_and_is_kept(survey: Path, fake_api: Any) -
 
 
 def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
-    tmp_path: Path, fake_api: Any
+    tmp_path: Path, fake_api: Any, cli: Cli
 ) -> None:
     """Issue 3's example: a DOI, a taxonomy and a reader are enough for the README; the
     store is committed, so a later build with no network gives the same bytes."""
@@ -129,9 +127,7 @@ def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
     (tmp_path / "survey.bib").write_text(
         "@misc{specinfer, doi = {10.1145/3620666.3651335}, taxonomy = {Dynamic Inference}, "
         "reader = {Yin, Lihao}}\n", encoding="utf-8")
-    environ = {"SURVEYBIB_CROSSREF_URL": fake_api.url, "SURVEYBIB_DATACITE_URL": fake_api.url,
-               "SURVEYBIB_OFFLINE": ""}
-    first = CliRunner().invoke(main, ["-C", str(tmp_path), "build"], env=environ)
+    first = cli("build")
     assert first.exit_code == 0, first.output
     assert "no title" not in first.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
@@ -140,8 +136,7 @@ def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
             "[paper](https://doi.org/10.1145/3620666.3651335)") in readme
     asked = fake_api.count()
     (tmp_path / "README.md").unlink()
-    again = CliRunner().invoke(main, ["-C", str(tmp_path), "build"],
-                               env={**environ, "SURVEYBIB_OFFLINE": "1"})
+    again = cli("build", env={"SURVEYBIB_OFFLINE": "1"})
     assert again.exit_code == 0, again.output
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
     assert fake_api.count() == asked
@@ -149,7 +144,7 @@ def test_a_doi_only_entry_builds_a_full_readme_then_rebuilds_offline(
 
 
 def test_write_fills_empty_fields_in_place_and_honours_a_coding_line(
-    tmp_path: Path, fake_api: Any
+    tmp_path: Path, fake_api: Any, cli: Cli
 ) -> None:
     """`title = {}` is filled where it stands (not skipped while being counted), and a
     Latin-1 file declared by its coding line is written back in Latin-1."""
@@ -157,7 +152,7 @@ def test_write_fills_empty_fields_in_place_and_honours_a_coding_line(
     head = "% -*- coding: latin-1 -*-\n@string{caf = {Caf\xe9}}\n"
     body = "@misc{s, doi = {10.1145/3620666.3651335}, title = {}, note = caf}\n"
     (tmp_path / "survey.bib").write_bytes((head + body).encode("latin-1"))
-    result = _run(tmp_path, fake_api, "--write")
+    result = cli("enrich", "--write")
     assert result.exit_code == 0, result.output
     text = (tmp_path / "survey.bib").read_bytes().decode("latin-1")
     assert text.startswith(head + "@misc{s, doi = {10.1145/3620666.3651335}, title = {SpecInfer: ")

@@ -3,8 +3,9 @@
 the `surveybib export` command.
 
 Inputs: tests/data/export/survey.bib (a small fixture survey), the repository's own
-survey.bib, and ../shared/corpora/ml/*.bib and ../shared/corpora/large/d2l_d2l-en.bib
-(real bibliographies by other people; see ../shared/corpora/SOURCES.md).
+survey.bib, and, in the corpus sweep (marked `corpora`: SURVEYBIB_CORPORA, which .ci/run
+points at ../shared/corpora), ml/*.bib and large/d2l_d2l-en.bib (real bibliographies by
+other people; see ../shared/corpora/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
+from conftest import Cli, corpus_path
 
 from surveybib.bibtex.dates import month_number
 from surveybib.bibtex.names import NAME_FIELDS, bibtex_names
@@ -62,10 +63,16 @@ def fixture_entries() -> tuple[Entry, ...]:
 def corpus(name: str) -> Path:
     if name == "survey.bib":
         return ROOT / "survey.bib"
-    return shared_path("corpora", *name.split("/"))
+    return corpus_path(*name.split("/"))
 
 
-CORPORA = [
+def _sweep(*names: str) -> list[object]:
+    """The repository's own survey.bib, and files of the corpus sweep (marked `corpora`)."""
+    return [n if n in ("survey.bib", "fixture") else pytest.param(n, marks=pytest.mark.corpora)
+            for n in names]
+
+
+CORPORA = _sweep(
     "survey.bib",
     "ml/llm_b-vitamins-collection.bib",
     "ml/llm_models_bib_llm.bib",
@@ -73,7 +80,7 @@ CORPORA = [
     "ml/mlsys_openmlsys-zh.bib",
     "ml/scaling-book_main.bib",
     "large/d2l_d2l-en.bib",
-]
+)
 
 
 def assert_golden(name: str, text: str) -> None:
@@ -606,8 +613,8 @@ _FROM_BIBLATEX = {"journaltitle": "journal", "location": "address", "eprinttype"
                   "eprintclass": "primaryclass", "eid": "articleno", "pagetotal": "numpages"}
 
 
-@pytest.mark.parametrize("name", ["fixture", "survey.bib", "ml/scaling-book_main.bib",
-                                  "large/d2l_d2l-en.bib"])
+@pytest.mark.parametrize("name", _sweep("fixture", "survey.bib", "ml/scaling-book_main.bib",
+                                        "large/d2l_d2l-en.bib"))
 def test_round_trip_biblatex(name: str) -> None:
     """Every field survives under its biblatex name; only year/month/day (now `date`) and
     arXiv-only venue strings (now `eprint`) are folded away."""
@@ -766,8 +773,8 @@ def test_csl_json_fixture_is_valid_and_renders() -> None:
     assert len(text.splitlines()) == len(entries)
 
 
-@pytest.mark.parametrize("name", ["survey.bib", "ml/mlsys_openmlsys-zh.bib",
-                                  "ml/scaling-book_main.bib", "ml/llm_models_bib_llm.bib"])
+@pytest.mark.parametrize("name", _sweep("survey.bib", "ml/mlsys_openmlsys-zh.bib",
+                                        "ml/scaling-book_main.bib", "ml/llm_models_bib_llm.bib"))
 def test_csl_json_corpora_are_valid_and_every_item_renders(name: str) -> None:
     entries = load(corpus(name))
     assert_valid_csl(to_csl_json(entries))
@@ -779,12 +786,6 @@ def test_csl_json_corpora_are_valid_and_every_item_renders(name: str) -> None:
 # ---------------------------------------------------------------- the command
 
 
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC), "SURVEYBIB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "surveybib", *args], cwd=cwd,
-                          capture_output=True, text=True, encoding="utf-8", env=env)
-
-
 @pytest.fixture
 def survey_dir(tmp_path: Path) -> Path:
     for name in ("survey.bib", "pyproject.toml"):
@@ -792,15 +793,15 @@ def survey_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_cli_aux_selects_cited_keys_and_reports_missing_ones(survey_dir: Path) -> None:
+def test_cli_aux_selects_cited_keys_and_reports_missing_ones(survey_dir: Path, cli: Cli) -> None:
     (survey_dir / "paper").mkdir()
     (survey_dir / "paper" / "paper.aux").write_text(
         "\\relax\n\\citation{tay2022efficient,kwon2023vllm}\n\\citation{ghost2024}\n"
         "\\bibstyle{plain}\n\\bibdata{references}\n\\@input{intro.aux}\n")
     (survey_dir / "paper" / "intro.aux").write_text("\\citation{openai2023gpt4}\n")
-    done = run_cli(["export", "--format", "bibtex", "--aux", "paper/paper.aux",
-                    "-o", "paper/references.bib"], survey_dir)
-    assert done.returncode == 1
+    done = cli("export", "--format", "bibtex", "--aux", "paper/paper.aux",
+               "-o", "paper/references.bib", cwd=survey_dir)
+    assert done.exit_code == 1
     assert "paper/paper.aux: ghost2024: cited but not in survey.bib" in done.stderr
     written = (survey_dir / "paper" / "references.bib").read_text(encoding="utf-8")
     assert re.findall(r"^@\w+\{([^,]+),", written, re.M) == [
@@ -809,24 +810,24 @@ def test_cli_aux_selects_cited_keys_and_reports_missing_ones(survey_dir: Path) -
     assert list((survey_dir / "paper").glob("*.tmp")) == []
 
 
-def test_cli_star_exports_everything_to_stdout(survey_dir: Path) -> None:
+def test_cli_star_exports_everything_to_stdout(survey_dir: Path, cli: Cli) -> None:
     (survey_dir / "paper.aux").write_text("\\citation{*}\n")
-    done = run_cli(["export", "--aux", "paper.aux", "--format", "csl-json"], survey_dir)
-    assert done.returncode == 0, done.stderr
+    done = cli("export", "--aux", "paper.aux", "--format", "csl-json", cwd=survey_dir)
+    assert done.exit_code == 0, done.stderr
     assert done.stdout == render_export(fixture_entries(), "csl-json")
 
 
-def test_cli_keys_taxonomy_sort_keep_and_skip_config(survey_dir: Path) -> None:
+def test_cli_keys_taxonomy_sort_keep_and_skip_config(survey_dir: Path, cli: Cli) -> None:
     pyproject = survey_dir / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'export_skip_fields = ["publisher"]\n')
-    done = run_cli(["export", "--taxonomy", "Survey/Review", "--sort", "year", "--keep",
-                    "abstract", "--format", "bibtex"], survey_dir)
-    assert done.returncode == 0, done.stderr
+    done = cli("export", "--taxonomy", "Survey/Review", "--sort", "year", "--keep",
+               "abstract", "--format", "bibtex", cwd=survey_dir)
+    assert done.exit_code == 0, done.stderr
     assert re.findall(r"^@\w+\{([^,]+),", done.stdout, re.M) == ["tay2022efficient",
                                                                   "openai2023gpt4"]
     assert "publisher" not in done.stdout
-    done = run_cli(["export", "--keys", "kwon2023vllm,nobody", "--format", "ris"], survey_dir)
-    assert done.returncode == 1
+    done = cli("export", "--keys", "kwon2023vllm,nobody", "--format", "ris", cwd=survey_dir)
+    assert done.exit_code == 1
     assert "--keys: nobody: cited but not in survey.bib" in done.stderr
     assert "ID  - kwon2023vllm" in done.stdout
 
@@ -837,16 +838,16 @@ def test_cli_keys_taxonomy_sort_keep_and_skip_config(survey_dir: Path) -> None:
     pytest.param(["--aux", "missing.aux"], "no such file", id="aux-missing"),
     pytest.param(["--format", "text", "--csl", "nope.csl"], "no such file", id="csl-missing"),
 ])
-def test_cli_usage_errors_exit_2(survey_dir: Path, args: list[str], message: str) -> None:
-    done = run_cli(["export", *args], survey_dir)
-    assert done.returncode == 2
+def test_cli_usage_errors_exit_2(survey_dir: Path, args: list[str], message: str, cli: Cli) -> None:
+    done = cli("export", *args, cwd=survey_dir)
+    assert done.exit_code == 2
     assert message in done.stderr
 
 
-def test_cli_export_rules_are_configurable(survey_dir: Path) -> None:
+def test_cli_export_rules_are_configurable(survey_dir: Path, cli: Cli) -> None:
     pyproject = survey_dir / "pyproject.toml"
     pyproject.write_text(pyproject.read_text()
                          + '\n[tool.surveybib.check]\nexport-unknown-key = "warning"\n')
-    done = run_cli(["export", "--keys", "kwon2023vllm,nobody"], survey_dir)
-    assert done.returncode == 0, done.stderr
+    done = cli("export", "--keys", "kwon2023vllm,nobody", cwd=survey_dir)
+    assert done.exit_code == 0, done.stderr
     assert "--keys: nobody: warning: cited but not in survey.bib" in done.stderr

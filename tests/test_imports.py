@@ -50,21 +50,28 @@ def _imports(tree: ast.Module) -> list[tuple[ast.stmt, bool]]:
     return found
 
 
-def _targets(node: ast.stmt) -> list[str]:
-    """The surveybib modules an import statement loads."""
+def _targets(node: ast.stmt, importer: str) -> list[str]:
+    """The surveybib modules an import statement in `importer` loads, with the packages
+    above each that are not yet running (importing `a.b.c` from outside `a.b` runs
+    `a/b/__init__` first)."""
     if isinstance(node, ast.Import):
-        return [a.name for a in node.names if a.name in MODULES]
-    assert isinstance(node, ast.ImportFrom)
-    base = node.module or ""
-    out = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
-    return out or ([base] if base in MODULES else [])
+        named = [a.name for a in node.names if a.name in MODULES]
+    else:
+        assert isinstance(node, ast.ImportFrom)
+        base = node.module or ""
+        named = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
+        named = named or ([base] if base in MODULES else [])
+    parents = [name.rsplit(".", depth)[0] for name in named
+               for depth in range(1, name.count(".") + 1)]
+    return [*named, *(p for p in parents
+                      if p in MODULES and p != importer and not importer.startswith(p + "."))]
 
 
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        graph[name] = {t for node, _ in _imports(tree) for t in _targets(node)} - {name}
+        graph[name] = {t for node, _ in _imports(tree) for t in _targets(node, name)} - {name}
     return graph
 
 
@@ -94,6 +101,15 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
 def test_the_walk_finds_a_cycle_when_there_is_one() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_a_submodule_import_runs_its_package_first() -> None:
+    """`from surveybib.scaffold.text import x` outside the scaffold package runs
+    scaffold/__init__ first: a cycle through a package's __init__ is a cycle."""
+    node = ast.parse("from surveybib.scaffold.text import render").body[0]
+    assert set(_targets(node, "surveybib.issueform")) == {"surveybib.scaffold.text",
+                                                          "surveybib.scaffold"}
+    assert _targets(node, "surveybib.scaffold.files") == ["surveybib.scaffold.text"]
 
 
 def test_no_import_cycle() -> None:

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import Cli
 
-from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.errors import ConfigError
 from surveybib.lint import lint
@@ -45,18 +44,13 @@ def rules_found(tmp_path: Path) -> list[tuple[str, str, str]]:
     return [(p.rule, p.key or "", p.level) for p in lint(survey, settings)]
 
 
-def run(root: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["-C", str(root), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def test_a_clean_survey_has_no_findings(tmp_path: Path) -> None:
+def test_a_clean_survey_has_no_findings(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, GOOD)
     assert rules_found(tmp_path) == []
-    assert run(tmp_path, "build")[0] == 0
-    code, _, err = run(tmp_path, "check")
-    assert code == 0
-    assert "0 finding(s): 0 errors, 0 warnings" in err
+    assert cli("build").exit_code == 0
+    result = cli("check")
+    assert result.exit_code == 0
+    assert "0 finding(s): 0 errors, 0 warnings" in result.stderr
 
 
 def _art(key: str, **fields: str) -> str:
@@ -158,19 +152,20 @@ ONE_PAPER = [
 
 
 @pytest.mark.parametrize(("first", "second", "pasted"), ONE_PAPER)
-def test_check_and_add_agree_on_one_paper(tmp_path: Path, first: str, second: str,
+def test_check_and_add_agree_on_one_paper(tmp_path: Path, cli: Cli, first: str, second: str,
                                           pasted: str) -> None:
     one = f"@misc{{one, title = {{One}}, {first}, taxonomy = {{Pruning}}}}\n"
     two = f"@misc{{two, title = {{Two}}, {second}, taxonomy = {{Pruning}}}}\n"
     make_survey(tmp_path, one + two)
-    code, out, _ = run(tmp_path, "check", "--format", "json")
-    findings = [(f["rule"], f["key"]) for f in json.loads(out)["findings"]]
+    findings = [(f["rule"], f["key"])
+                for f in json.loads(cli("check", "--format", "json").stdout)["findings"]]
     assert ("duplicate-doi", "two") in findings
     assert not any(rule in ("bad-doi", "bad-arxiv") for rule, _ in findings)
     make_survey(tmp_path, one)
     before = (tmp_path / "survey.bib").read_bytes()
-    code, _, err = run(tmp_path, "--offline", "add", pasted)
-    assert code == 1 and "is already in survey.bib" in err and "'one'" in err
+    result = cli("--offline", "add", pasted)
+    assert result.exit_code == 1
+    assert "is already in survey.bib" in result.stderr and "'one'" in result.stderr
     assert (tmp_path / "survey.bib").read_bytes() == before
 
 
@@ -204,32 +199,32 @@ def test_title_words_fold_latex_accents_and_case() -> None:
 BAD = _art("a", year="20x0") + _art("b", taxonomy="-")
 
 
-def test_check_prints_sorted_lines_and_exits_1(tmp_path: Path) -> None:
+def test_check_prints_sorted_lines_and_exits_1(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, BAD)
-    run(tmp_path, "build")
-    code, _, err = run(tmp_path, "check")
-    assert code == 1
-    lines = err.splitlines()
+    cli("build")
+    result = cli("check")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
     assert lines[0] == "survey.bib:1: a: year '20x0' is not a year (expected four digits)"
     assert lines[1] == "survey.bib:8: b: warning: no taxonomy; listed under Uncategorized"
     assert lines[-1] == "2 finding(s): 1 error, 1 warning"
 
 
-def test_check_levels_from_config(tmp_path: Path) -> None:
+def test_check_levels_from_config(tmp_path: Path, cli: Cli) -> None:
     config = TAXONOMY + '[tool.surveybib.check]\nbad-year = "off"\nno-taxonomy = "error"\n'
     make_survey(tmp_path, BAD, config)
-    run(tmp_path, "build")
-    code, out, _ = run(tmp_path, "check", "--format", "json")
-    assert code == 1
-    data = json.loads(out)
+    cli("build")
+    result = cli("check", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
     assert [(f["rule"], f["level"]) for f in data["findings"]] == [("no-taxonomy", "error")]
     assert (data["errors"], data["warnings"]) == (1, 0)
 
 
-def test_warnings_alone_exit_0(tmp_path: Path) -> None:
+def test_warnings_alone_exit_0(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, _art("b", taxonomy="-"))
-    run(tmp_path, "build")
-    assert run(tmp_path, "check")[0] == 0
+    cli("build")
+    assert cli("check").exit_code == 0
 
 
 @pytest.mark.parametrize(("config", "message"), [
@@ -241,12 +236,13 @@ def test_warnings_alone_exit_0(tmp_path: Path) -> None:
     pytest.param("[tool.surveybib]\ncheck = 3\n", "[tool.surveybib.check] must be a table",
                  id="not-a-table"),
 ])
-def test_bad_check_config_is_one_clear_line(tmp_path: Path, config: str, message: str) -> None:
+def test_bad_check_config_is_one_clear_line(tmp_path: Path, config: str, message: str,
+                                            cli: Cli) -> None:
     make_survey(tmp_path, GOOD, config)
-    code, _, err = run(tmp_path, "check")
-    assert code == 1
-    assert message in err
-    assert "Traceback" not in err
+    result = cli("check")
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_check_rejects_unknown_rule_through_settings(tmp_path: Path) -> None:
@@ -256,13 +252,14 @@ def test_check_rejects_unknown_rule_through_settings(tmp_path: Path) -> None:
         rule_levels((("near-duplicate-titles", "off"),))
 
 
-def test_check_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  cli: Cli) -> None:
     """Paths are relative to the working directory, where the workflow runs."""
     make_survey(tmp_path, BAD)
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(tmp_path, "check", "--format", "github")
-    assert code == 1
-    lines = out.splitlines()
+    result = cli("check", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
     assert "::error file=README.md,title=surveybib stale-output::" in lines[0]
     assert lines[1] == ("::error file=survey.bib,line=1,title=surveybib bad-year::"
                         "a: year '20x0' is not a year (expected four digits)")
@@ -279,12 +276,12 @@ def test_github_annotation_escapes_newlines_and_percent(tmp_path: Path) -> None:
     assert "\n" not in line
 
 
-def test_check_json_includes_parse_and_note_findings(tmp_path: Path) -> None:
+def test_check_json_includes_parse_and_note_findings(tmp_path: Path, cli: Cli) -> None:
     make_survey(tmp_path, GOOD + "@article{broken, title = {x\n", notes={"gone.md": "text"})
-    run(tmp_path, "build")
-    code, out, _ = run(tmp_path, "check", "--format", "json")
-    rules = {f["rule"] for f in json.loads(out)["findings"]}
-    assert code == 1
+    cli("build")
+    result = cli("check", "--format", "json")
+    rules = {f["rule"] for f in json.loads(result.stdout)["findings"]}
+    assert result.exit_code == 1
     assert {"parse-error", "orphan-note"} <= rules
 
 

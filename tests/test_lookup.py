@@ -1,5 +1,5 @@
-"""`surveybib doi`, `search`, `add` and `note`, run as a user would (CliRunner) against the
-fake Crossref/DataCite API (tests/fakeapi.py, serving ../shared/data's real bodies)."""
+"""`surveybib doi`, `search`, `add` and `note`, run as a user would (the `cli` fixture) against
+the fake Crossref/DataCite API (tests/fakeapi.py, serving the real bodies in tests/data)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import shared_path
+from conftest import DATA, Cli
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 
 from surveybib.bibtex.parse import parse_bib
-from surveybib.cli import main
 
 SPECINFER = f"""\
 @inproceedings{{miao2024specinfer,
@@ -41,12 +39,11 @@ OLD_BIB = """\
 PYPROJECT = '[tool.surveybib]\ntaxonomy = ["Dynamic Inference", "Quantization"]\n'
 
 
-def run(root: Path, api: Any, *args: str, stdin: str | None = None, **env: str) -> Result:
-    url = api.url if api is not None else "http://127.0.0.1:9"
-    environ = {"SURVEYBIB_CROSSREF_URL": url, "SURVEYBIB_DATACITE_URL": url,
-               "SURVEYBIB_TIMEOUT": "2", "SURVEYBIB_RETRIES": "0", "SURVEYBIB_OFFLINE": "",
-               "SURVEYBIB_MAILTO": "", **env}
-    return CliRunner().invoke(main, ["-C", str(root), *args], env=environ, input=stdin)
+@pytest.fixture(autouse=True)
+def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault is an answer at once: short timeouts, no retries."""
+    monkeypatch.setenv("SURVEYBIB_TIMEOUT", "2")
+    monkeypatch.setenv("SURVEYBIB_RETRIES", "0")
 
 
 @pytest.fixture
@@ -83,8 +80,8 @@ def entries(root: Path) -> dict[str, Any]:
     pytest.param("10.1145/3620666.3651335,", id="trailing-comma"),
     pytest.param("  10.1145/3620666.3651335\n", id="whitespace"),
 ])
-def test_doi_accepts_every_spelling(tmp_path: Path, api: Any, text: str) -> None:
-    result = run(tmp_path, api, "doi", text)
+def test_doi_accepts_every_spelling(tmp_path: Path, api: Any, text: str, cli: Cli) -> None:
+    result = cli("doi", text)
     assert result.exit_code == 0, result.output
     assert result.stdout == SPECINFER + "}\n"
     assert list(tmp_path.iterdir()) == []  # outside a survey: no store is written
@@ -100,19 +97,20 @@ def test_doi_accepts_every_spelling(tmp_path: Path, api: Any, text: str) -> None
     pytest.param("10.1234/%2E%2E/works", id="encoded-dot-dot"),
     pytest.param("10.1234//x", id="empty-segment"),
 ])
-def test_doi_refuses_what_is_not_a_doi(tmp_path: Path, fake_api: Any, text: str) -> None:
-    result = run(tmp_path, fake_api, "doi", text)
+def test_doi_refuses_what_is_not_a_doi(tmp_path: Path, fake_api: Any, text: str, cli: Cli) -> None:
+    result = cli("doi", text)
     assert fake_api.seen == []  # refused before any request: the path cannot be steered
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "is not a DOI (10.NNNN/...) or an arXiv id" in result.stderr
 
 
-def test_doi_goes_to_datacite_when_crossref_lacks_it(tmp_path: Path, fake_api: Any) -> None:
+def test_doi_goes_to_datacite_when_crossref_lacks_it(tmp_path: Path, fake_api: Any,
+                                                     cli: Cli) -> None:
     fake_api.derive_datacite("10.5555/dataset.7", title="A Benchmark of Serving Traces",
                              creators=[("Ada", "Lovelace")], year=2022, publisher="Zenodo",
                              url="https://zenodo.org/record/7")
-    result = run(tmp_path, fake_api, "doi", "doi:10.5555/DATASET.7")
+    result = cli("doi", "doi:10.5555/DATASET.7")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "@misc{lovelace2022benchmark,\n"
@@ -126,21 +124,21 @@ def test_doi_goes_to_datacite_when_crossref_lacks_it(tmp_path: Path, fake_api: A
     assert (fake_api.count("single"), fake_api.count("datacite")) == (1, 1)
 
 
-def test_doi_found_nowhere_names_both(tmp_path: Path, api: Any) -> None:
-    result = run(tmp_path, api, "doi", "10.5555/no-such-paper")
+def test_doi_found_nowhere_names_both(tmp_path: Path, api: Any, cli: Cli) -> None:
+    result = cli("doi", "10.5555/no-such-paper")
     assert result.exit_code == 1
     assert result.stderr == ("surveybib: 10.5555/no-such-paper: not found at Crossref or "
                              "DataCite\n")
     assert result.stdout == ""
 
 
-def test_doi_uses_the_store_as_a_cache_inside_a_survey(survey: Path, api: Any) -> None:
-    first = run(survey, api, "doi", SPECINFER_DOI)
+def test_doi_uses_the_store_as_a_cache_inside_a_survey(survey: Path, api: Any, cli: Cli) -> None:
+    first = cli("doi", SPECINFER_DOI)
     assert first.exit_code == 0, first.output
     store = json.loads((survey / "survey.lock.json").read_text(encoding="utf-8"))
     assert list(store["works"]) == [SPECINFER_DOI]
     asked = api.count()
-    second = run(survey, api, "-v", "doi", f"https://doi.org/{SPECINFER_DOI}")
+    second = cli("-v", "doi", f"https://doi.org/{SPECINFER_DOI}")
     assert second.stdout == first.stdout
     assert api.count() == asked
     assert f"{SPECINFER_DOI}: from metadata store" in second.stderr
@@ -153,15 +151,15 @@ def test_doi_uses_the_store_as_a_cache_inside_a_survey(survey: Path, api: Any) -
     pytest.param("biblatex", "@inproceedings{miao2024specinfer,", id="biblatex"),
     pytest.param("text", "SpecInfer", id="text"),
 ])
-def test_doi_other_formats(tmp_path: Path, api: Any, fmt: str, expected: str) -> None:
-    result = run(tmp_path, api, "doi", SPECINFER_DOI, "--format", fmt)
+def test_doi_other_formats(tmp_path: Path, api: Any, fmt: str, expected: str, cli: Cli) -> None:
+    result = cli("doi", SPECINFER_DOI, "--format", fmt)
     assert result.exit_code == 0, result.output
     assert expected in result.stdout
     assert "ASPLOS" not in result.stdout  # the custom venue field is not exported
 
 
-def test_doi_offline_without_a_stored_record(survey: Path) -> None:
-    result = run(survey, None, "doi", SPECINFER_DOI, SURVEYBIB_OFFLINE="1")
+def test_doi_offline_without_a_stored_record(survey: Path, cli: Cli) -> None:
+    result = cli("doi", SPECINFER_DOI, env={"SURVEYBIB_OFFLINE": "1"})
     assert result.exit_code == 1
     assert "not in the metadata store and the network is off" in result.stderr
 
@@ -170,9 +168,8 @@ def test_doi_offline_without_a_stored_record(survey: Path) -> None:
 
 
 def test_search_lists_candidates_and_marks_the_one_the_guard_accepts(tmp_path: Path,
-                                                                      api: Any) -> None:
-    result = run(tmp_path, api, "search", SPECINFER_TITLE, "--author", "Miao", "--year",
-                 "2024", "--rows", "2")
+                                                                      api: Any, cli: Cli) -> None:
+    result = cli("search", SPECINFER_TITLE, "--author", "Miao", "--year", "2024", "--rows", "2")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -182,8 +179,8 @@ def test_search_lists_candidates_and_marks_the_one_the_guard_accepts(tmp_path: P
     assert result.stderr == f"* passes the match guard: {SPECINFER_DOI}\n"
 
 
-def test_search_json_without_author_marks_nothing(tmp_path: Path, api: Any) -> None:
-    result = run(tmp_path, api, "search", SPECINFER_TITLE, "--format", "json", "--rows", "1")
+def test_search_json_without_author_marks_nothing(tmp_path: Path, api: Any, cli: Cli) -> None:
+    result = cli("search", SPECINFER_TITLE, "--format", "json", "--rows", "1")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["doi"] is None and data["status"] == "no match"
@@ -196,9 +193,8 @@ def test_search_json_without_author_marks_nothing(tmp_path: Path, api: Any) -> N
 
 
 def test_add_appends_one_entry_creates_the_note_and_stores_the_record(survey: Path,
-                                                                      api: Any) -> None:
-    result = run(survey, api, "add", SPECINFER_DOI, "--taxonomy", "Dynamic Inference",
-                 "--reader", "Yin, Lihao")
+                                                                      api: Any, cli: Cli) -> None:
+    result = cli("add", SPECINFER_DOI, "--taxonomy", "Dynamic Inference", "--reader", "Yin, Lihao")
     assert result.exit_code == 0, result.output
     added = SPECINFER + "  taxonomy  = {Dynamic Inference},\n  reader    = {Yin, Lihao},\n}\n"
     assert (survey / "survey.bib").read_text(encoding="utf-8") == OLD_BIB + "\n" + added
@@ -212,7 +208,7 @@ def test_add_appends_one_entry_creates_the_note_and_stores_the_record(survey: Pa
     assert store["works"][SPECINFER_DOI]["source"] == "crossref"
     assert entries(survey)["miao2024specinfer"].line == 10
     # and the survey still checks clean for what add is responsible for
-    check = run(survey, None, "check", "--format", "json")
+    check = cli("check", "--format", "json")
     rules = {f["rule"] for f in json.loads(check.stdout)["findings"]}
     assert not rules & {"duplicate-doi", "missing-field", "unknown-taxonomy", "parse-error"}
 
@@ -225,8 +221,8 @@ def test_add_appends_one_entry_creates_the_note_and_stores_the_record(survey: Pa
     pytest.param("https://arxiv.org/pdf/2305.09781.pdf", id="pdf-url"),
     pytest.param("10.48550/arXiv.2305.09781", id="arxiv-doi"),
 ])
-def test_add_arxiv_id_forms(survey: Path, api: Any, text: str) -> None:
-    result = run(survey, api, "add", text, "--taxonomy", "Dynamic Inference")
+def test_add_arxiv_id_forms(survey: Path, api: Any, text: str, cli: Cli) -> None:
+    result = cli("add", text, "--taxonomy", "Dynamic Inference")
     assert result.exit_code == 0, result.output
     entry = entries(survey)["miao2023specinfer"]
     assert entry.type == "misc"
@@ -235,23 +231,24 @@ def test_add_arxiv_id_forms(survey: Path, api: Any, text: str) -> None:
     assert (api.count("single"), api.count("datacite")) == (0, 1)  # arXiv's DOIs: DataCite
 
 
-def test_add_old_style_arxiv_id(survey: Path, fake_api: Any) -> None:
+def test_add_old_style_arxiv_id(survey: Path, fake_api: Any, cli: Cli) -> None:
     fake_api.derive_datacite("10.48550/arXiv.cs/0112017", title="Bayesian Learning in Sparse "
                              "Graphs", creators=[("Jane", "Doe")], year=2001)
-    result = run(survey, fake_api, "add", "cs/0112017v1")
+    result = cli("add", "cs/0112017v1")
     assert result.exit_code == 0, result.output
     entry = entries(survey)["doe2001bayesian"]
     assert (entry.get("doi"), entry.get("eprint")) == ("10.48550/arXiv.cs/0112017",
                                                        "cs/0112017")
 
 
-def test_add_key_collision_gets_a_letter_and_key_overrides(survey: Path, api: Any) -> None:
+def test_add_key_collision_gets_a_letter_and_key_overrides(survey: Path, api: Any,
+                                                           cli: Cli) -> None:
     bib = survey / "survey.bib"
     bib.write_text(OLD_BIB + "\n@misc{miao2024specinfer, title = {Another paper}}\n",
                    encoding="utf-8")
-    assert run(survey, api, "add", SPECINFER_DOI).exit_code == 0
+    assert cli("add", SPECINFER_DOI).exit_code == 0
     assert "miao2024specinfera" in entries(survey)
-    assert run(survey, api, "add", "2305.09781", "--key", "specinfer-preprint").exit_code == 0
+    assert cli("add", "2305.09781", "--key", "specinfer-preprint").exit_code == 0
     assert "specinfer-preprint" in entries(survey)
     assert (survey / "notes" / "specinfer-preprint.md").is_file()
 
@@ -282,8 +279,8 @@ def test_add_key_collision_gets_a_letter_and_key_overrides(survey: Path, api: An
                  id="found-nowhere"),
 ])
 def test_add_refusals_leave_everything_as_it_was(survey: Path, api: Any, args: list[str],
-                                                 code: int, message: str) -> None:
-    result = run(survey, api, "add", *args)
+                                                 code: int, message: str, cli: Cli) -> None:
+    result = cli("add", *args)
     assert result.exit_code == code, result.output
     assert message in result.stderr
     assert result.stdout == ""
@@ -291,33 +288,34 @@ def test_add_refusals_leave_everything_as_it_was(survey: Path, api: Any, args: l
     assert not (survey / "notes").exists()
 
 
-def test_add_refuses_an_arxiv_paper_the_file_names_by_eprint(survey: Path, api: Any) -> None:
+def test_add_refuses_an_arxiv_paper_the_file_names_by_eprint(survey: Path, api: Any,
+                                                             cli: Cli) -> None:
     bib = survey / "survey.bib"
     bib.write_text(OLD_BIB + "\n@misc{specinfer, title = {SpecInfer}, eprint = {2305.09781},"
                    " archiveprefix = {arXiv}}\n", encoding="utf-8")
     before = bib.read_bytes()
-    result = run(survey, api, "add", "arXiv:2305.09781v3")
+    result = cli("add", "arXiv:2305.09781v3")
     assert result.exit_code == 1
     assert "10.48550/arxiv.2305.09781 is already in survey.bib:10 as 'specinfer'" in result.stderr
     assert bib.read_bytes() == before
     assert api.count() == 0  # refused before any request
 
 
-def test_add_warns_about_a_near_identical_title(survey: Path, api: Any) -> None:
+def test_add_warns_about_a_near_identical_title(survey: Path, api: Any, cli: Cli) -> None:
     bib = survey / "survey.bib"
     bib.write_text(OLD_BIB + "\n@misc{specinfer-old,\n  title = {{SpecInfer}: accelerating "
                    "large language model serving with tree-based speculative inference and "
                    "verification},\n}\n", encoding="utf-8")
-    result = run(survey, api, "add", SPECINFER_DOI)
+    result = cli("add", SPECINFER_DOI)
     assert result.exit_code == 0, result.output
     assert ("survey.bib:14: miao2024specinfer: warning: title (nearly) the same as "
             "'specinfer-old' (line 10): a preprint and its published version?") in result.stderr
     assert "miao2024specinfer" in entries(survey)
 
 
-def test_add_preprint_of_a_paper_already_there_warns(survey: Path, api: Any) -> None:
-    assert run(survey, api, "add", SPECINFER_DOI).exit_code == 0
-    result = run(survey, api, "add", "2305.09781")
+def test_add_preprint_of_a_paper_already_there_warns(survey: Path, api: Any, cli: Cli) -> None:
+    assert cli("add", SPECINFER_DOI).exit_code == 0
+    result = cli("add", "2305.09781")
     assert result.exit_code == 0, result.output
     assert ("miao2023specinfer: warning: its published version is already in survey.bib as "
             "'miao2024specinfer' (line 10)") in result.stderr
@@ -325,12 +323,12 @@ def test_add_preprint_of_a_paper_already_there_warns(survey: Path, api: Any) -> 
 
 
 def test_add_network_failure_mid_add_leaves_survey_bib_unchanged(survey: Path,
-                                                                 fake_api: Any) -> None:
+                                                                 fake_api: Any, cli: Cli) -> None:
     # Crossref answers (404: not its DOI), then DataCite hangs past the timeout.
     fake_api.hang_seconds = 1.5
     fake_api.inject("hang", 5, "datacite")
     before = (survey / "survey.bib").read_bytes()
-    result = run(survey, fake_api, "add", "10.5555/slow.1", SURVEYBIB_TIMEOUT="0.5")
+    result = cli("add", "10.5555/slow.1", env={"SURVEYBIB_TIMEOUT": "0.5"})
     assert result.exit_code == 1
     assert result.stderr.startswith("surveybib: ")
     assert "10.5555/slow.1" in result.stderr and len(result.stderr.splitlines()) == 1
@@ -339,17 +337,17 @@ def test_add_network_failure_mid_add_leaves_survey_bib_unchanged(survey: Path,
     assert not (survey / "notes").exists() and not (survey / "survey.lock.json").exists()
 
 
-def test_add_with_no_api_reachable(survey: Path) -> None:
+def test_add_with_no_api_reachable(survey: Path, cli: Cli) -> None:
     before = (survey / "survey.bib").read_bytes()
-    result = run(survey, None, "add", SPECINFER_DOI)
+    result = cli("add", SPECINFER_DOI)
     assert result.exit_code == 1
     assert result.stderr.startswith("surveybib: ") and "127.0.0.1:9" in result.stderr
     assert (survey / "survey.bib").read_bytes() == before
 
 
-def test_add_server_errors_leave_survey_bib_unchanged(survey: Path, api: Any) -> None:
+def test_add_server_errors_leave_survey_bib_unchanged(survey: Path, api: Any, cli: Cli) -> None:
     api.inject("503", 9, "single")
-    result = run(survey, api, "add", SPECINFER_DOI)
+    result = cli("add", SPECINFER_DOI)
     assert result.exit_code == 1
     assert "503" in result.stderr
     assert (survey / "survey.bib").read_text(encoding="utf-8") == OLD_BIB
@@ -367,20 +365,20 @@ def _crlf(path: Path) -> bytes:
 
 
 @pytest.mark.parametrize(("source", "transform", "newline"), [
-    # ../shared/corpora/SOURCES.md: biber's test data, pybtex's parser tests, an ML survey
-    pytest.param(("edge", "biber-t-tdata", "truncation.bib"), _no_final_newline, b"\n",
+    # tests/data/SOURCES.md: an ML-bibliography style file, pybtex's parser tests
+    pytest.param(("synthetic", "uppercase-types-long-authors.bib"), _no_final_newline, b"\n",
                  id="no-final-newline"),
-    pytest.param(("edge", "biber-t-tdata", "truncation.bib"), _crlf, b"\r\n", id="crlf"),
-    pytest.param(("edge", "pybtex-parser-test-inline", "WindowsNewlineTest.bib"),
+    pytest.param(("synthetic", "uppercase-types-long-authors.bib"), _crlf, b"\r\n", id="crlf"),
+    pytest.param(("pybtex-parser-test-inline", "WindowsNewlineTest.bib"),
                  lambda p: p.read_bytes(), b"\r\n", id="pybtex-windows-newlines"),
-    pytest.param(("ml", "scaling-book_main.bib"), lambda p: p.read_bytes(), b"\n",
-                 id="scaling-book"),
+    pytest.param(("synthetic", "uppercase-types-long-authors.bib"), lambda p: p.read_bytes(),
+                 b"\n", id="uppercase-types-long-authors"),
 ])
 def test_add_keeps_every_old_byte_of_real_files(tmp_path: Path, api: Any, source: tuple[str, ...],
-                                                transform: Any, newline: bytes) -> None:
-    old = transform(shared_path("corpora", *source))
+                                                transform: Any, newline: bytes, cli: Cli) -> None:
+    old = transform(DATA.joinpath("edge", *source))
     (tmp_path / "survey.bib").write_bytes(old)
-    result = run(tmp_path, api, "add", SPECINFER_DOI, "--reader", "Yin, Lihao")
+    result = cli("add", SPECINFER_DOI, "--reader", "Yin, Lihao")
     assert result.exit_code == 0, result.output
     new = (tmp_path / "survey.bib").read_bytes()
     assert new[:len(old)] == old
@@ -397,13 +395,13 @@ def test_add_keeps_every_old_byte_of_real_files(tmp_path: Path, api: Any, source
     assert parsed.entries[-1].line == line
 
 
-def test_add_to_a_latin1_file_writes_latex_accents(tmp_path: Path, fake_api: Any) -> None:
+def test_add_to_a_latin1_file_writes_latex_accents(tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     old = "% -*- coding: latin-1 -*-\n@book{ren, title = {Caf\xe9}, year = 1990}\n".encode(
         "latin-1")
     (tmp_path / "survey.bib").write_bytes(old)
     fake_api.derive("10.5555/accents", title="Gödel numbering for Müller",
                     authors=[("Jürgen", "Müller")], year=2021)
-    result = run(tmp_path, fake_api, "add", "10.5555/accents")
+    result = cli("add", "10.5555/accents")
     assert result.exit_code == 0, result.output
     new = (tmp_path / "survey.bib").read_bytes()
     assert new.startswith(old)
@@ -412,9 +410,9 @@ def test_add_to_a_latin1_file_writes_latex_accents(tmp_path: Path, fake_api: Any
     assert r"M{\"u}ller, J{\"u}rgen" in added
 
 
-def test_add_to_an_empty_file(tmp_path: Path, api: Any) -> None:
+def test_add_to_an_empty_file(tmp_path: Path, api: Any, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_bytes(b"")
-    assert run(tmp_path, api, "add", SPECINFER_DOI).exit_code == 0
+    assert cli("add", SPECINFER_DOI).exit_code == 0
     assert (tmp_path / "survey.bib").read_text(encoding="utf-8") == SPECINFER + "}\n"
 
 
@@ -437,8 +435,8 @@ PASTED = """\
 """
 
 
-def test_add_from_stdin_appends_every_pasted_entry_in_our_layout(survey: Path) -> None:
-    result = run(survey, None, "add", "-", "--taxonomy", "Quantization", stdin=PASTED)
+def test_add_from_stdin_appends_every_pasted_entry_in_our_layout(survey: Path, cli: Cli) -> None:
+    result = cli("add", "-", "--taxonomy", "Quantization", input=PASTED)
     assert result.exit_code == 0, result.output
     text = (survey / "survey.bib").read_text(encoding="utf-8")
     assert text.startswith(OLD_BIB)
@@ -485,17 +483,17 @@ def test_add_from_stdin_appends_every_pasted_entry_in_our_layout(survey: Path) -
                  id="no-entry"),
 ])
 def test_add_from_stdin_refusals(survey: Path, stdin: str, args: list[str], code: int,
-                                 message: str) -> None:
-    result = run(survey, None, "add", "-", *args, stdin=stdin)
+                                 message: str, cli: Cli) -> None:
+    result = cli("add", "-", *args, input=stdin)
     assert result.exit_code == code, result.output
     assert message in result.stderr
     assert (survey / "survey.bib").read_text(encoding="utf-8") == OLD_BIB
     assert not (survey / "notes").exists()
 
 
-def test_add_from_stdin_with_key_renames_the_one_entry(survey: Path) -> None:
+def test_add_from_stdin_with_key_renames_the_one_entry(survey: Path, cli: Cli) -> None:
     one = PASTED.split("\n\n")[0]
-    result = run(survey, None, "add", "-", "--key", "awq", stdin=one)
+    result = cli("add", "-", "--key", "awq", input=one)
     assert result.exit_code == 0, result.output
     assert "awq" in entries(survey) and "lin2024awq" not in entries(survey)
 
@@ -503,36 +501,36 @@ def test_add_from_stdin_with_key_renames_the_one_entry(survey: Path) -> None:
 # ---------------------------------------------------------------- note
 
 
-def test_note_refuses_an_unknown_key_with_a_hint(survey: Path) -> None:
-    result = run(survey, None, "note", "kwon2023vlm")
+def test_note_refuses_an_unknown_key_with_a_hint(survey: Path, cli: Cli) -> None:
+    result = cli("note", "kwon2023vlm")
     assert result.exit_code == 1
     assert result.stderr == ("surveybib: no entry with key 'kwon2023vlm' in survey.bib; did "
                              "you mean 'kwon2023vllm'?\n")
     assert not (survey / "notes").exists()
 
 
-def test_note_after_add_prints_the_existing_path(survey: Path, api: Any) -> None:
-    assert run(survey, api, "add", SPECINFER_DOI).exit_code == 0
+def test_note_after_add_prints_the_existing_path(survey: Path, api: Any, cli: Cli) -> None:
+    assert cli("add", SPECINFER_DOI).exit_code == 0
     note = survey / "notes" / "miao2024specinfer.md"
     note.write_text("My own notes.\n", encoding="utf-8")
-    result = run(survey, None, "note", "miao2024specinfer")
+    result = cli("note", "miao2024specinfer")
     assert (result.exit_code, result.stdout, result.stderr) == (
         0, "notes/miao2024specinfer.md\n", "")
     assert note.read_text(encoding="utf-8") == "My own notes.\n"
 
 
-def test_add_from_stdin_generates_a_key_for_a_keyless_entry(survey: Path) -> None:
+def test_add_from_stdin_generates_a_key_for_a_keyless_entry(survey: Path, cli: Cli) -> None:
     keyless = ('@article{,\n title={Speculative Decoding at Scale}, author={M{\\"u}ller, '
                'Hans}, year=2023, journal={J}}\n')
-    result = run(survey, None, "add", "-", stdin=keyless)
+    result = cli("add", "-", input=keyless)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("@article{muller2023speculative,\n")
     assert "muller2023speculative" in entries(survey)
 
 
-def test_add_offline_uses_what_doi_stored(survey: Path, api: Any) -> None:
-    assert run(survey, api, "doi", "2305.09781").exit_code == 0
-    result = run(survey, None, "add", "arXiv:2305.09781", "--offline")
+def test_add_offline_uses_what_doi_stored(survey: Path, api: Any, cli: Cli) -> None:
+    assert cli("doi", "2305.09781").exit_code == 0
+    result = cli("add", "arXiv:2305.09781", "--offline")
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("added miao2023specinfer to survey.bib:10 (DataCite "
                                     "10.48550/arxiv.2305.09781, from the metadata store)")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from conftest import DATA
 
 from surveybib.metadata.match import Query, candidates_from_items, judge, normalize_title, query_for
 from surveybib.model import Entry
@@ -169,7 +169,7 @@ def test_normalize_title_folds_latex_markup_case_and_punctuation() -> None:
 
 
 def test_real_search_response_candidates() -> None:
-    body = json.loads(shared_path("data", "crossref", "search_works_query=ecology_rows=2.json")
+    body = json.loads((DATA / "crossref" / "search_works_query=ecology_rows=2.json")
                       .read_text("utf-8"))
     candidates = candidates_from_items(body["message"]["items"])
     assert [(c.doi, c.first_author, c.year, c.score) for c in candidates] == [

@@ -17,11 +17,9 @@ from typing import Any
 import cmarkgfm
 import pytest
 from chromium import node_module
-from click.testing import CliRunner
-from conftest import TESTS
+from conftest import TESTS, Cli
 from readme_check import check_readme
 
-from surveybib.cli import main
 from surveybib.readme import mermaid
 from surveybib.readme.contributors import contributors, split_readers
 from surveybib.readme.papers import Paper
@@ -177,8 +175,8 @@ def _survey(root: Path, entries: str, taxonomy: list[str], extra: str = "") -> N
         encoding="utf-8")
 
 
-def _build(root: Path) -> str:
-    result = CliRunner().invoke(main, ["-C", str(root), "build", "--offline", "-q"])
+def _build(cli: Cli, root: Path) -> str:
+    result = cli("build", "--offline", "-q", cwd=root)
     assert result.exit_code == 0, result.output
     return (root / "README.md").read_text(encoding="utf-8")
 
@@ -210,9 +208,9 @@ def mermaid_blocks(readme: str) -> list[str]:
             re.findall(r'<pre lang="mermaid"><code>(.*?)</code></pre>', page, re.S)]
 
 
-def test_hostile_names_reach_the_readme_as_inert_labels(tmp_path: Path) -> None:
+def test_hostile_names_reach_the_readme_as_inert_labels(tmp_path: Path, cli: Cli) -> None:
     _hostile_survey(tmp_path)
-    readme = _build(tmp_path)
+    readme = _build(cli, tmp_path)
     blocks = mermaid_blocks(readme)
     assert len(blocks) == 2 and blocks[0].startswith("mindmap\n")
     assert blocks[1].startswith("xychart-beta\n")
@@ -223,21 +221,21 @@ def test_hostile_names_reach_the_readme_as_inert_labels(tmp_path: Path) -> None:
     check_readme(readme, papers=len(HOSTILE))  # contributors' links resolve
 
 
-def test_readme_blocks_setting_turns_sections_off(tmp_path: Path) -> None:
+def test_readme_blocks_setting_turns_sections_off(tmp_path: Path, cli: Cli) -> None:
     _survey(tmp_path, "@article{a, title = {A: x}, year = {2020}, taxonomy = {T}, "
             "reader = {Doe, Jane}}\n", ["T"], 'readme_blocks = ["contributors"]\n')
-    readme = _build(tmp_path)
+    readme = _build(cli, tmp_path)
     assert "## Contributors" in readme and "- **Doe, Jane**: read 1 paper" in readme
     assert mermaid_blocks(readme) == [] and "## Taxonomy" not in readme
     (tmp_path / "pyproject.toml").write_text(
         '[tool.surveybib]\nreadme_blocks = []\n', encoding="utf-8")
-    readme = _build(tmp_path)
+    readme = _build(cli, tmp_path)
     assert "## Contributors" not in readme and "## Papers per year" not in readme
 
 
-def test_an_unknown_block_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+def test_an_unknown_block_is_refused_with_a_suggestion(tmp_path: Path, cli: Cli) -> None:
     _survey(tmp_path, "", ["T"], 'readme_blocks = ["taxonmy"]\n')
-    result = CliRunner().invoke(main, ["-C", str(tmp_path), "build", "--offline"])
+    result = cli("build", "--offline")
     assert result.exit_code == 1
     assert "unknown block 'taxonmy'; did you mean 'taxonomy'?" in result.output
 
@@ -297,14 +295,14 @@ def test_every_diagram_of_this_repository_and_the_golden_surveys_draws(draw: Any
     assert seen >= 2 * len(_readmes())  # a mindmap and a year chart in each
 
 
-def test_hostile_labels_draw_as_text(draw: Any, tmp_path: Path) -> None:
+def test_hostile_labels_draw_as_text(draw: Any, tmp_path: Path, cli: Cli) -> None:
     _hostile_survey(tmp_path / "survey")
-    for code in mermaid_blocks(_build(tmp_path / "survey")):
+    for code in mermaid_blocks(_build(cli, tmp_path / "survey")):
         result = draw(code)
         assert result["ok"], result.get("error")
         assert not result["handlers"] and "img" not in result["elements"]
         assert "script" not in result["elements"]
-    text = draw(mermaid_blocks(_build(tmp_path / "survey"))[0])["text"]
+    text = draw(mermaid_blocks(_build(cli, tmp_path / "survey"))[0])["text"]
     for name in HOSTILE:
         assert " ".join(name.split())[:20] in text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from conftest import DATA
 
 from surveybib.errors import MetadataStoreError
 from surveybib.metadata.match import Candidate, query_for
@@ -27,7 +27,7 @@ from surveybib.model import Entry, Work
 
 
 def _message(name: str) -> dict[str, Any]:
-    body = json.loads(shared_path("data", "crossref", f"{name}.json").read_text("utf-8"))
+    body = json.loads((DATA / "crossref" / f"{name}.json").read_text("utf-8"))
     return body["message"]  # type: ignore[no-any-return]
 
 

@@ -1,5 +1,5 @@
 """Mapping Crossref/DataCite JSON to BibTeX fields. The real records are the bodies in
-../shared/data (sources named in data/SOURCES.md)."""
+tests/data (sources named in tests/data/SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from conftest import DATA
 
 from surveybib.metadata.records import (
     acronym_venue,
@@ -20,7 +20,7 @@ from surveybib.metadata.records import (
 
 
 def _message(name: str) -> dict[str, Any]:
-    body = json.loads(shared_path("data", "crossref", f"{name}.json").read_text("utf-8"))
+    body = json.loads((DATA / "crossref" / f"{name}.json").read_text("utf-8"))
     return body.get("message", body)  # type: ignore[no-any-return]
 
 
@@ -118,7 +118,7 @@ def test_search_items_map_like_works() -> None:
 
 
 def test_datacite_lipics_conference_paper() -> None:
-    body = json.loads(shared_path("data", "datacite", "datacite_10.4230_lipics.tqc.2013.93.json")
+    body = json.loads((DATA / "datacite" / "datacite_10.4230_lipics.tqc.2013.93.json")
                       .read_text("utf-8"))
     record = map_datacite(body["data"]["attributes"])
     assert record.source == "datacite" and record.type == "inproceedings"

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, TESTS, shared_path
+from conftest import DATA, TESTS
 from readme_check import check_readme, plain_text, row_heading
 
 from surveybib.bibtex.parse import parse_bib
@@ -26,20 +26,18 @@ REPO = TESTS.parent
 
 
 def _slug_cases() -> list[dict[str, str]]:
-    path = SHARED / "data" / "github-slug-cases.json"
-    if not path.exists():  # collected without ../shared: the test itself skips
-        return []
+    path = DATA / "github-slug-cases.json"
     cases: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
     return cases
 
 
 SLUG_CASES = _slug_cases()
-# ../shared/data/SOURCES.md: "Unassigned" lists code points unassigned when GitHub's output
+# tests/data/SOURCES.md: "Unassigned" lists code points unassigned when GitHub's output
 # was captured (2022); newer Unicode tables (the `regex` package's) assign some of them.
 UNICODE_VERSION = pytest.mark.xfail(
     strict=True,
     reason="code points unassigned in GitHub's 2022 Unicode tables are letters in the "
-    "regex package's newer ones (../shared/data/SOURCES.md)",
+    "regex package's newer ones (tests/data/SOURCES.md)",
 )
 
 
@@ -50,7 +48,6 @@ def _slugs_through_one_slugger() -> tuple[str, ...]:
 
 
 def test_all_78_slug_cases_are_here() -> None:
-    shared_path("data", "github-slug-cases.json")
     assert len(SLUG_CASES) == 78
 
 

@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from conftest import SHARED, shared_path
+from conftest import Cli, corpus_files, corpus_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveybib.bibtex.parse import parse_bib
-from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.readme import markdown, papers, render
 from surveybib.readme.anchors import Slugger, heading_plain_text
@@ -37,42 +35,34 @@ ENTRY_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z_][\w-]*)[ \t]*[{(][ \t]*([^,\s
 ENCODINGS = {"gbk_test.bib": "gbk"}
 
 
-def run(root: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["-C", str(root), *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
 def _corpus_files() -> list[object]:
-    root = SHARED / "corpora"
-    if not root.is_dir():
-        return ["<absent>"]
-    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.bib"))
-    return [pytest.param(n, id=re.sub(r"[^\w./-]", "_", n)[-60:]) for n in names]
+    return [pytest.param(n, id=re.sub(r"[^\w./-]", "_", n)[-60:]) for n in corpus_files()]
 
 
 # ---------------------------------------------------------------- any input
 
 
+@pytest.mark.corpora
 @pytest.mark.parametrize("name", _corpus_files())
-def test_every_corpus_file_builds_and_checks_and_loses_nothing(tmp_path: Path, name: str) -> None:
-    """../shared/corpora (sources in its SOURCES.md): no traceback, and every entry that the
-    raw text opens is in README.md or named (by key or line) in a check finding."""
-    source = shared_path("corpora", name)
+def test_every_corpus_file_builds_and_checks_and_loses_nothing(tmp_path: Path, name: str,
+                                                               cli: Cli) -> None:
+    """SURVEYBIB_CORPORA (../shared/corpora, sources in its SOURCES.md): no traceback, and
+    every entry that the raw text opens is in README.md or named (by key or line) in a check
+    finding."""
+    source = corpus_path(name)
     shutil.copy(source, tmp_path / "survey.bib")
     options: list[str] = []
-    code, _, err = run(tmp_path, "build")
+    result = cli("build")
     if source.name in ENCODINGS:
-        assert code == 1
-        assert re.search(r"survey\.bib:\d+: not UTF-8 .* --encoding", err), err
+        assert result.exit_code == 1
+        assert re.search(r"survey\.bib:\d+: not UTF-8 .* --encoding", result.stderr), result.stderr
         options = ["--encoding", ENCODINGS[source.name]]
-        code, _, err = run(tmp_path, *options, "build")
-    assert code == 0, err
-    assert "internal error" not in err
-    code, out, err = run(tmp_path, *options, "check", "--format", "json")
-    assert code in (0, 1), err
-    findings = json.loads(out)["findings"]
+        result = cli(*options, "build")
+    assert result.exit_code == 0, result.stderr
+    assert "internal error" not in result.stderr
+    result = cli(*options, "check", "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    findings = json.loads(result.stdout)["findings"]
     assert "stale-output" not in {f["rule"] for f in findings}
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     survey = load_survey(load_settings(tmp_path), encoding=options[1] if options else None)
@@ -94,13 +84,14 @@ def test_every_corpus_file_builds_and_checks_and_loses_nothing(tmp_path: Path, n
     pytest.param(b"@misc{a, title={ok}}\n@misc{b, title={caf\xe9}}\n", 2, id="latin-1"),
     pytest.param(b"@misc{a,\n title={\xc4\xe3\xba\xc3}}\n", 2, id="gbk"),
 ])
-def test_undecodable_input_names_line_and_option(tmp_path: Path, data: bytes, line: int) -> None:
+def test_undecodable_input_names_line_and_option(tmp_path: Path, data: bytes, line: int,
+                                                 cli: Cli) -> None:
     (tmp_path / "survey.bib").write_bytes(data)
-    code, _, err = run(tmp_path, "check")
-    assert code == 1
-    assert err.startswith(f"surveybib: survey.bib:{line}: not UTF-8")
-    assert "--encoding" in err
-    assert "Traceback" not in err
+    result = cli("check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"surveybib: survey.bib:{line}: not UTF-8")
+    assert "--encoding" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 _KEY = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
@@ -184,7 +175,7 @@ HOSTILE_TITLES = [
 ]
 
 
-def test_hostile_titles_authors_and_venues_render_inert(tmp_path: Path) -> None:
+def test_hostile_titles_authors_and_venues_render_inert(tmp_path: Path, cli: Cli) -> None:
     entries = []
     for i, title in enumerate(HOSTILE_TITLES):
         entries.append(f"@inproceedings{{h{i},\n  title = {{{title}}},\n  author = {{{title}}},\n"
@@ -194,7 +185,7 @@ def test_hostile_titles_authors_and_venues_render_inert(tmp_path: Path) -> None:
     entries.append("@misc{d, title = {Bad doi}, doi = {10.1/x)](javascript:alert(1)<b>},"
                    " taxonomy = {Safe}}\n")
     (tmp_path / "survey.bib").write_text("".join(entries), encoding="utf-8")
-    assert run(tmp_path, "build")[0] == 0
+    assert cli("build").exit_code == 0
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     for markup in ("<script", "<img", "<b>", "](javascript:", "![x](", "[click]"):
         assert not re.search(r"(?<!\\)" + re.escape(markup), readme), markup
@@ -214,7 +205,7 @@ def _files(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
 
 
-def test_hostile_keys_never_leave_notes(tmp_path: Path) -> None:
+def test_hostile_keys_never_leave_notes(tmp_path: Path, cli: Cli) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     bib = "".join(f"@misc{{{k},\n  title = {{Paper {i}}},\n  taxonomy = {{T}},\n}}\n"
@@ -222,12 +213,12 @@ def test_hostile_keys_never_leave_notes(tmp_path: Path) -> None:
     (repo / "survey.bib").write_text(bib, encoding="utf-8")
     before = _files(tmp_path)
     for key in HOSTILE_KEYS:
-        code, out, err = run(repo, "note", key)
-        assert code == 0, err
-        path = (repo / out.strip()).resolve()
-        assert path.parent == (repo / "notes").resolve(), out
+        result = cli("note", key, cwd=repo)
+        assert result.exit_code == 0, result.stderr
+        path = (repo / result.stdout.strip()).resolve()
+        assert path.parent == (repo / "notes").resolve(), result.stdout
         path.write_text(f"Note on {key!r}", encoding="utf-8")
-    assert run(repo, "build")[0] == 0
+    assert cli("build", cwd=repo).exit_code == 0
     new = _files(tmp_path) - before
     assert all(p.parent == repo / "notes" or p.parent == repo for p in new), new
     assert len([p for p in new if p.parent == repo / "notes"]) == len(HOSTILE_KEYS)
@@ -237,12 +228,12 @@ def test_hostile_keys_never_leave_notes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("key", ["../../x", "/etc/passwd", "a\nb"])
-def test_note_for_unknown_hostile_key_creates_nothing(tmp_path: Path, key: str) -> None:
+def test_note_for_unknown_hostile_key_creates_nothing(tmp_path: Path, key: str, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title={A}}\n", encoding="utf-8")
     before = _files(tmp_path.parent)
-    code, _, err = run(tmp_path, "note", key)
-    assert code == 1
-    assert "no entry with key" in err
+    result = cli("note", key)
+    assert result.exit_code == 1
+    assert "no entry with key" in result.stderr
     assert _files(tmp_path.parent) == before
 
 
@@ -259,23 +250,24 @@ def test_note_for_unknown_hostile_key_creates_nothing(tmp_path: Path, key: str) 
     pytest.param('{{ link_to("nowhere") }}\n', "links to 'nowhere', which no heading",
                  id="link-without-heading"),
 ])
-def test_template_errors_name_file_and_line(tmp_path: Path, template: str, message: str) -> None:
+def test_template_errors_name_file_and_line(tmp_path: Path, template: str, message: str,
+                                            cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title={A}}\n", encoding="utf-8")
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "README.md.j2").write_text(template, encoding="utf-8")
     for command in ("build", "check"):
-        code, _, err = run(tmp_path, command)
-        assert code == 1
-        assert message in err
-        assert "Traceback" not in err and "internal error" not in err
+        result = cli(command)
+        assert result.exit_code == 1
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
-def test_bad_config_key_names_it_with_a_suggestion(tmp_path: Path) -> None:
+def test_bad_config_key_names_it_with_a_suggestion(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title={A}}\n", encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text("[tool.surveybib]\ntaxonmy = []\n")
-    code, _, err = run(tmp_path, "build")
-    assert code == 1
-    assert "unknown key 'taxonmy'; did you mean 'taxonomy'?" in err
+    result = cli("build")
+    assert result.exit_code == 1
+    assert "unknown key 'taxonmy'; did you mean 'taxonomy'?" in result.stderr
 
 
 # ---------------------------------------------------------------- any fault
@@ -293,15 +285,15 @@ def _bib(n: int, suffix: str) -> str:
                    f"{{C{i % 7}}},\n}}\n" for i in range(n))
 
 
-def test_a_killed_build_leaves_the_old_or_the_new_readme(tmp_path: Path) -> None:
+def test_a_killed_build_leaves_the_old_or_the_new_readme(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text(_bib(2000, "old"), encoding="utf-8")
-    assert run(tmp_path, "build")[0] == 0
+    assert cli("build").exit_code == 0
     old = (tmp_path / "README.md").read_bytes()
     (tmp_path / "survey.bib").write_text(_bib(2000, "new"), encoding="utf-8")
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(tmp_path / "survey.bib", copy / "survey.bib")
-    assert run(copy, "build")[0] == 0
+    assert cli("build", cwd=copy).exit_code == 0
     new = (copy / "README.md").read_bytes()
     assert old != new
     rng = random.Random(6)
@@ -333,44 +325,44 @@ def _hold_lock(root: Path) -> _DirLock:
 
 
 def test_a_second_build_refuses_while_the_lock_is_held(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     (tmp_path / "survey.bib").write_text(_bib(3, "x"), encoding="utf-8")
     monkeypatch.setenv("SURVEYBIB_LOCK_TIMEOUT", "0.2")
     handle = _hold_lock(tmp_path)
     try:
-        code, _, err = run(tmp_path, "build")
+        result = cli("build")
     finally:
         handle.close()
-    assert code == 1
-    assert "another surveybib run is working on this survey (waited 0.2 s)" in err
+    assert result.exit_code == 1
+    assert "another surveybib run is working on this survey (waited 0.2 s)" in result.stderr
     assert not (tmp_path / "README.md").exists()
-    assert run(tmp_path, "build", "--check")[0] == 1  # --check needs no lock: it writes nothing
+    assert cli("build", "--check").exit_code == 1  # --check needs no lock: it writes nothing
 
 
 def test_a_second_build_waits_for_the_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     (tmp_path / "survey.bib").write_text(_bib(3, "x"), encoding="utf-8")
     monkeypatch.setenv("SURVEYBIB_LOCK_TIMEOUT", "600")
     handle = _hold_lock(tmp_path)
     release = threading.Timer(0.3, handle.close)
     release.start()
-    code, _, err = run(tmp_path, "build")
+    result = cli("build")
     release.join()
-    assert code == 0, err
+    assert result.exit_code == 0, result.stderr
     assert (tmp_path / "README.md").is_file()
 
 
-def test_two_concurrent_builds_leave_a_complete_readme(tmp_path: Path) -> None:
+def test_two_concurrent_builds_leave_a_complete_readme(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text(_bib(300, "x"), encoding="utf-8")
     procs = [subprocess.Popen([sys.executable, "-m", "surveybib", "-C", str(tmp_path), "-q",
                                "build"], env=_env(), stderr=subprocess.PIPE) for _ in range(2)]
     assert [p.wait() for p in procs] == [0, 0]
-    assert run(tmp_path, "build", "--check")[0] == 0
+    assert cli("build", "--check").exit_code == 0
 
 
-def test_note_linked_outside_notes_is_not_read(tmp_path: Path) -> None:
+def test_note_linked_outside_notes_is_not_read(tmp_path: Path, cli: Cli) -> None:
     """A notes/*.md symlink to a file elsewhere must not leak that file into README.md."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT\n", encoding="utf-8")
@@ -378,9 +370,8 @@ def test_note_linked_outside_notes_is_not_read(tmp_path: Path) -> None:
     (survey / "notes").mkdir(parents=True)
     (survey / "survey.bib").write_text("@misc{k, title = {T}}\n", encoding="utf-8")
     (survey / "notes" / "k.md").symlink_to(secret)
-    result = subprocess.run([sys.executable, "-m", "surveybib", "-C", str(survey), "build"],
-                            capture_output=True, text=True, env=_env())
-    assert result.returncode == 0, result.stderr
+    result = cli("build", cwd=survey)
+    assert result.exit_code == 0, result.stderr
     assert "TOP-SECRET-CONTENT" not in (survey / "README.md").read_text(encoding="utf-8")
     assert "notes/k.md: is a link to a file outside the notes directory" in result.stderr
 
@@ -437,19 +428,19 @@ def test_a_killed_enrich_write_leaves_every_file_whole(tmp_path: Path, fake_api:
     ],
 )
 def test_configured_outputs_never_overwrite_inputs(tmp_path: Path, config: str,
-                                                   message: str) -> None:
+                                                   message: str, cli: Cli) -> None:
     bib = "@string{j = {J}}\n@misc{a, title = {T}, journal = j, taxonomy = {X}}\n"
     (tmp_path / "survey.bib").write_text(bib, encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text(f"[tool.surveybib]\n{config}\n", encoding="utf-8")
-    code, _, err = run(tmp_path, "build")
-    assert code == 1 and message in err, err
+    result = cli("build")
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
     assert (tmp_path / "survey.bib").read_text(encoding="utf-8") == bib
 
 
-def test_export_o_refuses_the_bibliography(tmp_path: Path) -> None:
+def test_export_o_refuses_the_bibliography(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
-    code, _, err = run(tmp_path, "export", "-o", "survey.bib")
-    assert code == 2 and "-o survey.bib: that is survey.bib" in err
+    result = cli("export", "-o", "survey.bib")
+    assert result.exit_code == 2 and "-o survey.bib: that is survey.bib" in result.stderr
     assert (tmp_path / "survey.bib").read_text(encoding="utf-8") == "@misc{a, title = {T}}\n"
 
 
@@ -462,51 +453,52 @@ def test_export_o_refuses_the_bibliography(tmp_path: Path) -> None:
     ],
 )
 def test_a_note_left_open_cannot_swallow_the_readme(tmp_path: Path, note: str,
-                                                    reason: str) -> None:
+                                                    reason: str, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text(
         "@misc{a, title = {First}}\n@misc{b, title = {Second}}\n", encoding="utf-8")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.md").write_text(note, encoding="utf-8")
-    code, _, err = run(tmp_path, "build")
-    assert code == 0, err
-    assert f"notes/a.md: a: warning: {reason}" in err
+    result = cli("build")
+    assert result.exit_code == 0, result.stderr
+    assert f"notes/a.md: a: warning: {reason}" in result.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert_links_resolve(readme)
     assert "### Second" in readme
 
 
-def test_notes_are_merged_exactly_as_written(tmp_path: Path) -> None:
+def test_notes_are_merged_exactly_as_written(tmp_path: Path, cli: Cli) -> None:
     """Hard line breaks (two trailing spaces) and blank lines inside code survive."""
     body = "first line  \nsecond line\n\n```\na\n\n\n\nb\n```"
     (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.md").write_text(body, encoding="utf-8")
-    assert run(tmp_path, "build")[0] == 0
+    assert cli("build").exit_code == 0
     assert body in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 
-def test_deep_categories_stay_markdown_headings(tmp_path: Path) -> None:
+def test_deep_categories_stay_markdown_headings(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title = {Deep}, taxonomy = {A/B/C/D/E}}\n",
                                          encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text(
         '[tool.surveybib]\ntaxonomy = ["A", "A/B", "A/B/C", "A/B/C/D", "A/B/C/D/E"]\n',
         encoding="utf-8")
-    code, _, err = run(tmp_path, "build")
-    assert code == 0, err
+    result = cli("build")
+    assert result.exit_code == 0, result.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "\n###### Deep\n" in readme
     assert_links_resolve(readme)
 
 
-def test_a_category_named_with_and_or_keywords_with_commas(tmp_path: Path) -> None:
+def test_a_category_named_with_and_or_keywords_with_commas(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text(
         "@misc{a, title = {T}, taxonomy = {Search and Retrieval}}\n"
         "@misc{b, title = {U}, taxonomy = {Search and Quantization}}\n", encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text(
         '[tool.surveybib]\ntaxonomy = ["Search and Retrieval", "Search", "Quantization"]\n',
         encoding="utf-8")
-    code, _, err = run(tmp_path, "build")
-    assert code == 0 and "not in the configured list" not in err, err
+    result = cli("build")
+    assert result.exit_code == 0, result.stderr
+    assert "not in the configured list" not in result.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "| T (misc) |" not in readme
     assert "| T | Search and Retrieval |" in readme
@@ -515,19 +507,21 @@ def test_a_category_named_with_and_or_keywords_with_commas(tmp_path: Path) -> No
                                              encoding="utf-8")
     (tmp_path / "survey.bib").write_text("@misc{a, title = {T}, keywords = {LLM, Inference}}\n",
                                          encoding="utf-8")
-    assert run(tmp_path, "build")[0] == 0
+    assert cli("build").exit_code == 0
     assert "| T | LLM, Inference |" in (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "## 3.2 Inference" in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 
-def test_an_intro_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+def test_an_intro_that_is_not_utf8_is_named(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("@misc{a, title = {T}}\n", encoding="utf-8")
     (tmp_path / "INTRO.md").write_bytes(b"caf\xe9\n")
-    code, _, err = run(tmp_path, "build")
-    assert code == 1 and "INTRO.md: not UTF-8" in err and "internal error" not in err
+    result = cli("build")
+    assert result.exit_code == 1
+    assert "INTRO.md: not UTF-8" in result.stderr and "internal error" not in result.stderr
 
 
-def test_private_use_characters_in_data_cannot_break_the_anchor_pass(tmp_path: Path) -> None:
+def test_private_use_characters_in_data_cannot_break_the_anchor_pass(tmp_path: Path,
+                                                                     cli: Cli) -> None:
     """surveybib marks headings and links with private-use characters while it renders;
     the same characters in a key, a title, a category or a note are dropped, not obeyed."""
     (tmp_path / "survey.bib").write_text(
@@ -535,8 +529,8 @@ def test_private_use_characters_in_data_cannot_break_the_anchor_pass(tmp_path: P
         "@misc{b, title = {B\ue003}}\n", encoding="utf-8")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "b.md").write_text("# foo\ue000bar\ntext \ue004\n", encoding="utf-8")
-    code, _, err = run(tmp_path, "build")
-    assert code == 0, err
+    result = cli("build")
+    assert result.exit_code == 0, result.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert not re.search("[\ue000-\ue004]", readme)
     assert_links_resolve(readme)

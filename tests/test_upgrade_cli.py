@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import Cli
 from fakescholar import FakeScholar, fake_scholar, hf_paper, s2_paper  # noqa: F401
-
-from surveybib.cli import main
 
 BIB = """\
 @article{lora,
@@ -112,22 +110,17 @@ def survey(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(root: Path, s2: FakeScholar | None, api: Any, *args: str, **env: str) -> Result:
-    dead = "http://127.0.0.1:9"
-    environ = {"SURVEYBIB_S2_URL": s2.url if s2 else dead,
-               "SURVEYBIB_HF_URL": s2.url if s2 else dead,
-               "SURVEYBIB_CROSSREF_URL": api.url if api else dead,
-               "SURVEYBIB_DATACITE_URL": api.url if api else dead,
-               "SURVEYBIB_TIMEOUT": "2", "SURVEYBIB_OFFLINE": "", **env}
-    return CliRunner().invoke(main, ["-C", str(root), *args], env=environ)
+@pytest.fixture(autouse=True)
+def quick_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEYBIB_TIMEOUT", "2")
 
 
 def test_dry_run_shows_a_reviewable_diff_and_writes_nothing(survey: Path,
                                                            fake_scholar: FakeScholar,  # noqa: F811
-                                                           fake_api: Any) -> None:
+                                                           fake_api: Any, cli: Cli) -> None:
     _serve(fake_scholar)
     _add_specinfer(fake_api)
-    result = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--dry-run")
+    result = cli("enrich", "--upgrade", "--dry-run")
     assert result.exit_code == 0, result.output
     out = result.stdout.splitlines()
     assert out[0].startswith("survey.bib:1: lora: arXiv 2106.09685 -> ICLR 2022 (Semantic "
@@ -152,11 +145,11 @@ def test_dry_run_shows_a_reviewable_diff_and_writes_nothing(survey: Path,
 
 
 def test_write_applies_the_diff_and_the_readme_shows_the_venues(
-        survey: Path, fake_scholar: FakeScholar, fake_api: Any) -> None:  # noqa: F811
+        survey: Path, fake_scholar: FakeScholar, fake_api: Any, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)
     _add_specinfer(fake_api)
-    dry = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--dry-run")
-    result = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--write")
+    dry = cli("enrich", "--upgrade", "--dry-run")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     assert result.stdout == dry.stdout  # what was reviewed is what is written
     text = (survey / "survey.bib").read_text(encoding="utf-8")
@@ -173,10 +166,10 @@ def test_write_applies_the_diff_and_the_readme_shows_the_venues(
     assert store["upgrades"]["spec"]["doi"] == SPEC_DOI
     assert SPEC_DOI in store["works"]
     asked = fake_scholar.count(), fake_api.count()
-    again = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--write")
+    again = cli("enrich", "--upgrade", "--write")
     assert again.exit_code == 0 and again.stdout == ""
     assert (fake_scholar.count(), fake_api.count()) == asked  # a re-run asks nothing
-    build = _run(survey, None, None, "build", "--offline")
+    build = cli("build", "--offline")
     assert build.exit_code == 0, build.output
     readme = (survey / "README.md").read_text(encoding="utf-8")
     assert "| LoRA: Low-Rank Adaptation of Large Language Models (ICLR 2022) |" in readme
@@ -187,22 +180,22 @@ def test_write_applies_the_diff_and_the_readme_shows_the_venues(
 
 
 def test_counts_fill_the_optional_columns_and_an_offline_rebuild_is_the_same(
-        survey: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)
-    plain = _run(survey, None, None, "build", "--offline")
+    plain = cli("build", "--offline")
     assert plain.exit_code == 0
     before = (survey / "README.md").read_bytes()
     assert b"Citations" not in before  # the columns are off by default
     with (survey / "pyproject.toml").open("a", encoding="utf-8") as config:
         config.write('columns = ["citations", "code"]\n')
-    result = _run(survey, fake_scholar, None, "enrich", "--counts")
+    result = cli("enrich", "--counts")
     assert result.exit_code == 0, result.output
     assert "semantic scholar: 6 asked in 1 request: 6 found, 0 unknown, 0 failed" \
         in result.stderr
     assert "hugging face: 5 asked in 5 requests: 2 indexed, 3 not, 0 failed" in result.stderr
     assert "counts: 6 of 6 entries have a citation count, 2 a code link" in result.stderr
     asked = fake_scholar.count()
-    build = _run(survey, fake_scholar, None, "build")
+    build = cli("build")
     assert build.exit_code == 0, build.output
     assert fake_scholar.count() == asked  # build never fetches counts or code links
     readme = (survey / "README.md").read_text(encoding="utf-8")
@@ -215,41 +208,38 @@ def test_counts_fill_the_optional_columns_and_an_offline_rebuild_is_the_same(
     assert "| Some Published Paper (Proceedings of Something 2020) | Quantization |  | 12 |  |"\
         in readme
     first = (survey / "README.md").read_bytes()
-    again = _run(survey, None, None, "build", "--offline")
+    again = cli("build", "--offline")
     assert again.exit_code == 0 and (survey / "README.md").read_bytes() == first
-    assert _run(survey, None, None, "build", "--check").exit_code == 0
-    rerun = _run(survey, fake_scholar, None, "enrich", "--counts")
+    assert cli("build", "--check").exit_code == 0
+    rerun = cli("enrich", "--counts")
     assert rerun.exit_code == 0 and fake_scholar.count() == asked
     assert "semantic scholar: nothing to ask" in rerun.stderr
 
 
 def test_stale_counts_are_asked_again_and_refresh_asks_everything(
-        survey: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)
-    assert _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links",
-                "lora", "qlora").exit_code == 0
+    assert cli("enrich", "--counts", "--no-code-links", "lora", "qlora").exit_code == 0
     assert fake_scholar.count("hf") == 0
     path = survey / "survey.lock.json"
     store = json.loads(path.read_text(encoding="utf-8"))
     store["citations"]["arxiv:2106.09685"]["fetched"] = "2020-01-01"
     path.write_text(json.dumps(store), encoding="utf-8")
-    _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links", "lora", "qlora")
+    cli("enrich", "--counts", "--no-code-links", "lora", "qlora")
     assert fake_scholar.requests("s2")[-1].ids == ["ARXIV:2106.09685"]
-    _run(survey, fake_scholar, None, "enrich", "--counts", "--no-code-links", "--refresh",
-         "lora", "qlora")
+    cli("enrich", "--counts", "--no-code-links", "--refresh", "lora", "qlora")
     assert fake_scholar.requests("s2")[-1].ids == ["ARXIV:2106.09685", "ARXIV:2305.14314"]
 
 
 def test_offline_upgrade_works_from_the_store(survey: Path, fake_scholar: FakeScholar,  # noqa: F811
-                                              fake_api: Any) -> None:
+                                              fake_api: Any, cli: Cli) -> None:
     _serve(fake_scholar)
     _add_specinfer(fake_api)
-    assert _run(survey, fake_scholar, fake_api, "enrich", "--upgrade").exit_code == 0
+    assert cli("enrich", "--upgrade").exit_code == 0
     assert "run `surveybib enrich --upgrade --write` to apply" in \
-        _run(survey, fake_scholar, fake_api, "enrich", "--upgrade").stderr
+        cli("enrich", "--upgrade").stderr
     asked = fake_scholar.count()
-    offline = _run(survey, fake_scholar, fake_api, "enrich", "--upgrade", "--write",
-                   "--offline")
+    offline = cli("enrich", "--upgrade", "--write", "--offline")
     assert offline.exit_code == 0, offline.output
     assert "offline: nothing asked" in offline.stderr
     assert "@inproceedings{lora," in (survey / "survey.bib").read_text(encoding="utf-8")
@@ -257,23 +247,22 @@ def test_offline_upgrade_works_from_the_store(survey: Path, fake_scholar: FakeSc
 
 
 def test_a_429_storm_is_a_warning_and_the_next_run_asks_again(
-        survey: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)
     fake_scholar.inject("429", times=50, route="s2", retry_after="0")
-    result = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write",
-                  SURVEYBIB_RETRIES="1")
+    result = cli("enrich", "--upgrade", "--write", env={"SURVEYBIB_RETRIES": "1"})
     assert result.exit_code == 0, result.output
     assert "survey.bib:1: lora: warning: Semantic Scholar: Semantic Scholar answered HTTP 429 " \
         "(after retries); asked again next run" in result.stderr
     assert (survey / "survey.bib").read_text(encoding="utf-8") == BIB
     fake_scholar.faults.clear()
-    later = _run(survey, fake_scholar, None, "enrich", "--upgrade", "--write")
+    later = cli("enrich", "--upgrade", "--write")
     assert later.exit_code == 0
     assert "@inproceedings{lora," in (survey / "survey.bib").read_text(encoding="utf-8")
 
 
-def test_no_network_is_one_line_and_exit_0(survey: Path) -> None:
-    result = _run(survey, None, None, "enrich", "--upgrade", "--counts")
+def test_no_network_is_one_line_and_exit_0(survey: Path, cli: Cli) -> None:
+    result = cli("enrich", "--upgrade", "--counts")
     assert result.exit_code == 0, result.output
     assert "semantic scholar: cannot reach 127.0.0.1:9: connection refused; nothing more " \
         "asked" in result.stderr
@@ -286,20 +275,21 @@ def test_no_network_is_one_line_and_exit_0(survey: Path) -> None:
     (("--upgrade", "--dry-run", "--write"), "--dry-run writes nothing"),
 ])
 def test_option_mistakes_are_usage_errors(survey: Path, args: tuple[str, ...],
-                                          message: str) -> None:
-    result = _run(survey, None, None, "enrich", *args)
+                                          message: str, cli: Cli) -> None:
+    result = cli("enrich", *args)
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_an_unknown_column_is_a_config_error(survey: Path) -> None:
+def test_an_unknown_column_is_a_config_error(survey: Path, cli: Cli) -> None:
     with (survey / "pyproject.toml").open("a", encoding="utf-8") as config:
         config.write('columns = ["citation"]\n')
-    result = _run(survey, None, None, "build", "--offline")
+    result = cli("build", "--offline")
     assert result.exit_code == 1
     assert "columns: unknown column 'citation' (did you mean 'citations'?)" in result.stderr
 
 
-def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path) -> None:
+def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path,
+                                                                 cli: Cli) -> None:
     (tmp_path / "survey.bib").write_text("""\
 @misc{lora-arxiv, title = {{LoRA}: Low-Rank Adaptation of Large Language Models},
   author = {Hu, Edward J. and Shen, Yelong}, year = {2021}, eprint = {2106.09685},
@@ -313,7 +303,7 @@ def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path) 
 @inproceedings{other, title = {Sparse Attention Patterns for Long Documents},
   author = {Doe, Jane}, booktitle = {ICML}, year = {2022}, taxonomy = {A}}
 """, encoding="utf-8")
-    result = CliRunner().invoke(main, ["-C", str(tmp_path), "check", "--format", "json"])
+    result = cli("check", "--format", "json")
     findings = json.loads(result.stdout)["findings"]
     rules = sorted((f["key"], f["rule"]) for f in findings
                    if f["rule"] in ("preprint-duplicate", "near-duplicate-title"))
@@ -324,7 +314,7 @@ def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path) 
 
 
 def test_an_8_bit_survey_bib_gets_ascii_fields_and_keeps_its_bytes(
-        tmp_path: Path, fake_scholar: FakeScholar) -> None:  # noqa: F811
+        tmp_path: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     text = ("% -*- coding: latin-1 -*-\n@misc{smoothing,\n  title = {When Does Label Smoothing "
             "Help?},\n  author = {M\u00fcller, Rafael and Kornblith, Simon and Hinton, "
             "Geoffrey},\n  year = {2019},\n  eprint = {1906.02629},\n  archiveprefix = {arXiv},"
@@ -333,7 +323,7 @@ def test_an_8_bit_survey_bib_gets_ascii_fields_and_keeps_its_bytes(
     fake_scholar.add(s2_paper("1906.02629", "When Does Label Smoothing Help?",
                               ["Rafael Mueller", "Simon Kornblith", "Geoffrey E. Hinton"], 2019,
                               venue="NeurIPS"))
-    result = _run(tmp_path, fake_scholar, None, "enrich", "--upgrade", "--write")
+    result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     expected = text.replace("@misc{", "@inproceedings{").replace(
         "},\n}\n", "},\n  booktitle = {Neural Information Processing Systems},\n"

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from surveybib.config import Settings, load_settings
+from surveybib.config import DEFAULT_TITLE, Settings, load_settings
 from surveybib.enrich import fetch_pending
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.export import render_configured
 from surveybib.files import write_text_atomic
+from surveybib.issueform import form_output
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import MetadataStore, save_store
 from surveybib.model import Entry, Problem
@@ -75,7 +76,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             taxonomy=settings.taxonomy,
             group_by=settings.group_by,
             intro=intro,
-            title=settings.title or "Reading List",
+            title=settings.title or DEFAULT_TITLE,
             source=settings.rel(settings.bib),
             **_columns(settings, survey),
             blocks=settings.readme_blocks,
@@ -87,6 +88,10 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
         for path, export in render_configured(survey.entries, settings):
             outputs.append(Output(path, export.text))
             problems.extend(export.problems)
+    form = form_output(settings)
+    if form is not None:  # the add-paper issue form, in step with the taxonomy
+        outputs.append(Output(form[0], form[1]))
+        problems.extend(form[2])
     return outputs, problems
 
 
@@ -235,12 +240,15 @@ def write_outputs(outputs: Sequence[Output]) -> None:
         write_text_atomic(out.path, out.text)
 
 
-def ensure_note(settings: Settings, entry: Entry) -> tuple[Path, bool]:
-    """notes/<key>.md from the note template unless it exists (never overwritten);
-    returns its path and whether it was created."""
+def ensure_note(settings: Settings, entry: Entry, text: str = "") -> tuple[Path, bool]:
+    """notes/<key>.md unless it exists (never overwritten): TEXT when given, else the note
+    template; returns its path and whether it was created."""
     path = settings.notes / note_filename(entry.key)
     if path.exists():
         return path, False
+    if text.strip():
+        write_text_atomic(path, text.rstrip() + "\n")
+        return path, True
     env = render.make_environment(settings.templates)
     with template_errors(settings):
         stub = env.get_template("note.md.j2").render(key=entry.key,

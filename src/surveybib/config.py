@@ -30,8 +30,10 @@ _DEFAULTS: dict[str, Any] = {
     "check": {},
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
+    "issue_form": None,  # None: keep the add-paper issue form in step when it exists
 }
 COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
+DEFAULT_TITLE = "Reading List"  # what the README is called when the config names nothing
 README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
@@ -68,6 +70,7 @@ class Settings:
     check: tuple[tuple[str, str], ...] = field(default=())
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
+    issue_form: bool | None = None
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -105,6 +108,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         check=_check_levels(values["check"]),
         columns=_columns(values["columns"]),
         readme_blocks=_readme_blocks(values["readme_blocks"]),
+        issue_form=_optional_bool(values["issue_form"], "issue_form"),
     )
 
 
@@ -204,6 +208,12 @@ def _columns(value: Any) -> tuple[str, ...]:
             raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
                               f"the columns are {', '.join(COLUMNS)}")
     return tuple(dict.fromkeys(names))
+
+
+def _optional_bool(value: Any, key: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"[tool.surveybib] {key} must be true or false")
+    return value
 
 
 def _strings(value: Any, key: str) -> list[str]:

@@ -37,6 +37,10 @@ class Refused(SurveybibError):
     """`add` will not append this entry (a DOI already in the file): exit 1."""
 
 
+class TitleNotMatched(NotFound):
+    """No Crossref record passes the match guard for a title (exit 1)."""
+
+
 # ------------------------------------------------------------------ identifiers
 
 
@@ -273,6 +277,20 @@ def search(client: Client, title: str, *, author: str = "", year: str = "",
     query = Query(title, author, year)
     items = client.search(query.text, rows=rows)
     return SearchAnswer(query, judge(query, candidates_from_items(items)))
+
+
+def target_for_title(client: Client, title: str, *, author: str = "",
+                     year: str = "") -> Target:
+    """The DOI of the one record the match guard accepts for TITLE (with the first
+    author's family name and the year); TitleNotMatched names the closest candidate."""
+    verdict = search(client, title, author=author, year=year).verdict
+    if verdict.doi:
+        return parse_target(verdict.doi)
+    best = verdict.candidates[0] if verdict.candidates else None
+    closest = (f"; the closest, {best.doi} '{best.title.split(' | ')[0]}' "
+               f"({best.year or 'no year'}), was left: {best.note}" if best else "")
+    raise TitleNotMatched(f"no Crossref record passes the match guard for the title "
+                          f"'{title}' ({verdict.reason}){closest}")
 
 
 def candidate_lines(answer: SearchAnswer) -> list[str]:

@@ -27,7 +27,12 @@ class Rule(Enum):
     NOTE_UNCLOSED = (
         "note-unclosed", "warning",
         "a note (or the intro) that leaves a code fence or an HTML comment open")
-    STALE_OUTPUT = ("stale-output", "error", "README.md or an export is not what build would write")
+    STALE_OUTPUT = (
+        "stale-output", "error",
+        "README.md, an export or the issue form is not what build would write")
+    ISSUE_FORM = (
+        "issue-form", "warning",
+        "a category the issue form's dropdown cannot offer (`None`, empty, multi-line)")
     EXPORT_UNKNOWN_KEY = (
         "export-unknown-key", "error",
         "a key cited (--aux) or asked for (--keys) that is not in the bibliography")

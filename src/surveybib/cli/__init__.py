@@ -11,6 +11,7 @@ COMMANDS = {
     "enrich": "enrich",
     "export": "export",
     "doi": "lookup", "search": "lookup", "add": "lookup",
+    "init": "init",
 }
 main.lazy_commands.update(COMMANDS)
 

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tomllib
-from collections.abc import Sequence
 
 import click
 
 from surveybib import lookup
-from surveybib.bibtex.parse import parse_bib
-from surveybib.bibtex.write import SURVEY, format_entry
-from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, main, pass_context, report
-from surveybib.config import Settings
+from surveybib.bibtex.write import format_entry
+from surveybib.cli.adding import add_paper, print_added
+from surveybib.cli.app import Context, fail, main, pass_context
+from surveybib.cli.issue import add_from_issue
 from surveybib.enrich import open_client
 from surveybib.errors import UsageError
 from surveybib.export import render_export
-from surveybib.files import survey_lock, write_bytes_atomic
+from surveybib.files import survey_lock
 from surveybib.metadata.store import load_store, save_store
-from surveybib.model import Entry
-from surveybib.survey import load_survey
 
 
 def _in_survey(ctx: Context) -> bool:
@@ -108,70 +103,33 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 
 
 @main.command("add")
-@click.argument("paper", metavar="DOI_OR_ARXIV_ID")
+@click.argument("paper", metavar="DOI_OR_ARXIV_ID", required=False)
 @click.option("--taxonomy", default="", metavar="T",
               help="Category (from the configured list); several separated by ';'.")
 @click.option("--reader", default="", metavar="R", help="Who read it (stored as given).")
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
+@click.option("--from-issue", "issue", metavar="FILE",
+              help="Take the paper, category, reader and note from the body GitHub wrote "
+                   "for the add-paper issue form (`-`: stdin).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "github"]),
+              help="With --from-issue: json, or github (markdown for the pull request or "
+                   "the issue comment, on stdout).")
 @pass_context
-def add_command(ctx: Context, paper: str, taxonomy: str, reader: str, key: str) -> None:
+def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key: str,
+                issue: str | None, fmt: str) -> None:
     """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
-
-    settings = ctx.settings
-    bib = settings.rel(settings.bib)
-    lookup.check_categories(taxonomy, settings.taxonomy, settings.group_by)
-    extra = [(settings.group_by, taxonomy.strip()), ("reader", reader.strip())]
-    target = None if paper == "-" else lookup.parse_target(paper)
-    pasted = sys.stdin.read() if target is None else ""
-    click.get_current_context().with_resource(survey_lock(settings.root))
-    survey = load_survey(settings, encoding=ctx.encoding)
-    if key:
-        lookup.check_key(key, survey.entries)
-    if target is None:
-        entries = _pasted_entries(pasted, survey.entries, key, extra, settings)
-        found, cached = None, False
-    else:
-        lookup.refuse_duplicate(target.doi, survey.entries, bib)
-        store = load_store(settings.metadata)
-        with open_client(settings.mailto, offline=ctx.offline) as client:
-            found, cached = lookup.fetch(target, store, client)
-        taken = [e.key for e in survey.entries]
-        entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
-        save_store(settings.metadata, lookup.stored(store, found))
-    data, lines = survey.source.append(entries, SURVEY)
-    write_bytes_atomic(settings.bib, data)
-    problems = []
-    for entry, line in zip(entries, lines, strict=True):
-        problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
-    report(problems, ctx.quiet)
-
-    for entry, line in zip(entries, lines, strict=True):
-        click.echo(format_entry(entry), nl=False)
-        source = ""
-        if found is not None:
-            source = f" ({found.source_name} {found.doi}" + \
-                     (", from the metadata store)" if cached else ")")
-        click.echo(f"added {entry.key} to {bib}:{line}{source}", err=True)
-        path, created = ensure_note(settings, entry)
-        if created:
-            click.echo(f"created {settings.rel(path)}", err=True)
-
-
-def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
-                    extra: Sequence[tuple[str, str]], settings: Settings) -> tuple[Entry, ...]:
-    """`add -`: the BibTeX entries on stdin, parsed and checked like a looked-up one."""
-
-    parsed = parse_bib(text, "<stdin>")
-    errors = [p for p in parsed.problems if p.level == "error"]
-    if errors:
-        report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added")
-    if not parsed.entries:
-        raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
-    for entry in parsed.entries:
-        if not any(value for name, value in extra if name == settings.group_by):
-            lookup.check_categories(entry.get(settings.group_by), settings.taxonomy,
-                                    settings.group_by)
-    return lookup.prepare_pasted(parsed.entries, existing, key=key, extra=extra)
+    if issue is not None:
+        if paper or taxonomy or reader:
+            raise UsageError("--from-issue takes the paper, category and reader from the "
+                             "issue; leave out DOI_OR_ARXIV_ID, --taxonomy and --reader")
+        add_from_issue(ctx, issue, fmt, key)
+        return
+    if paper is None:
+        raise UsageError("give a DOI or arXiv id (or `-` for BibTeX on stdin, or "
+                         "--from-issue FILE)")
+    if fmt != "text":
+        raise UsageError("--format json/github go with --from-issue")
+    print_added(ctx, add_paper(ctx, paper, taxonomy, reader, key))

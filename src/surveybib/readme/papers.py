@@ -11,7 +11,7 @@ from urllib.parse import quote
 from surveybib.identifiers import arxiv_id, is_arxiv_venue, strip_doi_prefix
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry, Note
-from surveybib.readme.markdown import safe_url, user_markdown
+from surveybib.readme.markdown import drop_markers, safe_url, user_markdown
 
 if TYPE_CHECKING:  # a paper's categories hold the paper: the two types refer to each other
     from surveybib.readme.taxonomy import Category
@@ -70,7 +70,9 @@ def display_title(entry: Entry) -> str:
 
 
 def _display_title(key: str, f: Mapping[str, str]) -> str:
-    title = to_unicode(f.get("title", "")) or key
+    title = to_unicode(f.get("title", ""))
+    if not drop_markers(title).strip():  # nothing a reader could see: name the key instead
+        title = key
     year = f.get("year") or f.get("date", "")[:4]
     suffix = " ".join(p for p in (_short_venue(f), to_unicode(year)) if p)
     return f"{title} ({suffix})" if suffix else title
