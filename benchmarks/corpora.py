@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import re
 import shutil
@@ -17,9 +18,11 @@ from pathlib import Path
 from harness import REPO, WORK
 
 SHARED = (REPO / ".." / "shared").resolve()
-CORPORA = SHARED / "corpora"
+# SURVEYBIB_CORPORA names the corpora folder (as for the tests' corpus sweep).
+CORPORA = Path(os.environ.get("SURVEYBIB_CORPORA") or SHARED / "corpora")
 TUGBOAT = CORPORA / "large" / "tugboat_beebe_biber-etc.bib"
 ICML2023 = CORPORA / "large" / "icml2023_b-vitamins.bib"
+D2L = CORPORA / "large" / "d2l_d2l-en.bib"
 
 _GENERATOR_VERSION = "1"  # bump when the generated files change, so caches are rebuilt
 _SEED = 20231
