@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from surveybib.errors import ConfigError, UsageError
+from surveybib.text import closest
 
 _PATH_KEYS = ("bib", "notes", "readme", "metadata", "templates", "intro")
 _DEFAULTS: dict[str, Any] = {
@@ -106,8 +106,8 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
-        columns=_columns(values["columns"]),
-        readme_blocks=_readme_blocks(values["readme_blocks"]),
+        columns=_chosen(values["columns"], "columns", "column", COLUMNS),
+        readme_blocks=_chosen(values["readme_blocks"], "readme_blocks", "block", README_BLOCKS),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
     )
 
@@ -146,14 +146,16 @@ def check_output_path(settings: Settings, path: Path) -> None:
                          "somewhere else")
 
 
-def _readme_blocks(value: Any) -> tuple[str, ...]:
-    names = _strings(value, "readme_blocks")
+def _chosen(value: Any, key: str, what: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """A list setting whose items must be among `allowed` (`readme_blocks`, `columns`),
+    each once, in the order given."""
+    names = _strings(value, key)
     for name in names:
-        if name not in README_BLOCKS:
-            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
-                              f"(the blocks are {', '.join(README_BLOCKS)})")
+        if name not in allowed:
+            close = closest(name, allowed)
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] {key}: unknown {what} '{name}'{hint} "
+                              f"(the {what}s are {', '.join(allowed)})")
     return tuple(dict.fromkeys(names))
 
 
@@ -178,8 +180,8 @@ def _read_table(pyproject: Path) -> dict[str, Any]:
         raise ConfigError(f"{pyproject}: [tool.surveybib] must be a table")
     for key in table:
         if key not in _DEFAULTS:
-            close = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(key, _DEFAULTS)
+            hint = f"; did you mean '{close}'?" if close else ""
             raise ConfigError(f"{pyproject}: [tool.surveybib] has an unknown key '{key}'{hint}")
     return table
 
@@ -199,15 +201,6 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), v) for k, v in value.items()))
 
 
-def _columns(value: Any) -> tuple[str, ...]:
-    names = _strings(value, "columns")
-    for name in names:
-        if name not in COLUMNS:
-            close = difflib.get_close_matches(name, COLUMNS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
-                              f"the columns are {', '.join(COLUMNS)}")
-    return tuple(dict.fromkeys(names))
 
 
 def _optional_bool(value: Any, key: str) -> bool | None:

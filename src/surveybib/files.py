@@ -19,8 +19,8 @@ except ImportError:  # not on Windows: survey_lock runs unlocked there
     fcntl = None  # type: ignore[assignment]
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write data through a temporary file beside path, fsync it, then os.replace."""
+def _temporary(path: Path, data: bytes, mode: int) -> str:
+    """A temporary file beside path holding data, synced to disk, with mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -28,7 +28,17 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write data through a temporary file beside path, fsync it, then os.replace."""
+    tmp = _temporary(path, data, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+    try:
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -80,14 +90,8 @@ def write_new_atomic(path: Path, data: bytes) -> None:
     """Create path with data, never replacing a file: the data goes into a temporary file
     beside it, which is then hard-linked as path (FileExistsError when path exists, even
     if it appeared meanwhile). A crash leaves no half-written path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temporary(path, data, 0o644)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -9,7 +9,6 @@ paper.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -24,7 +23,7 @@ from surveybib.model import Entry, Problem
 from surveybib.readme.taxonomy import split_categories
 from surveybib.rules import Rule
 from surveybib.survey import Survey
-from surveybib.text import title_words
+from surveybib.text import closest, title_words
 
 LEVELS = ("off", "warning", "error")
 RULE_IDS = frozenset(rule.id for rule in Rule)
@@ -88,8 +87,8 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
     levels: dict[str, str] = {}
     for rule, level in check:
         if rule not in RULE_IDS:
-            close = difflib.get_close_matches(rule, list(RULE_IDS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(rule, RULE_IDS)
+            hint = f"; did you mean '{close}'?" if close else ""
             raise ConfigError(f"[tool.surveybib.check] has an unknown rule '{rule}'{hint} "
                               f"(rules: {', '.join(sorted(RULE_IDS))})")
         if level not in LEVELS:
@@ -103,8 +102,8 @@ def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings)
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
     out = []
     for entry, name in unknown:
-        close = difflib.get_close_matches(name, settings.taxonomy, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = closest(name, settings.taxonomy)
+        hint = f" (did you mean '{close}'?)" if close else ""
         out.append(Rule.UNKNOWN_TAXONOMY.about(
             entry, f"{settings.group_by} '{name}' is not in the configured list{hint}",
             "taxonomy"))

@@ -9,7 +9,6 @@ outside the configured list, a near-identical title).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Client, Failed, Trouble
 from surveybib.readme.taxonomy import split_categories
 from surveybib.rules import Rule
+from surveybib.text import closest
 
 
 class NotFound(SurveybibError):
@@ -165,11 +165,10 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
-        close = difflib.get_close_matches(name, list(taxonomy), n=1, cutoff=0.6)
+        close = closest(name, taxonomy)
         if not close:  # a case slip ("dynamic inference") is a typo too
-            folded = {t.casefold(): t for t in taxonomy}
-            close = [folded[name.casefold()]] if name.casefold() in folded else []
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = {t.casefold(): t for t in taxonomy}.get(name.casefold())
+        hint = f"; did you mean '{close}'?" if close else ""
         listed = ", ".join(f"'{t}'" for t in taxonomy)
         raise UsageError(f"{group_by} '{name}' is not in the configured list{hint} "
                          f"(the list: {listed})")

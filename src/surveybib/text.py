@@ -7,9 +7,11 @@ titles are the same.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from surveybib.latex import to_unicode
@@ -58,3 +60,9 @@ def title_words(value: str) -> tuple[str, ...]:
 def ascii_word(text: str) -> str:
     """Letters and digits only, ASCII, lower-case (for keys: `Müller` -> `muller`)."""
     return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+def closest(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice a mistyped NAME most likely meant (for "did you mean ...?"), or None."""
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=cutoff)
+    return found[0] if found else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from surveybib.files import survey_lock
 from surveybib.lint import configure
 from surveybib.model import Problem
 from surveybib.survey import load_survey
+from surveybib.text import closest
 
 
 @main.command()
@@ -68,8 +68,8 @@ def note(ctx: Context, key: str) -> None:
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
-        close = difflib.get_close_matches(key, [e.key for e in survey.entries], n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        close = closest(key, (e.key for e in survey.entries))
+        hint = f"; did you mean '{close}'?" if close else ""
         fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")
     path, created = pipeline.ensure_note(settings, entry)
     if created:
