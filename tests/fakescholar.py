@@ -17,6 +17,8 @@ Where each answer's shape comes from:
   "abs/<id>"}, as Semantic Scholar shows arXiv-only papers.
 - Limits: without an `x-api-key` header 100 requests per 5 minutes, with one 1 request a
   second (the API's documentation); beyond that 429 `{"message": "Too Many Requests..."}`.
+  A key it does not know (when told its `keys`) gets 403 `{"message": "Forbidden"}`, as
+  users of a wrong or suspended key report it (allenai/s2-folks #113, #224).
 - `GET /api/papers/{arxiv_id}`: Hugging Face's paper endpoint as huggingface_hub's
   `PaperInfo` reads it (huggingface_hub/hf_api.py): id, title, authors [{name, ...}],
   publishedAt, summary, upvotes, githubRepo, githubStars, projectPage; 404 for a paper it
@@ -24,8 +26,9 @@ Where each answer's shape comes from:
   window per IP, announced in `RateLimit` / `RateLimit-Policy` headers.
 
 The fake can be told to misbehave: latency, 429 (with or without Retry-After), 500, hang
-past the client's timeout, reset the connection, malformed JSON, a partial batch (a
-shorter list than asked), `null` for every id.
+past the client's timeout, reset the connection, malformed JSON, an HTML page (a captive
+portal or a proxy's error page), a partial batch (a shorter list than asked), `null` for
+every id.
 """
 
 from __future__ import annotations
@@ -171,6 +174,7 @@ class FakeScholar:
     papers: dict[str, dict[str, Any]] = field(default_factory=dict)  # "ARXIV:x"/"DOI:y"
     hf: dict[str, dict[str, Any]] = field(default_factory=dict)  # arXiv id -> body
     faults: list[Fault] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)  # when set: the API keys it accepts
     seen: list[Seen] = field(default_factory=list)
     over_limit: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -299,11 +303,16 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             self._send(400, {"error": "Unacceptable body"})
             return
-        keyed = bool(self.headers.get("x-api-key"))
+        key = self.headers.get("x-api-key") or ""
+        keyed = bool(key)
         self.asked = (ids, fields)
         seen = Seen("s2", parts.path, ids, fields, keyed, time.monotonic())
         with self.scholar.lock:
             self.scholar.seen.append(seen)
+        if keyed and self.scholar.keys and key not in self.scholar.keys:
+            self._send(403, {"message": "Forbidden"})
+            seen.status = 403
+            return
         seen.status = self._serve("s2", keyed, lambda: self._batch(ids, fields))
 
     def do_GET(self) -> None:
@@ -362,6 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             self._send(200, b'[{"paperId": "0', route=route)
             return 200
+        if kind == "html":
+            self._send(200, b"<!DOCTYPE html><html><body><h1>Sign in to the Wi-Fi</h1>"
+                            b"</body></html>", [("Content-Type", "text/html")], route=route)
+            return 200
         if kind in ("partial", "nulls"):
             ids, fields = self.asked
             answer = self.scholar.batch(ids, set(fields.split(",")))
@@ -376,8 +389,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: Any, extra: Iterable[tuple[str, str]] = (),
               route: str = "") -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        extra = list(extra)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if not any(name.lower() == "content-type" for name, _ in extra):
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         if route == "hf":
             left = max(0, self.scholar.hf_left())

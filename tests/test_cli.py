@@ -312,8 +312,9 @@ def test_users_readme_template_overrides_the_packaged_one(tmp_path: Path, cli: C
         "{% for p in papers %}{{ heading(2, p.title, p.id) }}\n\n{% endfor %}",
         encoding="utf-8")
     assert cli("build", cwd=root).exit_code == 0
-    assert (root / "README.md").read_text(encoding="utf-8") == (
-        "<!-- surveybib:generated -->\n"
+    assert (root / "README.md").read_text(encoding="utf-8") == (  # the renderer's marker
+        "<!-- surveybib:generated: made by surveybib from survey.bib. Do not edit it by hand:\n"
+        "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n"
         "# My List\n\n"
         "- [Second Category First (ICML 2023)](#second-category-first-icml-2023)\n"
         "- [Kernels Only (Journal of Systems 2022)](#kernels-only-journal-of-systems-2022)\n"

@@ -315,3 +315,23 @@ def test_the_largest_figures_still_draw(draw: Any) -> None:
     assert f"{hidden} more categories" in result["text"]
     chart = mermaid.year_chart(range(1900, 2030))
     assert chart is not None and draw(chart)["ok"]
+
+
+def test_a_users_template_overrides_and_drops_the_diagram_blocks(cli: Cli, tmp_path: Path) -> None:
+    _survey(tmp_path, "@article{a, title = {GPTQ: x}, year = {2020}, taxonomy = {T}, "
+            "reader = {Doe, Jane}}\n", ["T"])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "README.md.j2").write_text(
+        '{% extends "surveybib/README.md.j2" %}\n'
+        "{% block year_chart %}{% endblock %}\n"
+        "{% block contributors %}\n"
+        "{{ heading(2, 'Who read what', 'contributors') }}\n\n"
+        "{% for c in contributors %}\n"
+        "- {{ c.name|md }} ({{ c.read|length }})\n"
+        "{% endfor %}\n\n"
+        "{% endblock %}\n", encoding="utf-8")
+    readme = _build(cli, tmp_path)
+    assert "## Who read what\n\n- Doe, Jane (1)\n" in readme
+    assert "## Papers per year" not in readme and "## Contributors" not in readme
+    assert [b.split("\n", 1)[0] for b in mermaid_blocks(readme)] == ["mindmap"]
+    assert _build(cli, tmp_path) == readme  # the marker is the renderer's: rebuilds keep working

@@ -252,8 +252,8 @@ def test_a_429_storm_is_a_warning_and_the_next_run_asks_again(
     fake_scholar.inject("429", times=50, route="s2", retry_after="0")
     result = cli("enrich", "--upgrade", "--write", env={"SURVEYBIB_RETRIES": "1"})
     assert result.exit_code == 0, result.output
-    assert "survey.bib:1: lora: warning: Semantic Scholar: Semantic Scholar answered HTTP 429 " \
-        "(after retries); asked again next run" in result.stderr
+    assert "survey.bib:1: lora: warning: Semantic Scholar answered HTTP 429 (after retries); " \
+        "asked again next run" in result.stderr
     assert (survey / "survey.bib").read_text(encoding="utf-8") == BIB
     fake_scholar.faults.clear()
     later = cli("enrich", "--upgrade", "--write")
@@ -285,7 +285,7 @@ def test_an_unknown_column_is_a_config_error(survey: Path, cli: Cli) -> None:
         config.write('columns = ["citation"]\n')
     result = cli("build", "--offline")
     assert result.exit_code == 1
-    assert "columns: unknown column 'citation' (did you mean 'citations'?)" in result.stderr
+    assert "columns: unknown column 'citation'; did you mean 'citations'?" in result.stderr
 
 
 def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,10 +25,11 @@ from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import MetadataStore, save_store
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
-from surveybib.readme import render
+from surveybib.readme import hidden, render
+from surveybib.readme.blocks import close_open_blocks
 from surveybib.readme.columns import column_cells, column_heads
-from surveybib.readme.markdown import close_open_blocks
 from surveybib.readme.papers import display_title
+from surveybib.readme.rawhtml import close_open_elements
 from surveybib.rules import Rule
 from surveybib.survey import Survey, load_survey
 
@@ -78,10 +80,14 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
             intro=intro,
             title=settings.title or DEFAULT_TITLE,
             source=settings.rel(settings.bib),
+            venues=settings.venues,
+            note_folder=_relative(settings.notes, settings.readme.parent),
+            intro_folder=_relative(settings.intro.parent, settings.readme.parent),
             **_columns(settings, survey),
             blocks=settings.readme_blocks,
         )
-    problems = [*survey.problems, *intro_problems]
+    problems = [*survey.problems, *intro_problems,
+                *hidden.entry_problems(survey.entries, survey.source.text)]
     problems.extend(unknown_categories(unknown, settings))
     outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
     if settings.exports:
@@ -95,6 +101,11 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
     return outputs, problems
 
 
+def _relative(folder: Path, start: Path) -> str:
+    """`folder` as a relative URL path from `start` (both inside the survey)."""
+    return Path(os.path.relpath(folder, start)).as_posix()
+
+
 def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
     """The optional README columns (citations, code), rendered from the store."""
     if not settings.columns:
@@ -104,7 +115,8 @@ def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
 
 
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
-    """INTRO.md (optional), with a code fence or comment it leaves open closed."""
+    """INTRO.md (optional), with a code fence, comment or HTML block it leaves open
+    closed, and hidden characters reported (the renderer drops them)."""
     if not settings.intro.is_file():
         return "", []
     name = settings.rel(settings.intro)
@@ -112,11 +124,14 @@ def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
         text = settings.intro.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SurveybibError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    problems = [p for p in (hidden.text_problem(name, None, text),) if p is not None]
     text, unclosed = close_open_blocks(text.strip())
-    if unclosed is None:
-        return text, []
-    return text, [Rule.NOTE_UNCLOSED.at(name, None, None, f"{unclosed}; closed at its end",
-                                        "render")]
+    text, open_html = close_open_elements(text)
+    for what in (unclosed, open_html):
+        if what is not None:
+            problems.append(Rule.NOTE_UNCLOSED.at(name, None, None, f"{what}; closed at its end",
+                                                  "render"))
+    return text, problems
 
 
 @contextmanager
@@ -136,6 +151,10 @@ def template_errors(settings: Settings) -> Iterator[None]:
         filename, line = _template_frame(exc)
         where = _template_where(settings, filename, line)
         raise TemplateError(f"{where}: template error: {exc.message or exc}") from None
+    except RecursionError:  # templates that include or extend each other in a circle
+        raise TemplateError(f"{settings.rel(settings.templates)}/: templates include or extend "
+                            "each other in a circle; extend the packaged ones as "
+                            '"surveybib/<name>"') from None
 
 
 def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
@@ -252,7 +271,7 @@ def ensure_note(settings: Settings, entry: Entry, text: str = "") -> tuple[Path,
     env = render.make_environment(settings.templates)
     with template_errors(settings):
         stub = env.get_template("note.md.j2").render(key=entry.key,
-                                                      title=display_title(entry))
+                                                      title=display_title(entry, settings.venues))
     write_text_atomic(path, stub)
     return path, True
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from surveybib.errors import ConfigError, UsageError
 from surveybib.text import closest
@@ -28,6 +29,7 @@ _DEFAULTS: dict[str, Any] = {
     "encoding": "",
     "title": "",
     "check": {},
+    "venues": {},
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
     "issue_form": None,  # None: keep the add-paper issue form in step when it exists
@@ -68,6 +70,7 @@ class Settings:
     encoding: str = ""
     title: str = ""
     check: tuple[tuple[str, str], ...] = field(default=())
+    venues: tuple[tuple[str, str], ...] = ()  # full venue name -> short name, over the table
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
     issue_form: bool | None = None
@@ -83,6 +86,21 @@ class Settings:
 def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
     """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
     return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def base_url(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
+    """An API's base URL from the environment variable `name` (else `default`), without a
+    trailing slash; a value that is not an http(s) URL is a ConfigError naming it."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and (parts.port or 0) >= 0 and not any(c.isspace() for c in value)
+    except ValueError:  # "http://[::1", a port that is not a number
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} is {value!r}, not an http(s) URL such as {default}")
+    return value.rstrip("/")
 
 
 def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
@@ -106,6 +124,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         encoding=str(values["encoding"]),
         title=str(values["title"]),
         check=_check_levels(values["check"]),
+        venues=_venues(values["venues"]),
         columns=_chosen(values["columns"], "columns", "column", COLUMNS),
         readme_blocks=_chosen(values["readme_blocks"], "readme_blocks", "block", README_BLOCKS),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
@@ -207,6 +226,13 @@ def _optional_bool(value: Any, key: str) -> bool | None:
     if value is not None and not isinstance(value, bool):
         raise ConfigError(f"[tool.surveybib] {key} must be true or false")
     return value
+
+
+def _venues(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
+                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
+    return tuple((str(k), v) for k, v in value.items())
 
 
 def _strings(value: Any, key: str) -> list[str]:

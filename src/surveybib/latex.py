@@ -95,8 +95,10 @@ _SYMBOLS = {
 # Characters escaped with a backslash in BibTeX values.
 _ESCAPED = set("&%$#_{}")
 
+# The accented letter may carry an accent already (Vietnamese Nguy{\~{\^e}}n: the inner
+# accent is converted first, then the outer one goes on the accented letter).
 _ACCENT_RE = re.compile(
-    r"""\\(["'`^~=.]|[uvHckrdb](?![A-Za-z]))\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))"""
+    r"""\\(["'`^~=.]|[uvHckrdb](?![A-Za-z]))\s*(?:\{\s*(\\?[^\W\d_])\s*\}|(\\?[^\W\d_]))"""
 )
 _SYMBOL_RE = re.compile(r"\\([A-Za-z]+)(?:\{\}|\s)?")
 _ESCAPE_RE = re.compile(r"\\([&%$#_{}\\ ,;:!/@-])")
@@ -112,10 +114,16 @@ def _accent(match: re.Match[str]) -> str:
     return unicodedata.normalize("NFC", letter + mark)
 
 
+# Commands for characters that would otherwise mean something (`~`, braces): kept as text.
+# \textbraceleft{} and \textbraceright{} are how surveybib writes a brace BibTeX could
+# not balance (bibtex/write.py).
+_LITERAL = {"textasciitilde": "\x00~", "textbraceleft": "\x00{", "textbraceright": "\x00}"}
+
+
 def _symbol(match: re.Match[str]) -> str:
     name = match.group(1)
-    if name == "textasciitilde":
-        return "\x00~"  # a literal tilde, not a no-break space
+    if name in _LITERAL:
+        return _LITERAL[name]  # marked: a literal character, not a no-break space or a group
     if name in _SYMBOLS:
         return _SYMBOLS[name]
     return ""  # a formatting command (\emph, \textit, \url ...): keep its argument only
@@ -142,7 +150,10 @@ _UNMARKED_BRACE_RE = re.compile("(?<!\x00)[{}]")
 def _text_to_unicode(text: str) -> str:
     if "\\~{}" in text:
         text = _LITERAL_TILDE_RE.sub("\x00~", text)
-    text = _ACCENT_RE.sub(_accent, text)
+    for _ in range(3):  # stacked accents, innermost first
+        text, count = _ACCENT_RE.subn(_accent, text)
+        if not count:
+            break
     text = _ESCAPE_RE.sub(_escape, text)
     text = _SYMBOL_RE.sub(_symbol, text)
     text = text.replace("---", "—").replace("--", "–")

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
 from surveybib.model import Entry, Note, Problem
-from surveybib.readme.markdown import close_open_blocks
+from surveybib.readme.blocks import close_open_blocks
+from surveybib.readme.hidden import text_problem
+from surveybib.readme.rawhtml import close_open_elements
 from surveybib.rules import Rule
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
@@ -64,11 +66,16 @@ def attach_notes(
             problems.append(Rule.ORPHAN_NOTE.at(
                 path, None, None, f"no entry with key '{key}' in the bibliography", "notes"))
             continue
+        hidden = text_problem(path, key, text)
+        if hidden is not None:
+            problems.append(hidden)
         body, unclosed = close_open_blocks(text.strip())
-        if unclosed:
-            problems.append(Rule.NOTE_UNCLOSED.at(
-                path, None, key, f"{unclosed}; closed at the end of the note so it cannot "
-                "swallow the rest of the README", "notes"))
+        body, open_html = close_open_elements(body)
+        for what in (unclosed, open_html):
+            if what:
+                problems.append(Rule.NOTE_UNCLOSED.at(
+                    path, None, key, f"{what}; closed at the end of the note so it cannot "
+                    "swallow the rest of the README", "notes"))
         notes[key] = Note(key, path, body)
     problems.extend(_case_collisions(keys, notes_dir))
     return notes, tuple(problems)

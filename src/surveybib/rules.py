@@ -26,7 +26,12 @@ class Rule(Enum):
     NOTE_COLLISION = ("note-collision", "warning", "note files that differ only in case")
     NOTE_UNCLOSED = (
         "note-unclosed", "warning",
-        "a note (or the intro) that leaves a code fence or an HTML comment open")
+        "a note (or the intro) that leaves a code fence, an HTML comment or an HTML block "
+        "(`<pre>`, `<script>`, ...) open")
+    HIDDEN_CHARACTER = (
+        "hidden-character", "warning",
+        "NUL or a bidirectional override in a field, a note or the intro (dropped from the "
+        "README)")
     STALE_OUTPUT = (
         "stale-output", "error",
         "README.md, an export or the issue form is not what build would write")

@@ -189,6 +189,10 @@ def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore) -> Upgra
             why = crossref_guard(entry, arxiv, confirmed)
             if why:
                 return keep(f"Crossref's record of {published.doi} is another paper: {why}")
+            venue = confirmed.get("booktitle") or confirmed.get("journal")
+            if "workshop" in venue.lower():  # S2 may file a workshop paper under the conference
+                return keep(f"Crossref's record of {published.doi} is a workshop paper "
+                            f"({to_unicode(venue)})")
     return _upgrade(entry, arxiv, published, confirmed)
 
 
@@ -214,7 +218,9 @@ def crossref_dois(entries: Sequence[Entry], store: MetadataStore) -> list[str]:
 def _upgrade(entry: Entry, arxiv: str, published: Published,
              record: Record | None) -> Upgrade:
     conference = published.kind == "conference"
-    venue, volume, pages = bib_text(published.venue), published.volume, published.pages
+    # Semantic Scholar's text is data: escaped like Crossref's (pages are, by format_pages).
+    venue, volume, pages = bib_text(published.venue), bib_text(published.volume), \
+        published.pages
     year = published.year
     short = published.short
     if record is not None:  # Crossref's record of the confirmed DOI wins where it speaks

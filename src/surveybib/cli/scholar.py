@@ -16,13 +16,14 @@ from surveybib import scholar, upgrade
 from surveybib.cli.app import Context, progress_bar, report
 from surveybib.config import Settings, is_offline
 from surveybib.enrich import open_client
+from surveybib.errors import SurveybibError
 from surveybib.files import write_bytes_atomic
 from surveybib.identifiers import arxiv_only, paper_keys
 from surveybib.metadata.store import MetadataStore, save_store, trimmed
 from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Failed, Outcome, Trouble
-from surveybib.net.hfpapers import HFPapers, hf_config
-from surveybib.net.semanticscholar import SemanticScholar, s2_config
+from surveybib.net.hfpapers import HFConfig, HFPapers, hf_config
+from surveybib.net.semanticscholar import S2Config, SemanticScholar, s2_config
 from surveybib.net.transport import Unreachable
 from surveybib.survey import Survey
 from surveybib.upgrade import Upgrade
@@ -89,14 +90,16 @@ def run_scholarly(ctx: Context, survey: Survey, keys: Sequence[str], wanted: Wan
     if offline:
         run.lines.append("offline: nothing asked; working from the metadata store")
     else:
+        # Both read now, so a mistyped URL stops the run before any request.
+        s2, hf = s2_config(settings.mailto), hf_config(settings.mailto)
         try:
-            _ask_semantic_scholar(ctx, selected, run, wanted, day, save)
+            _ask_semantic_scholar(s2, ctx, selected, run, wanted, day, save)
             if wanted.upgrade and not run.unreachable:
                 _confirm_dois(settings, upgrade.crossref_dois(selected, run.store), run, save)
             if wanted.counts and wanted.code:
-                _ask_hugging_face(ctx, selected, run, wanted, day, save)
-        except KeyboardInterrupt:
-            save.flush()  # Ctrl-C: everything fetched so far is kept
+                _ask_hugging_face(hf, ctx, selected, run, wanted, day, save)
+        except (KeyboardInterrupt, SurveybibError):
+            save.flush()  # Ctrl-C, a refused key: everything fetched so far is kept
             raise
     report(run.problems, ctx.quiet)
     if wanted.upgrade:
@@ -109,8 +112,9 @@ def run_scholarly(ctx: Context, survey: Survey, keys: Sequence[str], wanted: Wan
         click.echo(line, err=True)
 
 
-def _ask_semantic_scholar(ctx: Context, entries: Sequence[Entry], run: _Run, wanted: Wanted,
-                          day: datetime.date, save: Callable[[MetadataStore], None]) -> None:
+def _ask_semantic_scholar(config: S2Config, ctx: Context, entries: Sequence[Entry], run: _Run,
+                          wanted: Wanted, day: datetime.date,
+                          save: Callable[[MetadataStore], None]) -> None:
     todo: dict[str, list[Entry]] = {}
     if wanted.upgrade:
         for entry in entries:
@@ -126,7 +130,7 @@ def _ask_semantic_scholar(ctx: Context, entries: Sequence[Entry], run: _Run, wan
         run.lines.append("semantic scholar: nothing to ask (every answer is stored and "
                          f"younger than {scholar.STALE_DAYS} days)")
         return
-    with SemanticScholar(s2_config(ctx.settings.mailto)) as client:
+    with SemanticScholar(config) as client:
         result = scholar.fetch_scholar(client, run.store, todo, day, entries=todo,
                                        checkpoint=save, progress=progress_bar(ctx))
         requests = client.requests_made
@@ -169,13 +173,14 @@ def _confirm_dois(settings: Settings, dois: Sequence[str], run: _Run,
     run.lines.append(f"crossref: {confirmed[0]} published DOI(s) fetched, {confirmed[1]} not")
 
 
-def _ask_hugging_face(ctx: Context, entries: Sequence[Entry], run: _Run, wanted: Wanted,
-                      day: datetime.date, save: Callable[[MetadataStore], None]) -> None:
+def _ask_hugging_face(config: HFConfig, ctx: Context, entries: Sequence[Entry], run: _Run,
+                      wanted: Wanted, day: datetime.date,
+                      save: Callable[[MetadataStore], None]) -> None:
     todo = scholar.code_keys(entries, run.store, day, wanted.refresh)
     if not todo:
         run.lines.append("hugging face: nothing to ask")
         return
-    with HFPapers(hf_config(ctx.settings.mailto)) as client:
+    with HFPapers(config) as client:
         result = scholar.fetch_code(client, run.store, [k.partition(":")[2] for k in todo],
                                     day, entries=todo, checkpoint=save,
                                     progress=progress_bar(ctx))

@@ -19,7 +19,8 @@ def clean_doi(value: str) -> str:
 
 def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
     """The fields that go out: stripped ones and empty ones dropped, whitespace
-    collapsed, `doi`/`url` raw. The first of two same-named fields wins."""
+    collapsed, `doi`/`url` raw, arXiv placeholders dropped beside a real venue. The first
+    of two same-named fields wins."""
     out: dict[str, str] = {}
     for name, value in entry.fields:
         if name in strip or name in out:
@@ -32,6 +33,12 @@ def clean_fields(entry: Entry, strip: frozenset[str]) -> dict[str, str]:
         elif name == "url":
             value = url_from_latex(value)
         out[name] = value
+    if any(out.get(name) and not is_arxiv_venue(out[name])
+           for name in ("booktitle", "journal", "journaltitle")):
+        # A published version that still carries its preprint's placeholders (DBLP's
+        # `journal = {CoRR}`, `volume = {abs/...}`, as `enrich --upgrade` keeps them): the
+        # venue is the real one, and eprint still names the arXiv version.
+        out = {name: value for name, value in out.items() if not arxiv_only(name, value)}
     return out
 
 

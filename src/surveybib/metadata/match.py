@@ -208,9 +208,15 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": 
 # A subtitle after ":", " - ", " -- " or a dash; and words that make a subtitle another work.
 _SUBTITLE = re.compile(r"\s*(?::|\s[-\u2013\u2014]{1,3}\s)\s*")
 _OTHER_WORK = frozenset({"extended", "extension", "supplement", "supplementary", "erratum",
-                         "corrigendum", "correction", "comment", "comments", "reply",
-                         "response", "abstract", "poster", "workshop", "demo", "appendix",
-                         "thesis", "retraction", "retracted"})
+                         "errata", "corrigendum", "correction", "addendum", "comment",
+                         "comments", "reply", "response", "rejoinder", "discussion", "abstract",
+                         "poster", "workshop", "demo", "appendix", "thesis", "retraction",
+                         "retracted", "revisited", "tutorial", "keynote", "invited"})
+# Phrases of a subtitle that name another version or a sequel ("Part II", "Full Version",
+# "Technical Report", "Short Paper"), matched on the folded subtitle.
+_OTHER_VERSION = re.compile(r"\b(?:part (?:[ivx]+|\d+|one|two|three)|(?:full|long|short|"
+                            r"journal|conference|extended|preliminary) version|technical report"
+                            r"|short paper)\b")
 
 
 @lru_cache(maxsize=1 << 14)
@@ -275,4 +281,5 @@ def _plus_subtitle(longer: str, shorter: str) -> bool:
     if len(parts) != 2 or len(shorter.split()) < 2:
         return False
     head, tail = normalize_title(parts[0]), normalize_title(parts[1])
-    return head == shorter and not (set(tail.split()) & _OTHER_WORK)
+    return head == shorter and not (set(tail.split()) & _OTHER_WORK) \
+        and not _OTHER_VERSION.search(tail)

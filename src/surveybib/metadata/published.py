@@ -175,7 +175,9 @@ def _kind(record: Mapping[str, Any], place: Mapping[str, Any], venue: str) -> Ki
 def short_name(venue: str, place: Mapping[str, Any]) -> str:
     """The venue as people write it after a title: a known name, an acronym among the
     alternate names, else the full name."""
-    names = [venue, *(str(n) for n in place.get("alternate_names") or [] if isinstance(n, str))]
+    alternates = place.get("alternate_names")
+    names = [venue, *(n for n in alternates if isinstance(n, str))] \
+        if isinstance(alternates, list) else [venue]
     for name in names:
         known = _SHORT.get(_folded(name))
         if known:

@@ -10,8 +10,9 @@ optional), `projectPage` (a URL string, optional), next to `id`, `title`, `autho
 Limits (huggingface.co/docs/hub/rate-limits): "Hub APIs" calls, 500 per 5-minute window
 per IP address for anonymous users; answers carry `RateLimit: "api";r=<left>;t=<seconds>`
 and `RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window>` (IETF draft names), which
-the limiter follows. A 429 storm stops the run's Hugging Face part after a few failures in
-a row; what was not asked is asked on the next run.
+the limiter follows. A few failed papers in a row (a 429 storm, an outage answering 5xx,
+a proxy answering HTML) stop the run's Hugging Face part; what was not asked is asked on
+the next run.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.config import base_url
 from surveybib.net.ratelimit import Gate, WindowLimiter
+from surveybib.net.semanticscholar import not_json
 from surveybib.net.transport import (
     BadAnswer,
     HttpTransport,
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HF_URL = "https://huggingface.co"
 ANONYMOUS = (500, 300.0)  # Hub API calls per 5-minute window, per IP address
 MAX_BODY = 2 * 1024 * 1024  # one paper's page data is a few kB
-STORM = 3  # this many 429-failed papers in a row end the Hugging Face part of a run
+STORM = 3  # this many failed papers in a row end the Hugging Face part of a run
 _POLICY_RE = re.compile(r";\s*q=(\d+)\s*;\s*w=(\d+)")
 _REMAINING_RE = re.compile(r";\s*r=(\d+)\s*;\s*t=(\d+)")
 
@@ -62,7 +66,7 @@ class HFConfig:
 def hf_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> HFConfig:
     """SURVEYBIB_HF_URL, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
     return HFConfig(
-        base_url=(environ.get("SURVEYBIB_HF_URL") or DEFAULT_HF_URL).rstrip("/"),
+        base_url=base_url("SURVEYBIB_HF_URL", DEFAULT_HF_URL, environ),
         mailto=mailto,
         **patience_from_env(environ),
     )
@@ -135,7 +139,7 @@ class HFPapers(WindowClient):
         try:
             data = json.loads(reply.body)
         except (ValueError, UnicodeDecodeError):
-            return HFMissed(arxiv_id, "Hugging Face sent malformed JSON")
+            return HFMissed(arxiv_id, f"Hugging Face {not_json(reply.body)}")
         if not isinstance(data, dict):
             return HFMissed(arxiv_id, "Hugging Face answered something other than a paper")
         return code_links(arxiv_id, data)
@@ -143,26 +147,30 @@ class HFPapers(WindowClient):
     def fetch_papers(self, arxiv_ids: Sequence[str],
                      on_done: Callable[[Sequence[HFOutcome]], None]) -> None:
         """Every id, a few at a time; `on_done` gets each chunk's outcomes in the calling
-        thread. A 429 storm (STORM throttled failures in a row) stops the asking: the
-        rest come back as HFMissed. Raises Unreachable when the host cannot be reached."""
+        thread. STORM failed papers in a row (429s, 5xx, broken or HTML answers, after
+        their retries) stop the asking before the next request: the rest come back as
+        HFMissed. Raises Unreachable when the host cannot be reached."""
         unique = list(dict.fromkeys(arxiv_ids))
         if not unique:
             return
-        on_done([self.get_paper(unique[0])])  # alone: an unreachable host costs one request
-        storm = 0
+        failed = [0]  # papers failed in a row, across the workers
+        lock = threading.Lock()
+
+        def ask(arxiv_id: str) -> HFOutcome:
+            with lock:
+                stormy = failed[0] >= STORM
+            if stormy:
+                return HFMissed(arxiv_id, "Hugging Face keeps failing; not asked")
+            outcome = self.get_paper(arxiv_id)
+            with lock:
+                failed[0] = failed[0] + 1 if isinstance(outcome, HFMissed) else 0
+            return outcome
+
+        on_done([ask(unique[0])])  # alone: an unreachable host costs one request
         workers = max(1, self.config.workers)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveybib-hf") as pool:
             for start in range(1, len(unique), 5 * workers):
-                chunk = unique[start:start + 5 * workers]
-                if storm >= STORM:
-                    on_done([HFMissed(i, "Hugging Face keeps answering 429; not asked")
-                             for i in chunk])
-                    continue
-                outcomes = list(pool.map(self.get_paper, chunk))
-                for outcome in outcomes:
-                    throttled = isinstance(outcome, HFMissed) and outcome.throttled
-                    storm = storm + 1 if throttled else 0
-                on_done(outcomes)
+                on_done(list(pool.map(ask, unique[start:start + 5 * workers])))
 
 
 def code_links(arxiv_id: str, data: Mapping[str, Any]) -> CodeLinks:

@@ -11,10 +11,11 @@ Limits (the API's documentation and the API Commons rate-limit record of late 20
 without a key a pool shared by everyone of about 100 requests per 5 minutes; with a free
 key 1 request a second on every endpoint; 429 beyond that. The client stays under them
 with a WindowLimiter, retries 429/5xx through urllib3 with backoff and Retry-After (a
-longer wait than 15 s fails the batch, which is then asked again on the next run), and
-goes through the same transport as Crossref (net/transport.py): one session, a
-concurrency gate, bodies read with a size cap, a host that never answered is reported at
-once as unreachable.
+longer wait asked for is cut to 15 s; a batch still failing after the retries is asked
+again on the next run), stops at once when the API key is refused (403), and goes through
+the same transport as Crossref (net/transport.py): one session, a concurrency gate,
+bodies read with a size cap, a host that never answered is reported at once as
+unreachable.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from surveybib.config import base_url
+from surveybib.errors import NetworkError
 from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.transport import (
     BadAnswer,
@@ -75,7 +78,7 @@ class S2Config:
 def s2_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> S2Config:
     """SURVEYBIB_S2_URL, SURVEYBIB_S2_API_KEY, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
     return S2Config(
-        base_url=(environ.get("SURVEYBIB_S2_URL") or DEFAULT_S2_URL).rstrip("/"),
+        base_url=base_url("SURVEYBIB_S2_URL", DEFAULT_S2_URL, environ),
         api_key=(environ.get("SURVEYBIB_S2_API_KEY") or "").strip(),
         mailto=mailto,
         **patience_from_env(environ),
@@ -113,6 +116,10 @@ class Missed:
 S2Outcome = Found | Unknown | Missed
 
 
+class KeyRefused(NetworkError):
+    """Semantic Scholar refused SURVEYBIB_S2_API_KEY: every later request would be too."""
+
+
 # ------------------------------------------------------------------ the client
 
 
@@ -146,15 +153,15 @@ class SemanticScholar(WindowClient):
 
     def fetch_batch(self, ids: Sequence[str], fields: Sequence[str]) -> list[Any]:
         """One POST: Semantic Scholar's list (a record or None per id, in the ids' order).
-        Raises Unreachable, RequestFailed or BadAnswer."""
+        Raises Unreachable, KeyRefused, RequestFailed or BadAnswer."""
         reply = self.transport.request("POST", self.batch_url, self, "list",
                                        params={"fields": ",".join(dict.fromkeys(fields))},
                                        json={"ids": list(ids)})
-        body = _check_status(reply.status, reply.body)
+        body = _check_status(reply.status, reply.body, keyed=bool(self.config.api_key))
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise BadAnswer("Semantic Scholar sent malformed JSON") from None
+            raise BadAnswer(f"Semantic Scholar {not_json(body)}") from None
         if not isinstance(data, list):
             raise BadAnswer("Semantic Scholar answered something other than a list")
         return data
@@ -165,8 +172,8 @@ class SemanticScholar(WindowClient):
                      on_done: Callable[[Sequence[S2Outcome]], None]) -> None:
         """Every id, in batches of up to 500 (one after the other: the limits allow no
         more); `on_done` gets each batch's outcomes, so the caller can save after each.
-        An unreachable host ends the run (what finished was delivered) by raising
-        Unreachable."""
+        An unreachable host or a refused key ends the run (what finished was delivered) by
+        raising Unreachable or KeyRefused."""
         unique = list(dict.fromkeys(ids))
         size = max(1, min(self.config.batch_size, BATCH_SIZE))
         for start in range(0, len(unique), size):
@@ -176,7 +183,7 @@ class SemanticScholar(WindowClient):
         try:
             answer = self.fetch_batch(ids, fields)
         except (RequestFailed, BadAnswer) as exc:
-            return [Missed(i, f"Semantic Scholar: {exc}") for i in ids]
+            return [Missed(i, _named(exc)) for i in ids]
         outcomes, left = _pair(ids, answer)
         if left:
             # A short or reordered answer: what it did not clearly answer is asked once more.
@@ -186,7 +193,7 @@ class SemanticScholar(WindowClient):
                 again, still = _pair(left, self.fetch_batch(left, fields))
             except (RequestFailed, BadAnswer) as exc:
                 again, still = [], []
-                outcomes.extend(Missed(i, f"Semantic Scholar: {exc}") for i in left)
+                outcomes.extend(Missed(i, _named(exc)) for i in left)
             outcomes.extend(again)
             outcomes.extend(Missed(i, "Semantic Scholar left it out of its answer")
                             for i in still)
@@ -229,15 +236,34 @@ def paper_ids(record: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _check_status(status: int, body: bytes) -> bytes:
+def _named(exc: Exception) -> str:
+    """A failure's message, naming Semantic Scholar once."""
+    text = str(exc)
+    return text if text.startswith("Semantic Scholar") else f"Semantic Scholar: {text}"
+
+
+def not_json(body: bytes) -> str:
+    """What an answer that does not parse as JSON was, for the message: an HTML page (a
+    proxy or a network's sign-in page answering in the API's place) or broken JSON."""
+    if body.lstrip()[:1] == b"<":
+        return "sent an HTML page, not JSON (a proxy or a network sign-in page?)"
+    return "sent malformed JSON"
+
+
+def _check_status(status: int, body: bytes, keyed: bool = False) -> bytes:
     if status == 429 or status >= 500:
         raise RequestFailed(f"Semantic Scholar answered HTTP {status} (after retries)", status)
     if status >= 400:
-        # 400 {"error": "Unrecognized or unsupported fields: [...]"}; 403 a refused key.
+        # 400 {"error": "Unrecognized or unsupported fields: [...]"}; 403 {"message":
+        # "Forbidden"} for a wrong or suspended key (allenai/s2-folks #113, #224).
         try:
-            detail = str(json.loads(body).get("error") or "")
+            data = json.loads(body)
+            detail = str(data.get("error") or data.get("message") or "")
         except (ValueError, AttributeError, UnicodeDecodeError):
             detail = body[:80].decode("utf-8", "replace").strip()
-        hint = " (is SURVEYBIB_S2_API_KEY right?)" if status in (401, 403) else ""
-        raise BadAnswer(f"HTTP {status}: {detail}{hint}")
+        answer = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        if keyed and status in (401, 403):
+            raise KeyRefused(f"Semantic Scholar refused the API key in SURVEYBIB_S2_API_KEY "
+                             f"({answer}); check it, or unset it to use the shared pool")
+        raise BadAnswer(f"Semantic Scholar answered {answer}")
     return body

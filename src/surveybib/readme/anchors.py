@@ -17,10 +17,19 @@ from functools import lru_cache
 from typing import Any
 
 from surveybib.errors import TemplateError
-from surveybib.readme.markdown import COMMENT_START, FENCE, drop_markers, md_text, next_fence
+from surveybib.readme.blocks import headings_of
+from surveybib.readme.markdown import (
+    COMMENT_START,
+    FENCE,
+    VERBATIM_CLOSE,
+    VERBATIM_OPEN,
+    drop_markers,
+    md_text,
+    next_fence,
+)
 
 # For ASCII text Ruby's \p{Word} is exactly letters, digits and "_": the other ASCII
-# characters are deleted with str.translate (faster than any regex), spaces become `-`.
+# characters are deleted with bytes.translate (faster than any regex), spaces become `-`.
 _KEPT_ASCII = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_- ")
 _DROPPED_ASCII = bytes(c for c in range(128) if c not in _KEPT_ASCII)
 _HEAD_MARK = "\ue000"
@@ -86,7 +95,8 @@ def link_to(ident: str) -> str:
     return f"{_LINK_OPEN}{drop_markers(ident)}{_LINK_CLOSE}"
 
 
-_SPECIAL_LINE = re.compile(r"^ {0,3}(?:#|`{3,}|~{3,}|<!--|=+[ \t]*$|-+[ \t]*$).*$", re.M)
+_SPECIAL_LINE = re.compile(
+    f"^(?:{VERBATIM_OPEN}| {{0,3}}(?:#|`{{3,}}|~{{3,}}|<!--|=+[ \\t]*$|-+[ \\t]*$).*)$", re.M)
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(
     r"^(?: {0,3}(?:[#>|<]|[-*+][ \t]|\d{1,9}[.)][ \t]|`{3}|~{3})|[ \t]*$| {4})")
@@ -107,6 +117,12 @@ def resolve_anchors(document: str) -> str:
     while (found := _SPECIAL_LINE.search(document, pos)) is not None:
         line = found.group(0)
         pos = found.end() + 1
+        if line == VERBATIM_OPEN:  # user markdown: its headings as cmark-gfm finds them
+            end = document.find(f"\n{VERBATIM_CLOSE}", pos - 1)
+            for _, user_heading in headings_of(document[pos:max(pos, end)]):
+                slugger.slug(heading_plain_text(user_heading))
+            pos = end + 2 if end >= 0 else len(document)
+            continue
         opener = FENCE.match(line)
         if opener:
             fence = next_fence(fence, opener.group(1))

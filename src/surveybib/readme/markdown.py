@@ -1,9 +1,9 @@
 """Markdown that is safe to put in the README: escaped data, link targets, user markdown
-(notes, the intro) passed through as written, and blocks a note leaves open closed.
+(notes, the intro) passed through as written, and the final tidy-up.
 
 surveybib marks what it writes with private-use characters (\\ue000-\\ue004) while it
-renders; they are dropped from every text that comes from the user, so no title or note
-can forge a marker.
+renders; they are dropped from every text that comes from the user (with NUL and the
+bidirectional overrides, readme/hidden.py), so no title or note can forge a marker.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ import re
 from functools import lru_cache
 from urllib.parse import quote
 
-_PRIVATE = re.compile("[\ue000-\ue004]")
+from surveybib.readme.blocks import leaves_containers_open
+from surveybib.readme.hidden import HIDDEN_OR_PRIVATE
+
+# Dropped from everything the README shows: our markers, NUL and bidirectional overrides.
+_DROPPED = HIDDEN_OR_PRIVATE
 # User markdown (notes, the intro) goes into the README between these marker lines, so
 # the final tidy-up leaves it exactly as written (hard line breaks, blank lines in code).
-_VERBATIM_OPEN, _VERBATIM_CLOSE = "\ue003", "\ue004"
+VERBATIM_OPEN, VERBATIM_CLOSE = "\ue003", "\ue004"
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # CommonMark's HTML block of type 2: from a line starting `<!--` to the line with `-->`;
 # a `# ...` line inside it is not a heading on GitHub, so it takes no anchor.
@@ -23,8 +27,8 @@ COMMENT_START = re.compile(r"^ {0,3}<!--")
 
 
 def drop_markers(text: str) -> str:
-    """Text from the user with surveybib's private-use marker characters removed."""
-    return _PRIVATE.sub("", text)
+    """Text from the user without the characters the README never shows."""
+    return _DROPPED.sub("", text)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
@@ -34,7 +38,7 @@ _MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
 @lru_cache(maxsize=1 << 15)
 def md_text(text: str) -> str:
     """Display text -> inert inline markdown on one line (math spans kept for GitHub)."""
-    return md_escape(_PRIVATE.sub("", " ".join(text.split())))
+    return md_escape(_DROPPED.sub("", " ".join(text.split())))
 
 
 def md_escape(text: str) -> str:
@@ -53,8 +57,12 @@ def md_escape(text: str) -> str:
 
 
 def _inert_math(math: str) -> str:
-    """Math stays math for GitHub, but can neither open a tag nor split a table cell."""
-    return math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
+    """Math stays math for GitHub, but can neither open a tag, split a table cell, nor
+    close or open a link label (`$a](javascript:...)$` inside `[...](#anchor)`)."""
+    if not any(c in math for c in "<>|[]"):
+        return math
+    return (math.replace("<", r"\lt{}").replace(">", r"\gt{}").replace("|", r"\vert{}")
+            .replace("[", r"\lbrack{}").replace("]", r"\rbrack{}"))
 
 
 def _md_plain(text: str) -> str:
@@ -78,8 +86,8 @@ def safe_url(url: str) -> str | None:
 
 def user_markdown(markdown: str) -> str:
     """User markdown, marked to pass the final tidy-up untouched."""
-    text = _PRIVATE.sub("", markdown.strip("\n"))
-    return f"{_VERBATIM_OPEN}\n{text}\n{_VERBATIM_CLOSE}"
+    text = _DROPPED.sub("", markdown.strip("\n"))
+    return f"{VERBATIM_OPEN}\n{text}\n{VERBATIM_CLOSE}"
 
 
 def next_fence(fence: str | None, mark: str) -> str | None:
@@ -88,27 +96,6 @@ def next_fence(fence: str | None, mark: str) -> str | None:
     if fence is None:
         return mark
     return None if mark[0] == fence[0] and len(mark) >= len(fence) else fence
-
-
-def close_open_blocks(markdown: str) -> tuple[str, str | None]:
-    """A note or intro with a code fence or HTML comment left open would swallow the
-    rest of the README on GitHub: close it at the end, and say what was closed."""
-    fence: str | None = None
-    comment = False
-    for line in markdown.split("\n"):
-        if comment:
-            comment = "-->" not in line
-            continue
-        opener = FENCE.match(line)
-        if opener:
-            fence = next_fence(fence, opener.group(1))
-        elif fence is None and COMMENT_START.match(line):
-            comment = "-->" not in line[line.index("<!--") + 4 :]
-    if fence is not None:
-        return f"{markdown.rstrip()}\n{fence}", f"code fence {fence} is never closed"
-    if comment:
-        return f"{markdown.rstrip()} -->", "HTML comment <!-- is never closed"
-    return markdown, None
 
 
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
@@ -122,15 +109,39 @@ def strip_line_ends(text: str) -> str:
 def tidy(text: str) -> str:
     """No runs of blank lines or spaces at line ends, one final newline; user markdown
     (between the verbatim markers) is left exactly as written."""
-    if _VERBATIM_OPEN not in text:  # no user markdown: tidy in place (a 50k-entry README
+    if VERBATIM_OPEN not in text:  # no user markdown: tidy in place (a 50k-entry README
         return _tidy_template(text).strip("\n") + "\n"  # is 20 MB; spare it copies)
     pieces: list[str] = []
-    for i, chunk in enumerate(text.split(f"{_VERBATIM_OPEN}\n")):
+    chunks = text.split(f"{VERBATIM_OPEN}\n")
+    for i, chunk in enumerate(chunks):
         if i:  # user markdown first, then the template output that follows it
-            user, _, chunk = chunk.partition(f"\n{_VERBATIM_CLOSE}")
-            pieces.append(user)
-        pieces.append(_tidy_template(chunk))
+            user, _, chunk = chunk.partition(f"\n{VERBATIM_CLOSE}")
+            chunk = _tidy_template(chunk)
+            pieces.append(user + _end_of_user_blocks(user, chunk))
+            if chunk.strip():  # a blank line ends the user's paragraph (no lazy line)
+                chunk = "\n\n" + chunk.lstrip("\n")
+        else:
+            chunk = _tidy_template(chunk)
+        if i < len(chunks) - 1 and chunk.strip():  # and one starts it
+            chunk = chunk.rstrip("\n") + "\n\n"
+        pieces.append(chunk)
     return "".join(pieces).strip("\n") + "\n"
+
+
+_MAY_CONTINUE = re.compile(r"[ \t]|>|[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)")
+
+
+END_OF_NOTE = "<!-- end of note -->"
+
+
+def _end_of_user_blocks(user: str, following: str) -> str:
+    """What to put after user markdown that ends inside a list or a block quote when the
+    next generated line could continue it (a `- ` item after a note's own list): an HTML
+    comment after a blank line, which ends every open list and quote on GitHub."""
+    line = following.lstrip("\n").partition("\n")[0]
+    if not line.strip() or not _MAY_CONTINUE.match(line):
+        return ""
+    return f"\n\n{END_OF_NOTE}" if leaves_containers_open(user) else ""
 
 
 def _tidy_template(text: str) -> str:

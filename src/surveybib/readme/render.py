@@ -1,19 +1,24 @@
-"""The README: the jinja2 environment (the user's templates/ over the packaged ones) and
-rendering, followed by the anchor pass (anchors.py) and the tidy-up (markdown.py)."""
+"""The README: the jinja2 environment (the user's templates/ over the packaged ones, which
+stay reachable as `surveybib/<name>`) and rendering, followed by the anchor pass
+(anchors.py) and the tidy-up (markdown.py)."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from surveybib.config import README_BLOCKS
+from surveybib.errors import TemplateError
 from surveybib.model import Entry, Note
 from surveybib.readme import mermaid
 from surveybib.readme.anchors import heading, link_to, resolve_anchors
 from surveybib.readme.contributors import contributors
+from surveybib.readme.links import rebase_links
 from surveybib.readme.markdown import md_text, safe_url, tidy, user_markdown
+from surveybib.readme.papers import Paper, note_markdown
 from surveybib.readme.taxonomy import build_categories
 
 GENERATED_MARKER = "<!-- surveybib:generated"
@@ -37,14 +42,20 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(directory)
 
 
+TEMPLATE_PREFIX = "surveybib"
+
+
 def make_environment(user_templates: Path | None) -> Any:
-    """A jinja2 environment: the user's templates/ first, then the packaged ones."""
+    """A jinja2 environment: the user's templates/ first, then the packaged ones, which
+    are also always reachable as `surveybib/<name>` (so a user's README.md.j2 can
+    `{% extends "surveybib/README.md.j2" %}` and override its blocks)."""
     import jinja2
 
-    loaders: list[jinja2.BaseLoader] = []
+    packaged = jinja2.PackageLoader("surveybib.readme", "templates")
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({TEMPLATE_PREFIX: packaged})]
     if user_templates is not None and user_templates.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
-    loaders.append(jinja2.PackageLoader("surveybib.readme", "templates"))
+    loaders.append(packaged)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=False,
@@ -54,13 +65,32 @@ def make_environment(user_templates: Path | None) -> Any:
         undefined=jinja2.StrictUndefined,
         bytecode_cache=_bytecode_cache(),
     )
-    env.filters["md"] = md_text
-    env.filters["short_name"] = mermaid.short_name
-    env.filters["cell"] = lambda text: md_text(text).replace("\n", " ")
-    env.globals["heading"] = heading
-    env.globals["link_to"] = link_to
-    env.globals["url"] = lambda u: safe_url(u) or ""
+    env.filters.update(TEMPLATE_FILTERS)
+    env.globals.update(TEMPLATE_GLOBALS)
+    env.globals["note_at"] = jinja2.pass_context(  # links rebased as for `p.note`
+        lambda context, paper, top: _note_at(paper, top, context.get("note_folder", "")))
     return env
+
+
+def _note_at(paper: Paper, top: int, folder: str = "") -> str:
+    """A paper's note with its highest heading at level `top` (for a template that puts
+    the paper's own heading somewhere else than the packaged layout does)."""
+    return "" if paper.source is None else note_markdown(paper.source, top, folder)
+
+
+TEMPLATE_FILTERS: dict[str, Any] = {
+    "md": md_text,
+    "short_name": mermaid.short_name,
+    "cell": lambda text: md_text(text).replace("\n", " "),
+}
+
+
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "heading": heading,
+    "link_to": link_to,
+    "url": lambda u: safe_url(u) or "",
+    "note_at": _note_at,
+}
 
 
 def render_readme(
@@ -73,30 +103,73 @@ def render_readme(
     intro: str,
     title: str,
     source: str,
+    venues: tuple[tuple[str, str], ...] = (),
+    note_folder: str = "",
+    intro_folder: str = "",
     blocks: Collection[str] = README_BLOCKS,
     columns: Sequence[tuple[str, str]] = (),
     cells: Mapping[str, dict[str, str]] | None = None,
 ) -> tuple[str, list[tuple[Entry, str]]]:
     """Render README.md; returns the text and the entries whose category is unknown.
-    `blocks` names the optional sections shown (README_BLOCKS: all of them); `columns`
-    the optional (id, heading) table columns, `cells` their markdown by entry key."""
-    categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by)
+    `note_folder` and `intro_folder` are where the notes and INTRO.md are, relative to
+    the README's folder (their relative links are rewritten against them). `blocks`
+    names the optional sections shown (README_BLOCKS: all of them); `columns` the
+    optional (id, heading) table columns, `cells` their markdown by entry key."""
+    categories, papers, unknown = build_categories(entries, notes, taxonomy, group_by,
+                                                   venues=venues, note_folder=note_folder)
     if cells:
         for paper in papers:
             paper.cells = cells.get(paper.key, {})
     template = env.get_template("README.md.j2")
+    _refuse_self_reference(env, template)
+    intro = intro.strip()
     text = template.render(
         taxonomy_figure=mermaid.taxonomy_mindmap(title, categories)
         if "taxonomy" in blocks and papers else None,
         year_chart=mermaid.year_chart(p.year for p in papers) if "years" in blocks else None,
         contributors=contributors(papers) if "contributors" in blocks else [],
         title=title,
-        intro=user_markdown(intro.strip()) if intro.strip() else "",
+        intro=user_markdown(rebase_links(intro, intro_folder)) if intro else "",
         categories=categories,
         all_categories=[c for top in categories for c in top.walk()],
         papers=papers,
         source=source,
         marker=GENERATED_MARKER,
+        note_folder=note_folder,
         columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
-    return tidy(resolve_anchors(text.replace("\r\n", "\n"))), unknown
+    text = _header(source) + _without_marker(text.replace("\r\n", "\n"))
+    return tidy(resolve_anchors(text)), unknown
+
+
+def _header(source: str) -> str:
+    """The generated marker: written by the renderer, whatever the template does, so a
+    README built from any template is recognised as surveybib's on the next build."""
+    source = re.sub(r"[\s>]", "", source)
+    return (f"{GENERATED_MARKER}: made by surveybib from {source}. Do not edit it by hand:\n"
+            "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n")
+
+
+def _without_marker(text: str) -> str:
+    """A template's own copy of the marker comment (templates written before the renderer
+    added it start with `{{ marker }}`), dropped so the README has it once."""
+    if not text.startswith(GENERATED_MARKER):
+        return text
+    end = text.find("-->")
+    return text[end + 3:].lstrip("\n") if end >= 0 else ""
+
+
+def _refuse_self_reference(env: Any, template: Any) -> None:
+    """A user's README.md.j2 that extends or includes `README.md.j2` would load itself
+    forever; say how to build on the packaged one instead."""
+    filename = template.filename or ""
+    packaged = Path(__file__).resolve().parent / "templates"
+    if not filename or Path(filename).resolve().is_relative_to(packaged):
+        return
+    import jinja2.meta
+
+    source = Path(filename).read_text(encoding="utf-8")
+    if "README.md.j2" in set(jinja2.meta.find_referenced_templates(env.parse(source))):
+        raise TemplateError(
+            f"{Path(filename).name} extends or includes itself ('README.md.j2'); write "
+            f'{{% extends "{TEMPLATE_PREFIX}/README.md.j2" %}} to build on the packaged one')

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from surveybib.latex import to_unicode
 from surveybib.model import Entry, Note
-from surveybib.readme.papers import Paper, to_paper
+from surveybib.readme.papers import Paper, note_markdown, to_paper
 
 UNCATEGORIZED = "Uncategorized"
 _LIST, _LIST_COMMAS, _AND = re.compile(";"), re.compile("[;,]"), re.compile(r"\s+and\s+")
@@ -59,10 +59,13 @@ def split_categories(value: str, declared: Collection[str] = (), *, commas: bool
 
 
 def build_categories(
-    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str
+    entries: Sequence[Entry], notes: dict[str, Note], taxonomy: Sequence[str], group_by: str,
+    *, venues: tuple[tuple[str, str], ...] = (), note_folder: str = "",
 ) -> tuple[list[Category], list[Paper], list[tuple[Entry, str]]]:
     """Group papers by taxonomy. Returns top-level categories, papers in file order, and
-    (entry, value) pairs whose category is not in the configured list."""
+    (entry, value) pairs whose category is not in the configured list. Notes come out
+    ready for the README: headings one level below the paper's, relative links
+    rewritten against `note_folder` (relative to the README's folder)."""
     declared = list(taxonomy)
     order: list[str] = list(declared)
     papers: list[Paper] = []
@@ -70,7 +73,7 @@ def build_categories(
     by_name: dict[str, Category] = {}
     assignments: list[tuple[Paper, list[str]]] = []
     for entry in entries:
-        paper = to_paper(entry, notes.get(entry.key))
+        paper = to_paper(entry, notes.get(entry.key), venues)
         papers.append(paper)
         names = split_categories(entry.get(group_by), declared, commas=group_by != "taxonomy")
         chosen = []
@@ -89,6 +92,8 @@ def build_categories(
             category = by_name[name]
             category.papers.append(paper)
             paper.categories.append(category)
+        if paper.source is not None:
+            paper.note = note_markdown(paper.source, paper.level + 1, note_folder)
     return tops, papers, unknown
 
 
