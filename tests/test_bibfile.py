@@ -305,8 +305,11 @@ def test_non_utf8_error_names_the_line() -> None:
 @pytest.mark.parametrize(
     ("encoding", "message"),
     [P("no-such-codec", "unknown encoding 'no-such-codec'", id="unknown"),
+     P("ascii", "it is UTF-8 (line 1: '@misc{é, title={x}}'), not ascii; drop --encoding "
+       "ascii", id="wrong-for-utf8"),
      P("ascii", "cannot be decoded as ascii", id="wrong")],
 )
 def test_named_encoding_that_does_not_work(encoding: str, message: str) -> None:
     with pytest.raises(BibFileError, match=re.escape(message)):
-        BibSource.decode("@misc{é, title={x}}".encode(), "survey.bib", encoding)
+        data = "@misc{é, title={x}}".encode("utf-8" if "UTF-8" in message else "latin-1")
+        BibSource.decode(data, "survey.bib", encoding)

@@ -350,8 +350,9 @@ def test_missing_survey_bib_is_one_line(tmp_path: Path, cli: Cli) -> None:
     result = cli("build", cwd=tmp_path)
     assert result.exit_code == 1
     assert result.stderr == (
-        "surveybib: survey.bib: no such file; create it, or point [tool.surveybib] bib "
-        "at your bibliography\n")
+        f"surveybib: no survey here: neither {tmp_path.resolve()} nor a folder above it has "
+        "a survey.bib or a [tool.surveybib] table in pyproject.toml; run surveybib inside the "
+        "survey's folder, or name it with -C DIR\n")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -376,10 +377,12 @@ def test_entries_without_a_comma_after_the_key_are_named_and_the_rest_kept(
     shutil.copy(DATA / "edge" / "synthetic" / "misc-without-comma-after-key.bib",
                 tmp_path / "survey.bib")
     result = cli("build", cwd=tmp_path)
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # papers are missing: `make readme` stops
     assert [line.split(": @misc block")[0] for line in result.stderr.splitlines()
             if "does not parse" in line] == [
         "survey.bib:10: gilfree", "survey.bib:18: loader", "survey.bib:26: plugin"]
+    assert ("3 entries are missing from README.md: gilfree (survey.bib:10), loader "
+            "(survey.bib:18), plugin (survey.bib:26)") in result.stderr
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "| Analyzing Data Stalls (arXiv 2020) |" in readme
     assert "| A Distributed Framework (arXiv 2017) |" in readme

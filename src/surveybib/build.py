@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import gc
 import os
+import re
+import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,8 +23,9 @@ from surveybib.errors import SurveybibError, TemplateError
 from surveybib.export import render_configured
 from surveybib.files import write_text_atomic
 from surveybib.issueform import form_output
+from surveybib.latex import latex_problems
 from surveybib.lint import configure, lint, unknown_categories
-from surveybib.metadata.store import MetadataStore, save_store
+from surveybib.metadata.store import MetadataStore, pending, save_store, unused_records
 from surveybib.model import Entry, Problem
 from surveybib.notes import note_filename
 from surveybib.readme import hidden, render
@@ -89,6 +92,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
     problems = [*survey.problems, *intro_problems,
                 *hidden.entry_problems(survey.entries, survey.source.text)]
     problems.extend(unknown_categories(unknown, settings))
+    problems.extend(latex_problems(survey.entries, math=False))  # GitHub renders $math$
     outputs = [Output(settings.readme, keep_preamble(settings.readme, text))]
     if settings.exports:
         for path, export in render_configured(survey.entries, settings):
@@ -98,7 +102,7 @@ def render_outputs(settings: Settings, survey: Survey) -> tuple[list[Output], li
     if form is not None:  # the add-paper issue form, in step with the taxonomy
         outputs.append(Output(form[0], form[1]))
         problems.extend(form[2])
-    return outputs, problems
+    return outputs, list(dict.fromkeys(problems))  # the README and an export may agree
 
 
 def _relative(folder: Path, start: Path) -> str:
@@ -248,6 +252,47 @@ def refuse_foreign_readme(settings: Settings) -> None:
             "`surveybib build --force` to replace it")
 
 
+LOST_RULES = frozenset({Rule.PARSE_ERROR.id, Rule.DUPLICATE_KEY.id})
+
+
+def lost_entries(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that mean an entry of survey.bib is in no output (it could not be
+    read, or its key was taken), in file order."""
+    lost = [p for p in problems if p.rule in LOST_RULES and p.stage == "parse" and p.key]
+    return sorted(dict.fromkeys(lost), key=_problem_order)
+
+
+def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
+    """`2 entries are missing from README.md: a (survey.bib:3), ...; fix them ...`"""
+    names = ", ".join(f"{p.key} ({p.path}:{p.line})" for p in lost)
+    count = "1 entry is" if len(lost) == 1 else f"{len(lost)} entries are"
+    return (f"{count} missing from {', '.join(outputs)}: {names}; fix "
+            f"{'it' if len(lost) == 1 else 'them'} (see above) and build again")
+
+
+# The packaged template's progress line, "44 papers in 8 categories; ...".
+_PAPER_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
+
+
+def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
+    """A survey.bib with no readable entry never replaces a README that lists papers
+    (a truncated file or a bad merge would otherwise empty the README without a word)."""
+    if survey.entries:
+        return
+    try:
+        current = settings.readme.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    found = _PAPER_COUNT.search(current)
+    if current.find(render.GENERATED_MARKER) < 0 or not found or int(found.group(1)) == 0:
+        return
+    bib, readme = settings.rel(settings.bib), settings.rel(settings.readme)
+    raise SurveybibError(
+        f"{bib} has no entry that can be read, and {readme} lists {found.group(1)} papers: "
+        f"nothing written. Restore {bib} (e.g. `git checkout {bib}`), or run `surveybib "
+        "build --force` to write a README without papers")
+
+
 def write_outputs(outputs: Sequence[Output]) -> None:
     """Write each output whose file differs (atomically); leave the others untouched."""
     for out in outputs:
@@ -283,10 +328,58 @@ def check_problems(settings: Settings, encoding: str | None = None) -> list[Prob
     for out, _ in stale_outputs(outputs, settings):
         problems.append(Rule.STALE_OUTPUT.at(
             settings.rel(out.path), None, None,
-            "stale: run `make readme` (or `surveybib build`) and commit it", "check"))
+            "stale: run `make readme` (or `surveybib build`) and commit it"
+            + missing_store_hint(settings, survey), "check"))
+    problems.extend(store_problems(settings))
+    problems.extend(unused_problems(settings, survey))
     problems.extend(lint(survey, settings))
     unique = dict.fromkeys(configure(problems, settings))  # unknown-taxonomy comes twice
     return sorted(unique, key=_problem_order)
+
+
+def missing_store_hint(settings: Settings, survey: Survey) -> str:
+    """Why an output may be stale on a fresh clone: the store it was built with is not
+    here (never committed), so this run renders without the fetched metadata."""
+    name = settings.rel(settings.metadata)
+    if settings.metadata.exists() or not pending(survey.parsed, survey.store) \
+            or tracked_by_git(settings.root, name) is not False:
+        return ""
+    return (f" ({name} is not in this repository: if the outputs were built with it, "
+            f"commit {name} with them)")
+
+
+def store_problems(settings: Settings) -> list[Problem]:
+    """The metadata store exists but git does not track it: a clone (CI) renders without
+    it, so its check would call the README stale while this one calls it current."""
+    name = settings.rel(settings.metadata)
+    if not settings.metadata.is_file() or tracked_by_git(settings.root, name) is not False:
+        return []
+    return [Rule.UNCOMMITTED_STORE.at(
+        name, None, None, f"not committed: a clone (CI) builds without it, so README.md "
+        f"differs there; `git add {name}` and commit it with README.md", "check")]
+
+
+def unused_problems(settings: Settings, survey: Survey) -> list[Problem]:
+    """One warning per stored record that no entry uses (`enrich --prune` removes them)."""
+    name = settings.rel(settings.metadata)
+    return [Rule.UNUSED_RECORD.at(name, None, ident, f"no entry uses this record ({section}); "
+                                  "`surveybib enrich --prune` removes it", "check")
+            for section, ident in unused_records(survey.parsed, survey.store)]
+
+
+def tracked_by_git(root: Path, name: str) -> bool | None:
+    """Whether git tracks (or has staged) root/name; None when root is not in a git work
+    tree or git is not installed."""
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root,
+                                capture_output=True, text=True, check=False)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return None
+        listed = subprocess.run(["git", "ls-files", "--error-unmatch", "--", name], cwd=root,
+                                capture_output=True, check=False)
+    except OSError:
+        return None
+    return listed.returncode == 0
 
 
 def _problem_order(p: Problem) -> tuple[str, int, str, str]:

@@ -83,6 +83,32 @@ class Settings:
             return str(path)
 
 
+def has_survey_table(pyproject: Path) -> bool:
+    """Whether this pyproject.toml has a [tool.surveybib] table (unreadable: no)."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "surveybib" in tool
+
+
+def find_root(start: Path) -> Path:
+    """The survey a folder belongs to, found upwards as git finds its repository: the
+    nearest folder with [tool.surveybib] in its pyproject.toml, else the nearest with a
+    survey.bib, never above the top of a git repository; `start` itself when none has."""
+    start = start.resolve()
+    with_bib: Path | None = None
+    for folder in (start, *start.parents):
+        if has_survey_table(folder / "pyproject.toml"):
+            return folder
+        if with_bib is None and (folder / "survey.bib").is_file():
+            with_bib = folder
+        if (folder / ".git").exists():
+            break
+    return with_bib or start
+
+
 def is_offline(environ: Mapping[str, str] = os.environ) -> bool:
     """SURVEYBIB_OFFLINE=1 (or true/yes/on): never touch the network."""
     return environ.get("SURVEYBIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")

@@ -27,6 +27,7 @@ from surveybib.metadata.store import (
     merge_entry,
     pending,
     stored_doi,
+    stored_findings,
     trimmed,
 )
 from surveybib.model import NOT_FOUND, Entry, Problem, Work
@@ -36,7 +37,7 @@ from surveybib.rules import Rule
 
 SEARCH_ROWS = 5
 # The findings of the fetching step that `build` reports (the rest are enrich's own).
-_FETCH_RULES = frozenset({Rule.FETCH_FAILED.id, Rule.NOT_FOUND.id, Rule.AMBIGUOUS.id})
+_FETCH_RULES = frozenset({Rule.FETCH_FAILED.id, Rule.AMBIGUOUS.id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +313,7 @@ def _result(run: _Run, selected: Sequence[Entry], cached: tuple[str, ...],
             changes.append(change)
     keys = {e.key for e in selected}
     searched = {k: s for k, s in store.searches.items() if k in keys}
-    problems.extend(_search_problems(selected, searched))
-    problems.extend(_not_found_problems(selected, store))
+    problems.extend(stored_findings(selected, store))
     return EnrichResult(
         store=store,
         fetched=tuple(run.fetched),
@@ -345,29 +345,6 @@ def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | 
     fields = tuple(FieldChange(name, own.get(name, ""), new[name], source)
                    for name in merged.filled if name not in entry.filled)
     return EntryChange(entry.key, entry.path, entry.line, fields)
-
-
-def _search_problems(entries: Sequence[Entry],
-                     searches: Mapping[str, SearchResult]) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        result = searches.get(entry.key)
-        if result is None or result.status != "ambiguous":
-            continue
-        names = ", ".join(c.doi for c in result.candidates if not c.note)
-        out.append(Rule.AMBIGUOUS.about(
-            entry, f"title search is ambiguous ({names}); add the right DOI by hand",
-            "metadata"))
-    return out
-
-
-def _not_found_problems(entries: Sequence[Entry], store: MetadataStore) -> list[Problem]:
-    out: list[Problem] = []
-    for entry in entries:
-        doi = entry_doi(entry)
-        if doi is not None and doi in store.missing:
-            out.append(Rule.NOT_FOUND.about(entry, f"{doi} {store.missing[doi]}", "metadata"))
-    return out
 
 
 # ------------------------------------------------------------------ build's fetching step
@@ -404,8 +381,10 @@ def fetch_pending(
             return FetchOutcome(store, (), f"offline: {lack_line(len(todo))}")
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
+    # not-found and ambiguous come from the store on every run (Survey.with_store)
+    stored = stored_findings(entries, result.store)
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in _FETCH_RULES)
+                           if p.rule in _FETCH_RULES and p not in stored)
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
+
+from surveybib.model import Entry, Problem
+from surveybib.rules import Rule
 
 # Accent commands -> combining characters (applied to the following letter).
 _ACCENTS = {
@@ -114,6 +118,25 @@ def _accent(match: re.Match[str]) -> str:
     return unicodedata.normalize("NFC", letter + mark)
 
 
+# Commands whose argument is the text itself: the command goes, the argument stays.
+_FORMATTING = frozenset({
+    "emph", "textit", "textbf", "texttt", "textsc", "textsf", "textrm", "textup", "textmd",
+    "textsl", "textnormal", "textsuperscript", "textsubscript", "mbox", "hbox", "text", "url",
+    "path", "uppercase", "lowercase", "MakeUppercase", "MakeLowercase", "MakeTextUppercase",
+    "MakeTextLowercase", "ensuremath", "mathrm", "mathit", "mathbf", "mathsf", "mathtt",
+    "boldsymbol", "bm", "operatorname", "underline", "it", "bf", "em", "tt", "rm", "sf", "sc",
+    "sl", "up", "md", "normalfont", "itshape", "bfseries", "mdseries", "upshape", "scshape",
+    "slshape", "rmfamily", "sffamily", "ttfamily", "tiny", "scriptsize", "footnotesize",
+    "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge", "relax", "protect",
+    "allowbreak", "nobreak", "linebreak", "hfill", "hfil", "unskip", "ignorespaces", "xspace",
+    "noindent",
+})
+# Commands whose argument is not text (a sort key, a label): both go.
+_DROP_ARGUMENT = frozenset({"noopsort", "nocite", "label", "index", "hspace", "vspace",
+                            "hskip", "vskip", "kern", "SortNoop", "sortnoop"})
+_DROP_ARGUMENT_RE = re.compile(r"\\(" + "|".join(sorted(_DROP_ARGUMENT)) + r")\s*\{[^{}]*\}")
+
+
 # Commands for characters that would otherwise mean something (`~`, braces): kept as text.
 # \textbraceleft{} and \textbraceright{} are how surveybib writes a brace BibTeX could
 # not balance (bibtex/write.py).
@@ -126,7 +149,63 @@ def _symbol(match: re.Match[str]) -> str:
         return _LITERAL[name]  # marked: a literal character, not a no-break space or a group
     if name in _SYMBOLS:
         return _SYMBOLS[name]
-    return ""  # a formatting command (\emph, \textit, \url ...): keep its argument only
+    if name in _FORMATTING:
+        return ""  # \emph, \textit ...: keep the argument only
+    return " "  # an unknown command: dropped, but never glues the words around it
+
+
+def unknown_commands(value: str, *, math: bool = True) -> tuple[str, ...]:
+    """The LaTeX commands in a value that no conversion knows (each reported once); those
+    in $math$ too unless `math` is False (the README leaves math to GitHub)."""
+    if "\\" not in value:
+        return ()
+    found: dict[str, None] = {}
+    last = 0
+    for part in _MATH_RE.finditer(value):
+        found.update(dict.fromkeys(_unknown_in_text(value[last:part.start()])))
+        if math:
+            found.update(dict.fromkeys(_unknown_in_math(part.group(0)[1:-1])))
+        last = part.end()
+    found.update(dict.fromkeys(_unknown_in_text(value[last:])))
+    return tuple(found)
+
+
+# The fields a reader sees, in the README or a formatted reference.
+SHOWN_FIELDS = ("title", "author", "editor", "booktitle", "journal", "journaltitle", "venue",
+                "series", "publisher", "school", "institution", "organization", "howpublished",
+                "address", "note")
+
+
+def latex_problems(entries: Iterable[Entry], *, math: bool = True,
+                   fields: Iterable[str] = SHOWN_FIELDS) -> list[Problem]:
+    """A warning per entry and field that holds a LaTeX command no conversion knows (it is
+    dropped from what readers see, leaving a space): `unknown_commands` as Problems."""
+    names = tuple(fields)
+    out: list[Problem] = []
+    for entry in entries:
+        for name in names:
+            unknown = unknown_commands(entry.get(name), math=math)
+            if unknown:
+                out.append(Rule.LATEX_COMMAND.about(
+                    entry, f"{name}: unknown LaTeX command{'s' * (len(unknown) > 1)} "
+                    f"{', '.join(unknown)} left out of what readers see", "latex"))
+    return out
+
+
+def _unknown_in_text(text: str) -> list[str]:
+    text = _ACCENT_RE.sub("", text)
+    return [f"\\{name}" for name in _COMMAND_RE.findall(text)
+            if name not in _SYMBOLS and name not in _FORMATTING and name not in _DROP_ARGUMENT
+            and name not in _LITERAL]
+
+
+def _unknown_in_math(text: str) -> list[str]:
+    return [f"\\{name}" for name in _COMMAND_RE.findall(text)
+            if name not in _MATH_SYMBOLS and name not in _MATH_ALPHABETS
+            and name not in _FORMATTING and name not in _SYMBOLS]
+
+
+_COMMAND_RE = re.compile(r"\\([A-Za-z]+)")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -150,6 +229,8 @@ _UNMARKED_BRACE_RE = re.compile("(?<!\x00)[{}]")
 def _text_to_unicode(text: str) -> str:
     if "\\~{}" in text:
         text = _LITERAL_TILDE_RE.sub("\x00~", text)
+    if "\\" in text:
+        text = _DROP_ARGUMENT_RE.sub("", text)
     for _ in range(3):  # stacked accents, innermost first
         text, count = _ACCENT_RE.subn(_accent, text)
         if not count:
@@ -170,17 +251,114 @@ _NEEDS_CONVERSION = re.compile(r"[\\{}~`]|--|''")
 
 @lru_cache(maxsize=1 << 16)
 def to_unicode(value: str) -> str:
-    """A BibTeX field value -> display text (whitespace collapsed, math kept)."""
-    if not _NEEDS_CONVERSION.search(value):
+    """A BibTeX field value -> display text for the README (whitespace collapsed, $math$
+    kept for GitHub to render)."""
+    return _converted(value, keep_math=True)
+
+
+@lru_cache(maxsize=1 << 16)
+def to_text(value: str) -> str:
+    """A BibTeX field value -> plain Unicode text with no TeX left, math included (`$O(n^2)$`
+    -> `O(n²)`): what the formatted exports, CSL-JSON and RIS carry. Unknown commands are
+    dropped with a space kept (unknown_commands names them)."""
+    return _converted(value, keep_math=False)
+
+
+def _converted(value: str, *, keep_math: bool) -> str:
+    if not _NEEDS_CONVERSION.search(value) and "$" not in value:
         return " ".join(value.split())
     pieces: list[str] = []
     last = 0
     for math in _MATH_RE.finditer(value):
         pieces.append(_text_to_unicode(value[last : math.start()]))
-        pieces.append(math.group(0))
+        pieces.append(math.group(0) if keep_math else math_to_unicode(math.group(0)[1:-1]))
         last = math.end()
     pieces.append(_text_to_unicode(value[last:]))
     return " ".join("".join(pieces).replace("\u00a0", " ").split())
+
+
+_MATH_SYMBOLS = {
+    **{name: chr(code) for name, code in (
+        ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4),
+        ("epsilon", 0x3F5), ("varepsilon", 0x3B5), ("zeta", 0x3B6), ("eta", 0x3B7),
+        ("theta", 0x3B8), ("vartheta", 0x3D1), ("iota", 0x3B9), ("kappa", 0x3BA),
+        ("lambda", 0x3BB), ("mu", 0x3BC), ("nu", 0x3BD), ("xi", 0x3BE), ("pi", 0x3C0),
+        ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("upsilon", 0x3C5), ("phi", 0x3D5),
+        ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8), ("omega", 0x3C9),
+        ("Gamma", 0x393), ("Delta", 0x394), ("Theta", 0x398), ("Lambda", 0x39B),
+        ("Xi", 0x39E), ("Pi", 0x3A0), ("Sigma", 0x3A3), ("Phi", 0x3A6), ("Psi", 0x3A8),
+        ("Omega", 0x3A9))},
+    "times": "×", "cdot": "·", "div": "÷", "pm": "±", "mp": "∓", "leq": "≤", "le": "≤",
+    "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠", "approx": "≈", "sim": "∼", "simeq": "≃",
+    "equiv": "≡", "propto": "∝", "infty": "∞", "partial": "∂", "nabla": "∇", "sum": "∑",
+    "prod": "∏", "int": "∫", "sqrt": "√", "to": "→", "rightarrow": "→", "leftarrow": "←",
+    "Rightarrow": "⇒", "Leftarrow": "⇐", "leftrightarrow": "↔", "mapsto": "↦", "in": "∈",
+    "notin": "∉", "subset": "⊂", "subseteq": "⊆", "cup": "∪", "cap": "∩", "emptyset": "∅",
+    "forall": "∀", "exists": "∃", "neg": "¬", "land": "∧", "lor": "∨", "oplus": "⊕",
+    "otimes": "⊗", "circ": "∘", "star": "⋆", "ast": "∗", "ell": "ℓ", "hbar": "ℏ",
+    "ldots": "…", "cdots": "⋯", "dots": "…", "langle": "⟨", "rangle": "⟩", "mid": "|",
+    "vert": "|", "lvert": "|", "rvert": "|", "Vert": "‖", "|": "‖", "prime": "′",
+    "log": "log", "ln": "ln", "exp": "exp", "min": "min", "max": "max", "arg": "arg",
+    "lim": "lim", "sin": "sin", "cos": "cos", "tan": "tan", "det": "det", "top": "⊤",
+    "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "", "quad": " ",
+    "qquad": " ", "colon": ":", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
+}
+_MATH_ALPHABETS = {"mathcal": "SCRIPT", "mathscr": "SCRIPT", "mathbb": "DOUBLE-STRUCK",
+                   "mathfrak": "FRAKTUR"}
+_ALPHABET_RE = re.compile(r"\\(mathcal|mathscr|mathbb|mathfrak)\s*(?:\{([^{}]*)\}|([A-Za-z]))")
+_SUPER = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
+_SUB = str.maketrans("0123456789+-=()aeoxijk", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓᵢⱼₖ")
+_SCRIPT_RE = re.compile(r"([\^_])\s*(?:\{([^{}]*)\}|(\\?[A-Za-z0-9+\-]))")
+_MATH_COMMAND_RE = re.compile(r"\\([A-Za-z]+|[,;:!| ])\s*")
+
+
+def math_to_unicode(math: str) -> str:
+    """The inside of $...$ as plain text: letters from math alphabets, symbols, ^2 and
+    _i as super- and subscripts where Unicode has them; unknown commands dropped."""
+    text = _ALPHABET_RE.sub(_alphabet, math)
+    text = _MATH_COMMAND_RE.sub(_math_command, text)
+    text = _SCRIPT_RE.sub(_script, text)
+    return text.replace("{", "").replace("}", "")
+
+
+def _alphabet(match: re.Match[str]) -> str:
+    style = _MATH_ALPHABETS[match.group(1)]
+    return "".join(_styled(style, char) for char in (match.group(2) or match.group(3)))
+
+
+def _styled(style: str, char: str) -> str:
+    if not char.isascii() or not char.isalpha():
+        return char
+    case = "CAPITAL" if char.isupper() else "SMALL"
+    for name in (f"MATHEMATICAL {style} {case} {char.upper()}", f"{style} {case} {char.upper()}"):
+        try:
+            return unicodedata.lookup(name)
+        except KeyError:
+            continue
+    return char
+
+
+def _math_command(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in ",;: ":
+        return " "
+    if name in "!|":
+        return "" if name == "!" else "‖"
+    if name in _MATH_SYMBOLS:
+        symbol = _MATH_SYMBOLS[name]
+        return f"{symbol} " if symbol.isalpha() and len(symbol) > 1 else symbol
+    if name in _FORMATTING or name in _SYMBOLS:
+        return _SYMBOLS.get(name, "")
+    return " "  # unknown: dropped, with a word boundary
+
+
+def _script(match: re.Match[str]) -> str:
+    body = match.group(2) if match.group(2) is not None else match.group(3)
+    table = _SUPER if match.group(1) == "^" else _SUB
+    mapped = body.translate(table)
+    if all(ch != orig or ch in " " for ch, orig in zip(mapped, body, strict=True)):
+        return mapped
+    return ("^" if match.group(1) == "^" else "_") + (f"({body})" if len(body) > 1 else body)
 
 
 _LATEX_SPECIALS = {

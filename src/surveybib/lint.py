@@ -102,12 +102,29 @@ def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings)
     """(entry, category) pairs outside the configured taxonomy -> Problems with a hint."""
     out = []
     for entry, name in unknown:
-        close = closest(name, settings.taxonomy)
-        hint = f" (did you mean '{close}'?)" if close else ""
+        hint = category_hint(name, settings.taxonomy)
+        hint = f" ({hint})" if hint else ""
         out.append(Rule.UNKNOWN_TAXONOMY.about(
             entry, f"{settings.group_by} '{name}' is not in the configured list{hint}",
             "taxonomy"))
     return out
+
+
+def category_hint(name: str, known: Sequence[str]) -> str:
+    """How to fix a category that is not known: "separate categories with '; '" when it is
+    known categories joined by commas, else "did you mean 'X'?" (a typo or a case slip),
+    else ""."""
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) > 1 and all(_known(p, known) for p in parts):
+        return f"separate categories with '; ': '{'; '.join(_known(p, known) for p in parts)}'"
+    close = closest(name, known) or _known(name, known)
+    return f"did you mean '{close}'?" if close else ""
+
+
+def _known(name: str, known: Sequence[str]) -> str:
+    """The known category NAME stands for, compared without case ("" if none)."""
+    folded = name.strip().casefold()
+    return next((k for k in known if k.casefold() == folded), "")
 
 
 # ---------------------------------------------------------------- per entry
@@ -161,10 +178,15 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
     if not reader:
         return
     note = survey.notes.get(entry.key)
-    if note is None or note.is_empty:
-        yield Rule.READER_WITHOUT_NOTE.about(
-            entry, f"read by {to_unicode(reader)} but has no note (write one with "
-            f"`surveybib note {entry.key}`)", "notes")
+    if note is None:
+        message = (f"read by {to_unicode(reader)} but has no note (write one with "
+                   f"`surveybib note {entry.key}`)")
+    elif note.is_empty:  # `add` or `note` made the file; nobody has written in it yet
+        message = (f"read by {to_unicode(reader)} but its note {note.path} is still the "
+                   "empty stub; write the notes below its comment")
+    else:
+        return
+    yield Rule.READER_WITHOUT_NOTE.about(entry, message, "notes")
 
 
 # ---------------------------------------------------------------- duplicates

@@ -18,7 +18,7 @@ from surveybib.bibtex.names import first_family
 from surveybib.errors import NetworkError, SurveybibError, UsageError
 from surveybib.identifiers import arxiv_doi, entry_ids, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
-from surveybib.lint import title_duplicates
+from surveybib.lint import category_hint, title_duplicates
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
 from surveybib.metadata.records import map_record
 from surveybib.metadata.store import MetadataStore, trimmed
@@ -26,7 +26,6 @@ from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Client, Failed, Trouble
 from surveybib.readme.taxonomy import split_categories
 from surveybib.rules import Rule
-from surveybib.text import closest
 
 
 class NotFound(SurveybibError):
@@ -69,10 +68,11 @@ def parse_target(text: str) -> Target:
 # ------------------------------------------------------------------ fetching
 
 
-def fetch(target: Target, store: MetadataStore | None, client: Client | None
-          ) -> tuple[Work, bool]:
+def fetch(target: Target, store: MetadataStore | None, client: Client | None,
+          offline_by: str = "SURVEYBIB_OFFLINE=1") -> tuple[Work, bool]:
     """The stored record if the store has it (then True: from the store), else Crossref,
-    then DataCite (trimmed as the store keeps it).
+    then DataCite (trimmed as the store keeps it); client None is offline, because of
+    `offline_by` (the flag or the variable, named in the error).
 
     Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
     stored record)."""
@@ -81,8 +81,8 @@ def fetch(target: Target, store: MetadataStore | None, client: Client | None
         if work is not None:
             return work, True
     if client is None:
-        raise NetworkError(f"{target.doi} is not in the metadata store and the network is off "
-                           "(SURVEYBIB_OFFLINE); run again online")
+        raise NetworkError(f"{target.doi} is not in the metadata store, and {offline_by} "
+                           "turns the network off; run again without it")
     outcome = client.get_work(target.doi)
     if isinstance(outcome, Failed):
         if outcome.trouble is Trouble.NOT_FOUND:
@@ -165,10 +165,8 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
-        close = closest(name, taxonomy)
-        if not close:  # a case slip ("dynamic inference") is a typo too
-            close = {t.casefold(): t for t in taxonomy}.get(name.casefold())
-        hint = f"; did you mean '{close}'?" if close else ""
+        hint = category_hint(name, taxonomy)
+        hint = f"; {hint}" if hint else ""
         listed = ", ".join(f"'{t}'" for t in taxonomy)
         raise UsageError(f"{group_by} '{name}' is not in the configured list{hint} "
                          f"(the list: {listed})")

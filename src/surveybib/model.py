@@ -27,7 +27,14 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         who = f" {self.key}:" if self.key else ""
         prefix = "warning: " if self.level == "warning" else ""
-        return f"{where}:{who} {prefix}{self.message}"
+        return f"{where}:{who} {prefix}{_one_line(self.message)}"
+
+
+def _one_line(text: str) -> str:
+    """A finding is one line: a value that spans lines in survey.bib is shown on one."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 # The agencies records come from, as the user reads their names.

@@ -35,6 +35,11 @@ class Rule(Enum):
     STALE_OUTPUT = (
         "stale-output", "error",
         "README.md, an export or the issue form is not what build would write")
+    UNCOMMITTED_STORE = (
+        "uncommitted-store", "error", "the metadata store exists but git does not track it")
+    UNUSED_RECORD = (
+        "unused-record", "warning",
+        "a record in the metadata store that no entry uses (`enrich --prune` removes them)")
     ISSUE_FORM = (
         "issue-form", "warning",
         "a category the issue form's dropdown cannot offer (`None`, empty, multi-line)")
@@ -58,6 +63,10 @@ class Rule(Enum):
         "upgrade-refused", "warning",
         "an arXiv preprint whose Semantic Scholar record fails the upgrade guard "
         "(enrich --upgrade): left as it is")
+    LATEX_COMMAND = (
+        "latex-command", "warning",
+        "a LaTeX command no conversion knows: left out (with a space) of the README and the "
+        "formatted exports")
     DUPLICATE_KEY_CASE = ("duplicate-key-case", "error", "keys that differ only in case")
     DUPLICATE_DOI = ("duplicate-doi", "error", "two entries with the same DOI or arXiv id")
     NEAR_DUPLICATE_TITLE = (

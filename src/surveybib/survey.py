@@ -11,10 +11,11 @@ from pathlib import Path
 
 from surveybib.bibtex.parse import parse_bib
 from surveybib.bibtex.source import BibSource
-from surveybib.config import Settings
-from surveybib.metadata.store import MetadataStore, load_store, merge_entries
+from surveybib.config import Settings, has_survey_table
+from surveybib.errors import BibFileError
+from surveybib.metadata.store import MetadataStore, load_store, merge_entries, stored_findings
 from surveybib.model import Entry, Note, Problem
-from surveybib.notes import attach_notes
+from surveybib.notes import attach_notes, key_from_filename
 from surveybib.rules import Rule
 
 
@@ -33,7 +34,7 @@ class Survey:
 
     def with_store(self, store: MetadataStore) -> Survey:
         """The same survey merged with another (e.g. freshly fetched) store."""
-        entries, merge_problems = merge_entries(self.parsed, store)
+        entries, merge_problems = _merged(self.parsed, store)
         kept = _still_untitled(
             tuple(p for p in self.problems if p not in self.merge_problems), entries)
         return replace(self, entries=entries, store=store, merge_problems=merge_problems,
@@ -41,6 +42,13 @@ class Survey:
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
+
+
+def _merged(parsed: tuple[Entry, ...], store: MetadataStore
+            ) -> tuple[tuple[Entry, ...], tuple[Problem, ...]]:
+    """The entries merged with the store, and every finding the store holds about them."""
+    entries, problems = merge_entries(parsed, store)
+    return entries, problems + stored_findings(parsed, store)
 
 
 def _still_untitled(
@@ -55,6 +63,14 @@ def _still_untitled(
 
 def read_bib(settings: Settings, encoding: str | None = None) -> BibSource:
     """survey.bib's bytes and text (see bibtex/source.py for the encoding rules)."""
+    if not settings.bib.is_file() and not settings.bib.exists():
+        if has_survey_table(settings.root / "pyproject.toml"):
+            raise BibFileError(f"{settings.rel(settings.bib)}: no such file (the bibliography "
+                               "[tool.surveybib] names in pyproject.toml)")
+        raise BibFileError(
+            f"no survey here: neither {settings.root} nor a folder above it has a "
+            f"{settings.rel(settings.bib)} or a [tool.surveybib] table in pyproject.toml; run "
+            "surveybib inside the survey's folder, or name it with -C DIR")
     return BibSource.read(settings.bib, settings.rel(settings.bib),
                           encoding or settings.encoding or None)
 
@@ -83,14 +99,30 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
     return files, problems
 
 
+def _not_orphans_of_lost(orphans: tuple[Problem, ...], parse_problems: tuple[Problem, ...]
+                         ) -> tuple[Problem, ...]:
+    """A note whose entry could not be read is no orphan: the parse error names the entry
+    (and build lists it as lost), so the note is not reported a second time."""
+    lost = {p.key for p in parse_problems if p.rule == Rule.PARSE_ERROR.id and p.key}
+    if not lost:
+        return orphans
+    return tuple(p for p in orphans if not (p.rule == Rule.ORPHAN_NOTE.id and p.key is None
+                                            and _note_key(p.path) in lost))
+
+
+def _note_key(path: str) -> str:
+    return key_from_filename(path.rsplit("/", 1)[-1])
+
+
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
     source = read_bib(settings, encoding)
     parsed = parse_bib(source.text, source.path)
     store = load_store(settings.metadata)
-    entries, merge_problems = merge_entries(parsed.entries, store)
+    entries, merge_problems = _merged(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
     notes, orphan_problems = attach_notes(entries, files, settings.rel(settings.notes))
+    orphan_problems = _not_orphans_of_lost(orphan_problems, parsed.problems)
     problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
                 *merge_problems)
     return Survey(settings, entries, notes, tuple(problems), source, parsed.entries, store,

@@ -58,8 +58,9 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
             problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
         elif isinstance(block, bm.Entry):
             entry, found = _convert(block, strings, path)
-            first_line.setdefault(entry.key, entry.line)
-            entries.append(entry)
+            first_line.setdefault(str(block.key), line)
+            if entry is not None:
+                entries.append(entry)
             problems.extend(found)
         elif isinstance(block, bm.DuplicateBlockKeyBlock) and isinstance(
             block.ignore_error_block, bm.String
@@ -75,8 +76,9 @@ def _parse(library: Any, text: str, path: str) -> ParsedBib:
         elif isinstance(block, bm.DuplicateFieldKeyBlock):
             original = block.ignore_error_block
             entry, found = _convert(original, strings, path)
-            first_line.setdefault(entry.key, entry.line)
-            entries.append(entry)
+            first_line.setdefault(str(getattr(original, "key", "")), line)
+            if entry is not None:
+                entries.append(entry)
             problems.extend(found)
         elif isinstance(block, bm.ParsingFailedBlock):
             problems.append(_failed_block(block, path, line))
@@ -102,6 +104,9 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
     error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"
     what = f"@{match.group(1)} block" if match else "block"
+    if "but found `@" in reason:  # the next entry began inside this one: like BibTeX, say so
+        reason = (f"not closed: a '}}' is missing before line {line + raw.count(chr(10))}, "
+                  "where the next entry starts")
     return Rule.PARSE_ERROR.at(path, line, key, f"{what} does not parse, skipped: {reason}",
                                "parse")
 
@@ -109,7 +114,10 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
 _ENCLOSING = {"{": "}", '"': '"'}
 
 
-def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, list[Problem]]:
+def _convert(block: Any, strings: dict[str, str], path: str
+             ) -> tuple[Entry | None, list[Problem]]:
+    """A bibtexparser entry -> our Entry and its problems; None (and an error naming the
+    line) when a field runs on into the next one, so no mangled entry is ever used."""
     key = str(block.key)
     line = (block.start_line or 0) + 1
     problems: list[Problem] = []
@@ -120,6 +128,14 @@ def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, lis
             problems.append(_duplicate_field(block, fld, name, path))
             continue
         raw = fld.value
+        # Cheap tests first (57k values in a large file): a run-on value holds the next
+        # field's `=`, spans lines, or does not end with its closing delimiter.
+        suspect = "=" in raw or "\n" in raw or raw[-1:] not in _CLOSERS
+        junk = run_on(raw) if suspect and not _SIMPLE_VALUE_RE.match(raw) else None
+        if junk is not None:
+            fline = (fld.start_line if fld.start_line is not None else line - 1) + 1
+            return None, [_run_on_problem(path, fline + raw.count("\n", 0, junk), key,
+                                          fld.key, raw[junk:])]
         # The common case, inlined (a 3,644-entry file has 57k values): one braced or
         # quoted part, nothing to concatenate.
         if "#" not in raw and raw[:1] in _ENCLOSING and raw[-1:] == _ENCLOSING[raw[:1]]:
@@ -135,6 +151,76 @@ def _convert(block: Any, strings: dict[str, str], path: str) -> tuple[Entry, lis
         problems.append(Rule.NO_TITLE.at(path, line, key, "no title; the key is shown instead",
                                          "parse"))
     return entry, problems
+
+
+# A value that cannot run on: one braced part without inner braces, one quoted part, a word.
+_SIMPLE_VALUE_RE = re.compile(r'\{[^{}]*\}\Z|"[^"{}]*"\Z|[^\s{}"#]*\Z')
+_NEXT_FIELD_RE = re.compile(r"[A-Za-z_][\w.:+-]*\s*=")
+
+
+def run_on(raw: str) -> int | None:
+    """Where a field's raw value goes on after its last complete part (`{X}` then
+    `author = {..}`: a missing comma), or None when the value ends cleanly."""
+    i, n = 0, len(raw)
+    while True:
+        i = _skip_blank(raw, i)
+        if i >= n:
+            return None
+        start = i
+        if raw[i] in '{"':
+            i = _part_end(raw, i)
+            if i < 0:
+                return None  # unclosed: bibtexparser reports the block
+        else:
+            while i < n and not raw[i].isspace() and raw[i] != "#":
+                i += 1
+        i = _skip_blank(raw, i)
+        if i >= n:
+            return None
+        if raw[i] != "#" or i == start:
+            return i
+        i += 1
+
+
+def _skip_blank(raw: str, i: int) -> int:
+    """Past white space and `%` comments (biber reads them inside entries too)."""
+    n = len(raw)
+    while i < n and (raw[i].isspace() or raw[i] == "%"):
+        if raw[i] == "%":
+            end = raw.find("\n", i)
+            i = n if end < 0 else end
+        i += 1
+    return i
+
+
+_DELIMITER_RE = re.compile(r'[{}"]')
+_CLOSERS = ("}", '"')
+
+
+def _part_end(raw: str, i: int) -> int:
+    """The index just after the braced or quoted part starting at i (-1: never closed)."""
+    depth = 0
+    quoted = raw[i] == '"'
+    for found in _DELIMITER_RE.finditer(raw, i + (1 if quoted else 0)):
+        char, j = found.group(), found.start()
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0 and not quoted:
+                return j + 1
+        elif char == '"' and quoted and depth == 0:
+            return j + 1
+    return -1
+
+
+def _run_on_problem(path: str, line: int, key: str, name: str, rest: str) -> Problem:
+    if _NEXT_FIELD_RE.match(rest):
+        message = f"expected ',' after field '{name}'"
+    else:
+        shown = " ".join(rest.split())[:40]
+        message = f"unexpected text after field '{name}': '{shown}'"
+    return Rule.PARSE_ERROR.at(path, line, key, f"{message}; this entry is skipped", "parse")
 
 
 def _duplicate_field(block: Any, fld: Any, name: str, path: str) -> Problem:

@@ -60,7 +60,7 @@ class BibSource:
         if encoding:
             name = _codec(encoding, shown, f"--encoding {encoding}")
             body = raw[len(codecs.BOM_UTF8):] if bom and name == "utf-8" else raw
-            text = _decode(body, shown, name, f"--encoding {encoding}")
+            text = _decode(body, shown, name, f"--encoding {encoding}", encoding)
             return cls(shown, raw, text, name, bom and name == "utf-8", newline_of(text))
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
         try:
@@ -68,6 +68,9 @@ class BibSource:
         except UnicodeDecodeError as exc:
             declared = declared_coding(body)
             if not declared:
+                bad, good = _utf8_lines(body)
+                if good:  # UTF-8 text with a few foreign lines: no encoding reads it all right
+                    raise BibFileError(_mixed_message(body, shown, bad, good)) from None
                 line = body.count(b"\n", 0, exc.start) + 1
                 raise BibFileError(
                     f"{shown}:{line}: not UTF-8 (byte 0x{body[exc.start]:02x} at line {line}); "
@@ -76,7 +79,7 @@ class BibSource:
                 ) from None
             source = f"its coding line ({declared})"
             name = _codec(declared, shown, source)
-            text = _decode(body, shown, name, source)
+            text = _decode(body, shown, name, source, declared)
             return cls(shown, raw, text, name, False, newline_of(text))
         return cls(shown, raw, text, "utf-8", bom, newline_of(text))
 
@@ -164,13 +167,59 @@ def _codec(encoding: str, shown: str, source: str) -> str:
         raise BibFileError(f"{shown}: unknown encoding {encoding!r} (from {source})") from None
 
 
-def _decode(data: bytes, shown: str, encoding: str, source: str) -> str:
+def _decode(data: bytes, shown: str, encoding: str, source: str, given: str) -> str:
+    """data decoded with the codec `encoding` (`given`: as the user named it)."""
+    if encoding not in ("utf-8", "utf-8-sig"):
+        bad, good = _utf8_lines(data)
+        if good and len(good) >= len(bad):  # UTF-8 text, but for a few lines at most
+            raise BibFileError(_mixed_message(data, shown, bad, good, given))
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise BibFileError(f"{shown}:{line}: cannot be decoded as {encoding} (from {source}); "
+        raise BibFileError(f"{shown}:{line}: cannot be decoded as {given} (from {source}); "
                            "name the right one with --encoding") from None
+
+
+def _utf8_lines(data: bytes) -> tuple[list[int], list[int]]:
+    """(lines that are not UTF-8, non-ASCII lines that are) by number. A UTF-8 sequence
+    never holds the byte 0x0a, so splitting the bytes on it is safe."""
+    bad: list[int] = []
+    good: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+        else:
+            good.append(number)
+    return bad, good
+
+
+def _mixed_message(data: bytes, path: str, bad: list[int], good: list[int],
+                   encoding: str = "") -> str:
+    """What to do with a UTF-8 file that has a few lines in another encoding: name the
+    lines (as they read in cp1252, the usual culprit) and never suggest --encoding, which
+    would turn every UTF-8 line into mojibake."""
+    lines = data.split(b"\n")
+    sample = lines[good[0] - 1].decode("utf-8").strip()[:40]
+    if not bad:
+        return (f"{path}: it is UTF-8 (line {good[0]}: {sample!r}), not {encoding}; drop "
+                f"--encoding {encoding} (or the encoding setting)")
+    shown = ", ".join(str(n) for n in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    first = lines[bad[0] - 1].decode("cp1252", "replace").strip()[:60]
+    where = "line" if len(bad) == 1 else "lines"
+    if encoding:
+        head = (f"{path}: reading it as {encoding} would garble its UTF-8 text (line "
+                f"{good[0]}: {sample!r}); nothing was written. It is UTF-8 except {where} "
+                f"{shown}")
+    else:
+        head = f"{path}:{bad[0]}: UTF-8 except {where} {shown}"
+    them = "it" if len(bad) == 1 else "them"
+    return (f"{head} ({first!r} in cp1252): re-type or re-save {them} as UTF-8 in your "
+            "editor; do not use --encoding for this file")
 
 
 # ---------------------------------------------------------------- editing entries in place

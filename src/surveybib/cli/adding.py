@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 
 from surveybib import lookup
+from surveybib.bibtex.layout import file_format
 from surveybib.bibtex.parse import parse_bib
-from surveybib.bibtex.write import SURVEY, format_entry
+from surveybib.bibtex.write import BibFormat, format_entry
 from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, report
+from surveybib.cli.app import Context, fail, offline_by, report
 from surveybib.config import Settings
 from surveybib.enrich import open_client
 from surveybib.errors import UsageError
@@ -35,6 +36,7 @@ class Added:
     lines: tuple[int, ...]
     found: Work | None
     cached: bool  # the record came from the metadata store
+    fmt: BibFormat  # the layout the entries were written in (survey.bib's own)
     problems: tuple[Problem, ...]
     notes: tuple[tuple[Path, bool], ...]  # (path, whether add created it)
 
@@ -63,19 +65,20 @@ def add_paper(ctx: Context, paper: str | lookup.Target, taxonomy: str, reader: s
         lookup.refuse_duplicate(target.doi, survey.entries, bib)
         store = load_store(settings.metadata)
         with open_client(settings.mailto, offline=ctx.offline) as client:
-            found, cached = lookup.fetch(target, store, client)
+            found, cached = lookup.fetch(target, store, client, offline_by(ctx))
         taken = [e.key for e in survey.entries]
         entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
         if note:
             _refuse_taken_note(settings, entries[0])
         save_store(settings.metadata, lookup.stored(store, found))
-    data, lines = survey.source.append(entries, SURVEY)
+    fmt = file_format(survey.source.text)  # the file's own: indent, spaces, alignment
+    data, lines = survey.source.append(entries, fmt)
     write_bytes_atomic(settings.bib, data)
     problems = []
     for entry, line in zip(entries, lines, strict=True):
         problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
     notes = tuple(ensure_note(settings, entry, note) for entry in entries)
-    return Added(entries, tuple(lines), found, cached, tuple(problems), notes)
+    return Added(entries, tuple(lines), found, cached, fmt, tuple(problems), notes)
 
 
 def _refuse_taken_note(settings: Settings, entry: Entry) -> None:
@@ -101,9 +104,9 @@ def print_added(ctx: Context, added: Added) -> None:
     settings = ctx.settings
     report(added.problems, ctx.quiet)
     source = added_source(added)
-    for entry, line, (path, created) in zip(added.entries, added.lines, added.notes,
-                                            strict=True):
-        click.echo(format_entry(entry), nl=False)
+    for number, (entry, line, (path, created)) in enumerate(zip(
+            added.entries, added.lines, added.notes, strict=True)):
+        click.echo(("\n" if number else "") + format_entry(entry, added.fmt), nl=False)
         where = f" ({source})" if source else ""
         click.echo(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}",
                    err=True)
@@ -119,7 +122,7 @@ def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
         report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added")
+        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added", 2)
     if not parsed.entries:
         raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
     for entry in parsed.entries:

@@ -4,6 +4,7 @@ Context they fill, how findings are printed, and the one map from errors to exit
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from surveybib import __version__
-from surveybib.config import Settings, load_settings
+from surveybib.config import Settings, find_root, load_settings
 from surveybib.enrich import Counts, progress_line
 from surveybib.errors import SurveybibError, UsageError
 from surveybib.model import Problem
@@ -24,12 +25,17 @@ from surveybib.model import Problem
 class Context:
     """What the global options set, handed to every command."""
 
-    root: Path
+    root: Path  # the survey's folder (found upwards from `here`)
     verbose: bool = False
     quiet: bool = False
     offline: bool = False
     encoding: str | None = None
     _settings: Settings | None = None
+    here: Path = Path(".")  # where the user ran (or -C DIR): relative paths they type
+
+    def path(self, value: Path) -> Path:
+        """A path typed on the command line: relative ones are from where the user ran."""
+        return value if value.is_absolute() else self.here / value
 
     @property
     def settings(self) -> Settings:
@@ -48,6 +54,11 @@ def report(problems: Iterable[Problem], quiet: bool = False) -> tuple[int, int]:
             continue
         click.echo(str(problem), err=True)
     return errors, len(items) - errors
+
+
+def offline_by(ctx: Context) -> str:
+    """What turned the network off, as the user wrote it: the flag or the variable."""
+    return "--offline" if ctx.offline else "SURVEYBIB_OFFLINE=1"
 
 
 def counted(errors: int, warnings: int) -> str:
@@ -83,9 +94,11 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _directory(value: Path) -> Path:
+    """The survey root for -C DIR (or the current folder): DIR or the folder above it
+    that holds the survey (config.find_root)."""
     if not value.is_dir():
         raise click.BadParameter(f"{value} is not a directory", param_hint="-C")
-    return value
+    return find_root(value)
 
 
 def _late(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -98,7 +111,7 @@ def _late(attribute: str) -> Callable[[click.Context, click.Parameter, Any], Non
         if obj is None:  # pragma: no cover - commands always run under the group
             return
         if attribute == "root":
-            obj.root, obj._settings = _directory(value), None
+            obj.root, obj.here, obj._settings = _directory(value), value, None
         elif attribute == "encoding":
             obj.encoding, obj._settings = value, None
         else:
@@ -138,6 +151,24 @@ def _late_options() -> list[click.Parameter]:
 # ---------------------------------------------------------------- the group
 
 
+def summary(cmd: click.Command) -> str:
+    """A command's one-line summary: its short_help, or the first paragraph of its help."""
+    if cmd.short_help:
+        return cmd.short_help
+    first = inspect.cleandoc(cmd.help or "").split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def split_keys(values: Iterable[str]) -> list[str]:
+    """Key lists, one convention everywhere: comma-separated (`--keys a,b`), the option
+    repeatable, and separate arguments where a command takes keys as arguments (a BibTeX
+    key never holds a comma)."""
+    return [key.strip() for value in values for key in value.split(",") if key.strip()]
+
+
+KEYS_HELP = "Only these keys: comma-separated (a,b); repeatable."
+
+
 class _Group(click.Group):
     """Turns SurveybibError into a one-line message and an exit code; every command
     gets the global options. A command in `lazy_commands` (name -> module of
@@ -159,6 +190,18 @@ class _Group(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             importlib.import_module(f"surveybib.cli.{self.lazy_commands[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole summary (its help's first paragraph), wrapped, never cut
+        off with "..." as click does by default."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, summary(cmd)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -191,7 +234,7 @@ def main(ctx: click.Context, directory: Path, verbose: bool, quiet: bool, offlin
          encoding: str | None) -> None:
     """Keep a literature survey's bibliography: survey.bib + notes/ -> README.md."""
     _configure_logging(verbose)
-    ctx.obj = Context(_directory(directory), verbose, quiet, offline, encoding)
+    ctx.obj = Context(_directory(directory), verbose, quiet, offline, encoding, here=directory)
 
 
 pass_context = click.make_pass_decorator(Context)

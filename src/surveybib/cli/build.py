@@ -11,10 +11,11 @@ import click
 
 from surveybib import build as pipeline
 from surveybib.cli.app import Context, counted, fail, main, pass_context, progress_bar, report
+from surveybib.config import Settings
 from surveybib.files import survey_lock
 from surveybib.lint import configure
 from surveybib.model import Problem
-from surveybib.survey import load_survey
+from surveybib.survey import Survey, load_survey
 from surveybib.text import closest
 
 
@@ -23,7 +24,8 @@ from surveybib.text import closest
               help="Write nothing, use no network; exit 1 with a diff if an output is stale.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the bibliography has any error.")
 @click.option("--force", is_flag=True,
-              help="Replace a README.md that surveybib did not write (it has no marker).")
+              help="Replace a README.md that surveybib did not write (it has no marker), "
+                   "or one that lists papers with a survey.bib that has none.")
 @pass_context
 def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
@@ -40,22 +42,40 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     outputs, problems = pipeline.render_outputs(settings, survey)
     errors, warnings = report(configure(problems, settings), ctx.quiet)
     if check_only:
-        stale = pipeline.stale_outputs(outputs, settings)
-        for _, diff in stale:
-            click.echo(diff)
-        if stale:
-            fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)")
+        _check_outputs(settings, survey, outputs, problems)
         if not ctx.quiet:
             click.echo(f"up to date; {counted(errors, warnings)}", err=True)
         return
     if not force:
         pipeline.refuse_foreign_readme(settings)
+        pipeline.refuse_emptied_survey(settings, survey)
     pipeline.write_outputs(outputs)
+    names = [settings.rel(o.path) for o in outputs]
     if not ctx.quiet:
-        names = ", ".join(settings.rel(o.path) for o in outputs)
-        click.echo(f"wrote {names}; {counted(errors, warnings)}", err=True)
+        click.echo(f"wrote {', '.join(names)}; {counted(errors, warnings)}", err=True)
+    lost = pipeline.lost_entries(problems)
+    if lost:  # `make readme` must stop: a paper vanished from the README
+        fail(pipeline.lost_line(lost, names))
     if strict and errors:
         sys.exit(1)
+
+
+def _check_outputs(settings: Settings, survey: Survey, outputs: Sequence[pipeline.Output],
+                   problems: Sequence[Problem]) -> None:
+    """build --check: fail, as `check` does, on a stale output, an uncommitted store (a
+    clone would find the README stale) or an entry missing from the outputs."""
+    stale = pipeline.stale_outputs(outputs, settings)
+    for _, diff in stale:
+        click.echo(diff)
+    if stale:
+        fail(f"{len(stale)} output(s) stale; run `make readme` (or `surveybib build`)"
+             + pipeline.missing_store_hint(settings, survey))
+    uncommitted = pipeline.store_problems(settings)
+    if uncommitted:
+        fail(str(uncommitted[0]))
+    lost = pipeline.lost_entries(problems)
+    if lost:
+        fail(pipeline.lost_line(lost, [settings.rel(o.path) for o in outputs]))
 
 
 @main.command()

@@ -9,19 +9,29 @@ import click
 
 from surveybib import enrich as stage
 from surveybib.bibtex.source import BibSource
-from surveybib.cli.app import Context, main, pass_context, progress_bar, report
+from surveybib.cli.app import (
+    KEYS_HELP,
+    Context,
+    fail,
+    main,
+    pass_context,
+    progress_bar,
+    report,
+    split_keys,
+)
 from surveybib.cli.scholar import Wanted, run_scholarly
 from surveybib.config import Settings
 from surveybib.enrich import EnrichResult
 from surveybib.errors import UsageError
 from surveybib.files import survey_lock, write_bytes_atomic
-from surveybib.metadata.store import MetadataStore, save_store
+from surveybib.metadata.store import MetadataStore, pruned, save_store, unused_records
 from surveybib.model import Entry
 from surveybib.survey import load_survey
 
 
 @main.command()
-@click.argument("keys", nargs=-1)
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option("--keys", "key_lists", metavar="K1,K2", multiple=True, help=KEYS_HELP)
 @click.option("--refresh", is_flag=True, help="Fetch again what the store already holds.")
 @click.option("--dry-run", is_flag=True,
               help="Print the fields that would be added; write nothing.")
@@ -35,11 +45,18 @@ from surveybib.survey import load_survey
                    "Papers) in the store.")
 @click.option("--no-code-links", "no_code", is_flag=True,
               help="With --counts: skip Hugging Face (500 lookups per 5 minutes per IP).")
+@click.option("--prune", is_flag=True,
+              help="Remove the records no entry uses from the store (check lists them); "
+                   "no network. With --dry-run: list them.")
 @pass_context
-def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
-           write: bool, upgrade: bool, counts: bool, no_code: bool) -> None:
-    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search)."""
+def enrich(ctx: Context, keys: tuple[str, ...], key_lists: tuple[str, ...], refresh: bool,
+           dry_run: bool, write: bool, upgrade: bool, counts: bool, no_code: bool,
+           prune: bool) -> None:
+    """Fill the metadata store from Crossref/DataCite (DOI, arXiv id, or a guarded title search).
+
+    Without keys, every entry that lacks metadata; KEY arguments and --keys a,b name some."""
     settings = ctx.settings
+    keys = tuple(split_keys((*keys, *key_lists)))
     if dry_run and write:
         raise UsageError("--dry-run writes nothing; leave out --write or --dry-run")
     if no_code and not counts:
@@ -51,6 +68,9 @@ def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
         click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
     _known_keys(keys, survey.parsed, settings)
+    if prune:
+        _prune(settings, survey.parsed, survey.store, dry_run)
+        return
     if upgrade or counts:
         run_scholarly(ctx, survey, keys, Wanted(upgrade, counts, not no_code, refresh,
                                                  dry_run, write))
@@ -71,6 +91,25 @@ def enrich(ctx: Context, keys: tuple[str, ...], refresh: bool, dry_run: bool,
     if write and result.changes:
         _write_bib(settings.bib, survey.source, survey.parsed, result)
     click.echo(result.summary(), err=True)
+    if result.unreachable and result.lacking and (result.fetched or result.matched):
+        # the API went away mid-run (no network at all is the offline case, exit 0)
+        still = "1 entry still lacks" if result.lacking == 1 else \
+            f"{result.lacking} entries still lack"
+        fail(f"enrich did not finish: {still} metadata ({result.unreachable}); what was "
+             "fetched is kept; run surveybib enrich again when the API can be reached")
+
+
+def _prune(settings: Settings, entries: Sequence[Entry], store: MetadataStore,
+           dry_run: bool) -> None:
+    """enrich --prune: drop the records no entry uses, one line each on stdout."""
+    unused = unused_records(entries, store)
+    for section, ident in unused:
+        click.echo(f"{settings.rel(settings.metadata)}: {section}: {ident}")
+    if not dry_run and unused:
+        save_store(settings.metadata, pruned(store, unused))
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(unused)} record{'s' * (len(unused) != 1)} no entry uses",
+               err=True)
 
 
 def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Settings) -> None:

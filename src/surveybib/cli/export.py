@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from surveybib.cli.app import Context, counted, main, pass_context, report
+from surveybib.cli.app import KEYS_HELP, Context, counted, main, pass_context, report, split_keys
 from surveybib.config import check_output_path
 from surveybib.errors import UsageError
 from surveybib.export import DEFAULT_SKIP, ExportOptions, run_export
 from surveybib.export.aux import aux_inputs, parse_aux
+from surveybib.export.select import check_category
 from surveybib.files import write_text_atomic
 from surveybib.lint import configure
 from surveybib.rules import Rule
@@ -29,7 +30,7 @@ from surveybib.survey import load_survey
               help="A CSL style file for text/markdown/html (or 'surveybib-numeric').")
 @click.option("--aux", "aux", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep only the keys a LaTeX run cited (its .aux file).")
-@click.option("--keys", metavar="K1,K2", help="Keep only these keys.")
+@click.option("--keys", metavar="K1,K2", multiple=True, help=KEYS_HELP)
 @click.option("--taxonomy", metavar="T", help="Keep only papers filed under T (or T/...).")
 @click.option("--sort", type=click.Choice(["key", "year", "author"]),
               help="Order (default: the bibliography's).")
@@ -39,17 +40,27 @@ from surveybib.survey import load_survey
               help="Keep a field that is stripped by default (e.g. abstract); repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here (atomically) instead of stdout.")
+@click.option("--parents", is_flag=True,
+              help="Create the folders of -o FILE that do not exist yet.")
 @pass_context
 def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
-                   aux: Path | None, keys: str | None, taxonomy: str | None, sort: str | None,
-                   unicode_: bool, keep: tuple[str, ...], output: Path | None) -> None:
+                   aux: Path | None, keys: tuple[str, ...], taxonomy: str | None,
+                   sort: str | None, unicode_: bool, keep: tuple[str, ...], output: Path | None,
+                   parents: bool) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
     settings = ctx.settings
     if output is not None:
-        check_output_path(settings, _under(ctx.root, output))
-    wanted, sources = _wanted_keys(ctx.root, aux, keys)
+        check_output_path(settings, ctx.path(output))
+        folder = ctx.path(output).parent
+        if not parents and not folder.is_dir():
+            raise UsageError(f"-o {output}: the folder {folder} does not exist; create it, "
+                             "or add --parents")
+    wanted, sources = _wanted_keys(ctx.here, aux, keys)
     survey = load_survey(settings, encoding=ctx.encoding)
-    csl_file = _under(ctx.root, Path(csl)) if csl else None
+    if taxonomy is not None:
+        check_category(taxonomy, survey.entries, group_by=settings.group_by,
+                       declared=settings.taxonomy)
+    csl_file = ctx.path(Path(csl)) if csl else None
     options = ExportOptions(
         keys=None if wanted is None else tuple(wanted), taxonomy=taxonomy,
         group_by=settings.group_by, declared=settings.taxonomy, style=style,
@@ -66,7 +77,7 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     if output is None:
         click.echo(result.text, nl=False)
     else:
-        write_text_atomic(_under(ctx.root, output), result.text)
+        write_text_atomic(ctx.path(output), result.text)
         if not ctx.quiet:
             click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",
                        err=True)
@@ -79,12 +90,12 @@ def _under(root: Path, path: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _wanted_keys(root: Path, aux: Path | None, keys: str | None
+def _wanted_keys(root: Path, aux: Path | None, keys: tuple[str, ...]
                  ) -> tuple[list[str] | None, dict[str, str]]:
     """The keys --aux and --keys ask for (None: all), and which .aux cited each key."""
     wanted: list[str] = []
     sources: dict[str, str] = {}
-    cite_all = aux is None and keys is None
+    cite_all = aux is None and not keys
     if aux is not None:
         pending = [_under(root, aux)]
         seen: set[Path] = set()
@@ -100,8 +111,7 @@ def _wanted_keys(root: Path, aux: Path | None, keys: str | None
                 sources.setdefault(key, str(aux if path == _under(root, aux) else path.name))
                 wanted.append(key)
             pending.extend(path.parent / name for name in aux_inputs(text))
-    if keys is not None:
-        wanted.extend(k.strip() for k in keys.split(",") if k.strip())
+    wanted.extend(split_keys(keys))
     return (None if cite_all else list(dict.fromkeys(wanted))), sources
 
 

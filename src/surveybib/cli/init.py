@@ -63,5 +63,6 @@ def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
         return
     where = "" if root == ctx.root else f" in {root}"
     click.echo(f"next{where}: `surveybib add DOI --taxonomy C` for each paper, `surveybib "
-               "build` (or `make readme`), then git init, commit and push; on GitHub, create "
-               "the label 'add-paper' for the issue form", err=True)
+               "build` (or `make readme`), then git init, commit (survey.bib, notes/, "
+               "README.md and the metadata store survey.lock.json) and push; on GitHub, "
+               "create the label 'add-paper' for the issue form", err=True)

@@ -4,39 +4,46 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 
 import click
 
 from surveybib import lookup
+from surveybib.bibtex.layout import file_format
+from surveybib.bibtex.parse import parse_bib
 from surveybib.bibtex.write import format_entry
 from surveybib.cli.adding import add_paper, print_added
-from surveybib.cli.app import Context, fail, main, pass_context
+from surveybib.cli.app import Context, fail, main, offline_by, pass_context
 from surveybib.cli.issue import add_from_issue
+from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
-from surveybib.errors import UsageError
+from surveybib.errors import BibFileError, UsageError
 from surveybib.export import render_export
 from surveybib.files import survey_lock
 from surveybib.metadata.store import load_store, save_store
+from surveybib.model import Entry
+from surveybib.survey import read_bib
 
 
 def _in_survey(ctx: Context) -> bool:
     """A survey repository: its survey.bib exists, or pyproject.toml has [tool.surveybib]."""
+    return ctx.settings.bib.is_file() or has_survey_table(ctx.root / "pyproject.toml")
 
-    if ctx.settings.bib.is_file():
-        return True
+
+def _survey_entries(settings: Settings) -> tuple[str, tuple[Entry, ...]]:
+    """survey.bib's text and entries, for a look at its layout and DOIs (nothing when it
+    is missing or cannot be read: `doi` works outside a survey too)."""
     try:
-        table = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(table.get("tool"), dict) and "surveybib" in table["tool"]
+        source = read_bib(settings)
+    except BibFileError:
+        return "", ()
+    return source.text, parse_bib(source.text, source.path).entries
 
 
 @main.command("doi")
 @click.argument("doi")
 @click.option("--format", "fmt", default="bibtex", show_default=True,
               type=click.Choice(["bibtex", "biblatex", "csl-json", "ris", "text"]),
-              help="Output format (bibtex: the entry exactly as `add` would append it).")
+              help="Output format (bibtex: the entry exactly as add would append it).")
 @pass_context
 def doi_command(ctx: Context, doi: str, fmt: str) -> None:
     """Look one DOI (or arXiv id) up and print it as an entry: Crossref, then DataCite."""
@@ -48,13 +55,13 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found, cached = lookup.fetch(target, store, client)
-    if store is not None:
-        save_store(settings.metadata, lookup.stored(store, found))
+        found, cached = lookup.fetch(target, store, client, offline_by(ctx))
+    text, entries = _survey_entries(settings) if survey else ("", ())
+    if store is not None and lookup.same_doi(found.doi, entries) is not None:
+        save_store(settings.metadata, lookup.stored(store, found))  # what entries use only
     entry = lookup.entry_for_output(found, target)
-    if fmt == "bibtex":
-
-        click.echo(format_entry(entry), nl=False)
+    if fmt == "bibtex":  # as add would append it: in survey.bib's own layout
+        click.echo(format_entry(entry, file_format(text)), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
     if ctx.verbose:
@@ -74,16 +81,17 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
 @pass_context
 def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
                    fmt: str) -> None:
-    """Title -> candidate DOIs, best first; `*` marks the one the match guard accepts."""
+    """Title -> candidate DOIs, best first; * marks the one the match guard accepts."""
 
 
     if year and not re.fullmatch(r"\d{4}", year):
         raise UsageError(f"--year {year}: give a four-digit year")
     if not title.strip():
         raise UsageError("give a title to search for")
-    with open_client(ctx.settings.mailto if _in_survey(ctx) else "") as client:
+    with open_client(ctx.settings.mailto if _in_survey(ctx) else "",
+                     offline=ctx.offline) as client:
         if client is None:
-            fail("the network is off (SURVEYBIB_OFFLINE); search needs Crossref")
+            fail(f"{offline_by(ctx)} turns the network off, and search needs Crossref")
         answer = lookup.search(client, title, author=author, year=year, rows=rows)
     if fmt == "json":
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False, indent=2, sort_keys=True))
@@ -98,7 +106,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
     elif verdict.doi:
         click.echo(f"* passes the match guard: {verdict.doi}", err=True)
     else:
-        hint = "" if author and year else " (give --author and --year to let it decide)"
+        hint = "" if author else " (give --author, or --year with a long title, to let it decide)"
         click.echo(f"no candidate passes the match guard: {verdict.reason}{hint}", err=True)
 
 
@@ -110,7 +118,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 @click.option("--key", default="", metavar="K", help="The entry key (default: generated).")
 @click.option("--from-issue", "issue", metavar="FILE",
               help="Take the paper, category, reader and note from the body GitHub wrote "
-                   "for the add-paper issue form (`-`: stdin).")
+                   "for the add-paper issue form (- for stdin).")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "github"]),
               help="With --from-issue: json, or github (markdown for the pull request or "
@@ -118,7 +126,7 @@ def search_command(ctx: Context, title: str, rows: int, author: str, year: str,
 @pass_context
 def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key: str,
                 issue: str | None, fmt: str) -> None:
-    """Append one paper to survey.bib (or `-`: BibTeX entries from stdin) and start its note.
+    """Append one paper (a DOI or arXiv id, or - for BibTeX on stdin) and start its note.
 
     Every byte already in survey.bib stays as it was."""
     if issue is not None:

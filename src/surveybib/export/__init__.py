@@ -27,7 +27,7 @@ from typing import Any
 
 from surveybib.config import Settings
 from surveybib.errors import ConfigError, UsageError
-from surveybib.export.base import FORMATS, Export, ExportOptions
+from surveybib.export.base import FORMATS, TEXT_FORMATS, Export, ExportOptions
 from surveybib.export.biblatex import to_biblatex
 from surveybib.export.bibtex import to_bibtex
 from surveybib.export.csl_json import write_csl_json
@@ -35,6 +35,7 @@ from surveybib.export.fields import DEFAULT_SKIP
 from surveybib.export.formatted import format_references
 from surveybib.export.ris import write_ris
 from surveybib.export.select import select_entries, sort_entries
+from surveybib.latex import latex_problems
 from surveybib.model import Entry
 from surveybib.rules import Rule
 
@@ -78,7 +79,11 @@ def run_export(entries: Sequence[Entry], fmt: str, options: ExportOptions = DEFA
     selected, unknown = select_entries(entries, keys=options.keys, taxonomy=options.taxonomy,
                                        group_by=options.group_by, declared=options.declared)
     skip = options.skip_fields | {options.group_by}
-    return export_entries(selected, fmt, replace(options, skip_fields=skip)), unknown
+    result = export_entries(selected, fmt, replace(options, skip_fields=skip))
+    if fmt in TEXT_FORMATS:  # what is left of TeX there, a reader would see
+        result = Export(result.text, result.problems + tuple(latex_problems(selected)),
+                        result.count)
+    return result, unknown
 
 
 SPEC_OPTIONS = ("style", "csl", "unicode", "keep", "sort", "keys", "taxonomy")

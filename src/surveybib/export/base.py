@@ -11,6 +11,8 @@ from surveybib.rules import Rule
 
 FORMATS = ("bibtex", "biblatex", "csl-json", "ris", "text", "markdown", "html")
 FORMATTED = frozenset({"text", "markdown", "html"})
+# The formats people read (BibTeX and biblatex keep TeX: LaTeX reads them).
+TEXT_FORMATS = frozenset({"csl-json", "ris", "text", "markdown", "html"})
 PYBTEX_STYLES = ("plain", "unsrt", "alpha", "unsrtalpha")
 SORTS = ("key", "year", "author")
 

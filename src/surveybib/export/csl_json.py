@@ -12,7 +12,7 @@ from surveybib.bibtex.write import dash_pages
 from surveybib.export.base import Export, ExportOptions
 from surveybib.export.fields import DEFAULT_SKIP, arxiv_only, inherit, is_preprint
 from surveybib.identifiers import arxiv_id, is_arxiv_venue
-from surveybib.latex import to_unicode
+from surveybib.latex import to_text
 from surveybib.model import Entry
 
 _CSL_TYPES = {
@@ -73,27 +73,27 @@ def csl_item(entry: Entry, fields: dict[str, str]) -> dict[str, object]:
     for name, value in fields.items():
         target = _CSL_TEXT.get(name)
         if target and not (etype == "article" and arxiv_only(name, value)):
-            item[target] = to_unicode(value)
+            item[target] = to_text(value)
     if "title" in fields:
-        item["title"] = to_unicode(fields["title"])
+        item["title"] = to_text(fields["title"])
     container = fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle")
     if container and not (etype == "article" and is_arxiv_venue(container)):
-        item["container-title"] = to_unicode(container)
+        item["container-title"] = to_text(container)
     publisher = next((fields[p] for p in PUBLISHER_FIELDS if p in fields), "")
     if publisher:
-        item["publisher"] = to_unicode(publisher)
+        item["publisher"] = to_text(publisher)
     place = fields.get("address") or fields.get("location")
     if place:
-        item["publisher-place"] = to_unicode(place)
+        item["publisher-place"] = to_text(place)
     if "pages" in fields:
-        item["page"] = to_unicode(dash_pages(fields["pages"], "-"))
+        item["page"] = to_text(dash_pages(fields["pages"], "-"))
     _csl_numbers(entry.type, fields, item)
     if "doi" in fields:
         item["DOI"] = fields["doi"]
     if "url" in fields:
         item["URL"] = fields["url"]
     if etype == "thesis":
-        item["genre"] = to_unicode(fields.get("type") or (
+        item["genre"] = to_text(fields.get("type") or (
             "Master's thesis" if entry.type == "mastersthesis" else "PhD thesis"))
     if etype == "article":
         item["number"] = "arXiv:" + arxiv_id(fields)
@@ -108,14 +108,14 @@ def _csl_numbers(etype: str, fields: Mapping[str, str], item: dict[str, object])
         issue = issue or number
         number = ""
     if issue:
-        item["issue"] = to_unicode(issue)
+        item["issue"] = to_text(issue)
     if number:
         key = "collection-number" if etype in ("inproceedings", "incollection", "book",
                                                "proceedings", "inbook") else "number"
-        item[key] = to_unicode(number)
+        item[key] = to_text(number)
     article_number = fields.get("eid") or fields.get("articleno")
     if article_number:
-        item["number"] = to_unicode(article_number)
+        item["number"] = to_text(article_number)
 
 
 def csl_names(value: str) -> list[dict[str, str]]:
@@ -129,18 +129,18 @@ def csl_names(value: str) -> list[dict[str, str]]:
 def _csl_name(name: str) -> tuple[tuple[str, str], ...]:
     person = parse_name(name)
     if person.literal.strip():
-        return (("literal", to_unicode(person.literal)),)
+        return (("literal", to_text(person.literal)),)
     if not person.family.strip():
         return ()  # `{}` or a stray separator: no name to give
     if person.family == "others" and not person.given:
         return (("literal", "others"),)
-    parts = [("family", to_unicode(person.family))]
+    parts = [("family", to_text(person.family))]
     if person.given:
-        parts.append(("given", to_unicode(person.given)))
+        parts.append(("given", to_text(person.given)))
     if person.von:
-        parts.append(("non-dropping-particle", to_unicode(person.von)))
+        parts.append(("non-dropping-particle", to_text(person.von)))
     if person.jr:
-        parts.append(("suffix", to_unicode(person.jr)))
+        parts.append(("suffix", to_text(person.jr)))
     return tuple(parts)
 
 
@@ -150,13 +150,13 @@ def csl_date(fields: Mapping[str, str]) -> dict[str, object] | None:
         parts = [int(p) for p in split_date(fields["date"]) if p]
         if parts:
             return {"date-parts": [parts]}
-        return {"literal": to_unicode(fields["date"])}
+        return {"literal": to_text(fields["date"])}
     year_text = fields.get("year", "")
     if not year_text:
         return None
     year = year_number(year_text)
     if year is None:
-        return {"literal": to_unicode(year_text)}
+        return {"literal": to_text(year_text)}
     date: list[int] = [year]
     month = month_number(fields.get("month", "")) if "month" in fields else None
     if month:

@@ -26,6 +26,7 @@ from surveybib.errors import UsageError
 from surveybib.export.base import Export, ExportOptions, braces_problem
 from surveybib.export.csl_json import to_csl_json
 from surveybib.export.fields import clean_fields
+from surveybib.latex import to_text
 from surveybib.model import Entry, Level, Problem
 from surveybib.readme.markdown import md_escape
 from surveybib.rules import Rule
@@ -67,10 +68,13 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
                 fields[name], ok = balance_braces(value)
                 if not ok:
                     problems.append(braces_problem(entry, name))
-        persons = {role: [PybtexPerson(name) for name in bibtex_name_list(fields.pop(role))]
+        persons = {role: [_person(PybtexPerson(name))
+                          for name in bibtex_name_list(fields.pop(role))]
                    for role in ("author", "editor") if role in fields}
+        fields = {name: value if name in ("doi", "url", "pages") else _plain(value)
+                  for name, value in fields.items()}
         if "title" in fields:
-            fields["title"] = protect_case(fields["title"])
+            fields["title"] = _protected(fields["title"], entry.get("title"))
         if "pages" in fields:
             fields["pages"] = dash_pages(fields["pages"])
         if "month" in fields and month_number(fields["month"]):
@@ -79,6 +83,62 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
         pybtex_entry.key = entry.key
         data.entries[entry.key] = pybtex_entry
     return data, problems
+
+
+def _plain(value: str) -> str:
+    """A field value as plain Unicode (latex.to_text: no TeX left), written so that
+    pybtex's own LaTeX reading keeps it as it is (`%` would start a comment there)."""
+    text = to_text(value).replace("{", "").replace("}", "")
+    return text.replace("\\", r"\textbackslash ").replace("%", r"\%")
+
+
+_COMMAND_BEFORE = re.compile(r"\\(?:[A-Za-z]+|[\"'^`~=.])\s*$")
+
+
+def _protected(text: str, raw: str) -> str:
+    """A converted title with the case protection its TeX had: what the user braced and
+    its math stay as written when a style changes the case, and so do the words the
+    BibTeX export protects (capitals inside a word, letters with digits)."""
+    phrases = {_plain(group) for group in _braced_groups(raw)}
+    phrases |= {_plain(math.group(0)) for math in _MATH.finditer(raw)}
+    phrases = {p for p in phrases if p.strip() and p in text}
+    if phrases:
+        pattern = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        text = re.sub(pattern, lambda m: "{" + m.group(0) + "}", text)
+    return protect_case(text)
+
+
+def _braced_groups(raw: str) -> list[str]:
+    """The top-level {...} groups of a value that are not a command's argument."""
+    groups: list[str] = []
+    depth = start = 0
+    for index, char in enumerate(raw):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0 and not _COMMAND_BEFORE.search(raw[:start]):
+                groups.append(raw[start:index + 1])
+    return groups
+
+
+_MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])+(?<!\\)\$")
+
+
+def _person(person: Any) -> Any:
+    """A pybtex Person whose name parts are plain Unicode (split first, as BibTeX does,
+    so a braced organisation stays one name)."""
+    from pybtex.database import Person as PybtexPerson
+
+    def part(names: list[str]) -> str:  # a braced name ({OpenAI}) stays one braced name
+        return " ".join("{" + _plain(name[1:-1]) + "}" if _braced_groups(name) == [name]
+                        else _plain(name) for name in names)
+
+    return PybtexPerson(first=part(person.first_names), middle=part(person.middle_names),
+                        prelast=part(person.prelast_names), last=part(person.last_names),
+                        lineage=part(person.lineage_names))
 
 
 def format_with_pybtex(entries: Sequence[Entry], fmt: str, style: str, *,

@@ -12,7 +12,7 @@ from surveybib.export.base import Export, ExportOptions
 from surveybib.export.csl_json import PUBLISHER_FIELDS
 from surveybib.export.fields import arxiv_only, inherit, is_preprint
 from surveybib.identifiers import arxiv_id, is_arxiv_venue
-from surveybib.latex import to_unicode
+from surveybib.latex import to_text
 from surveybib.model import Entry
 
 _RIS_TYPES = {
@@ -90,20 +90,20 @@ def ris_record(entry: Entry, fields: dict[str, str]) -> str:
 def _ris_text(tag: str, value: str) -> str:
     if tag in ("DO", "UR", "ID", "TY", "DA", "M1"):
         return value
-    return to_unicode(value)
+    return to_text(value)
 
 
 @lru_cache(maxsize=1 << 14)
 def _ris_name(name: str) -> str:
     person = parse_name(name)
     if person.literal:
-        return to_unicode(person.literal)
+        return to_text(person.literal)
     if person.family == "others" and not person.given:
         return ""
     family = " ".join(p for p in (person.von, person.family) if p)
-    parts = [to_unicode(family)]
+    parts = [to_text(family)]
     if person.given or person.jr:
-        parts.append(to_unicode(person.given))
+        parts.append(to_text(person.given))
     if person.jr:
-        parts.append(to_unicode(person.jr))
+        parts.append(to_text(person.jr))
     return ", ".join(parts)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from surveybib.bibtex.names import parse_names
 from surveybib.errors import UsageError
 from surveybib.export.base import SORTS
-from surveybib.latex import to_unicode
+from surveybib.latex import to_text
+from surveybib.lint import category_hint
 from surveybib.model import Entry, Person
 from surveybib.readme.taxonomy import split_categories
 
@@ -48,6 +49,22 @@ def select_entries(
     return tuple(selected), unknown
 
 
+def check_category(taxonomy: str, entries: Sequence[Entry], *, group_by: str = "taxonomy",
+                   declared: Sequence[str] = ()) -> None:
+    """`--taxonomy T` must name a declared category or one an entry is filed under (any
+    case); otherwise a UsageError with the hint `add` gives ("did you mean ...")."""
+    known = list(dict.fromkeys([*declared, *(
+        name for e in entries
+        for name in split_categories(e.get(group_by), declared, commas=group_by != "taxonomy"))]))
+    wanted = taxonomy.strip().casefold()
+    if any(k.casefold() == wanted for k in known):
+        return
+    hint = category_hint(taxonomy.strip(), known)
+    listed = ", ".join(f"'{k}'" for k in known) or "none yet"
+    raise UsageError(f"--taxonomy '{taxonomy.strip()}': no such category"
+                     f"{'; ' + hint if hint else ''} (the categories: {listed})")
+
+
 def _in_category(names: Sequence[str], wanted: str, parent: bool) -> bool:
     for name in names:
         name = name.casefold()
@@ -77,5 +94,5 @@ def _author_sort_key(entry: Entry) -> tuple[str, str, tuple[int, int], str]:
     people = parse_names(entry.get("author") or entry.get("editor"))
     first = people[0] if people else Person()
     family = first.literal or " ".join(p for p in (first.von, first.family) if p)
-    return (to_unicode(family).casefold() or "\uffff", to_unicode(first.given).casefold(),
-            _year_sort_key(entry), to_unicode(entry.get("title")).casefold())
+    return (to_text(family).casefold() or "\uffff", to_text(first.given).casefold(),
+            _year_sort_key(entry), to_text(entry.get("title")).casefold())

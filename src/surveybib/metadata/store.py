@@ -23,6 +23,7 @@ from surveybib.metadata.match import (
     query_for,
     title_similarity,
 )
+from surveybib.metadata.published import s2_doi
 from surveybib.metadata.records import Record, map_record
 from surveybib.model import SOURCE_NAMES, Entry, Problem, Work
 from surveybib.rules import Rule
@@ -358,6 +359,52 @@ def merge_entries(
         merged.append(new)
         problems.extend(found)
     return tuple(merged), tuple(problems)
+
+
+def stored_findings(entries: Iterable[Entry], store: MetadataStore) -> tuple[Problem, ...]:
+    """What the store says about the entries as they are now: DOIs neither agency holds
+    (`not-found`), title searches with several close candidates (`ambiguous`). Read from
+    the store, so every build and every check reports them, not only the run that asked."""
+    if not (store.missing or store.searches):
+        return ()
+    out: list[Problem] = []
+    for entry in entries:
+        doi = entry_doi(entry)
+        if doi is not None and doi in store.missing:
+            out.append(Rule.NOT_FOUND.about(entry, f"{doi} {store.missing[doi]}", "metadata"))
+        elif doi is None:
+            result = current_search(entry, store)
+            if result is not None and result.status == "ambiguous":
+                names = ", ".join(c.doi for c in result.candidates if not c.note)
+                out.append(Rule.AMBIGUOUS.about(entry, f"title search is ambiguous ({names}); "
+                                                "add the right DOI by hand", "metadata"))
+    return tuple(out)
+
+
+def unused_records(entries: Iterable[Entry], store: MetadataStore
+                   ) -> tuple[tuple[str, str], ...]:
+    """(section, id) of the Crossref/DataCite part of the store that no entry uses: works
+    and not-found DOIs no entry names (nor a title search of one, nor a published version
+    Semantic Scholar gave for one), title searches of keys no longer in survey.bib."""
+    entries = tuple(entries)
+    used = {doi for e in entries for doi in (entry_doi(e), stored_doi(e, store)) if doi}
+    used |= {doi for record in store.scholar.values() if (doi := s2_doi(record))}
+    keys = {e.key for e in entries}
+    found = [("works", doi) for doi in store.works if doi not in used]
+    found += [("not-found", doi) for doi in store.missing if doi not in used]
+    found += [("searches", key) for key in store.searches if key not in keys]
+    return tuple(sorted(found))
+
+
+def pruned(store: MetadataStore, unused: Iterable[tuple[str, str]]) -> MetadataStore:
+    """The store without these (section, id) records."""
+    drop = set(unused)
+    return replace(
+        store,
+        works={k: v for k, v in store.works.items() if ("works", k) not in drop},
+        missing={k: v for k, v in store.missing.items() if ("not-found", k) not in drop},
+        searches={k: v for k, v in store.searches.items() if ("searches", k) not in drop},
+        _mapped={})
 
 
 def lack_line(count: int) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from surveybib import __version__
+from surveybib.config import base_url
 from surveybib.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -
     """SURVEYBIB_CROSSREF_URL, SURVEYBIB_DATACITE_URL, SURVEYBIB_MAILTO (over the configured
     mailto), SURVEYBIB_TIMEOUT (read timeout, seconds), SURVEYBIB_RETRIES."""
     return ClientConfig(
-        crossref_url=(environ.get("SURVEYBIB_CROSSREF_URL") or DEFAULT_CROSSREF_URL).rstrip("/"),
-        datacite_url=(environ.get("SURVEYBIB_DATACITE_URL") or DEFAULT_DATACITE_URL).rstrip("/"),
+        crossref_url=base_url("SURVEYBIB_CROSSREF_URL", DEFAULT_CROSSREF_URL, environ),
+        datacite_url=base_url("SURVEYBIB_DATACITE_URL", DEFAULT_DATACITE_URL, environ),
         mailto=(environ.get("SURVEYBIB_MAILTO") or mailto).strip(),
         **patience_from_env(environ),
     )
