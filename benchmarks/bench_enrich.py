@@ -60,6 +60,7 @@ def measure(bench: Any) -> list[Any]:
         dois = api.synthetic(1000, prefix="10.5555/bench.")
         work = bench.work / "enrich-1000"
         work.mkdir(parents=True, exist_ok=True)
+        harness.own_survey(work)
         (work / "survey.bib").write_text(
             "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n}}\n" for i, doi in enumerate(dois)),
             encoding="utf-8")

@@ -67,6 +67,7 @@ def measure(bench: Any) -> list[Any]:
         raise harness.BenchError(f"{DEFAULT_BIB}: missing (../shared must be beside the repo)")
     work = bench.work / "export-tugboat"
     work.mkdir(parents=True, exist_ok=True)
+    harness.own_survey(work)
     shutil.copy(DEFAULT_BIB, work / "survey.bib")
     bib = str(work / "survey.bib")
     text = harness.Command(

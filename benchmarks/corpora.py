@@ -15,7 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
-from harness import REPO, WORK
+from harness import REPO, WORK, own_survey
 
 SHARED = (REPO / ".." / "shared").resolve()
 # SURVEYBIB_CORPORA names the corpora folder (as for the tests' corpus sweep).
@@ -38,6 +38,7 @@ def survey_dir(name: str, bib: Path) -> Path:
     target = path / "survey.bib"
     shutil.copyfile(bib, target)
     target.chmod(0o644)
+    own_survey(path)
     return path
 
 

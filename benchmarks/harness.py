@@ -212,6 +212,13 @@ def time_alone(command: Command, runs: int, env: Mapping[str, str],
     return Timing(command, tuple(run_once(command, env) for _ in range(runs)))
 
 
+def own_survey(folder: Path) -> None:
+    """Make FOLDER a survey of its own: surveybib finds a survey's root upwards (the nearest
+    pyproject.toml with [tool.surveybib] wins), and benchmarks/work lies inside this
+    repository, whose own survey would otherwise be built (and its store written)."""
+    (folder / "pyproject.toml").write_text("[tool.surveybib]\n", encoding="utf-8")
+
+
 def ratio_row(row_id: str, title: str, command: Timing, baseline: Timing, limit: float,
               note: str = "") -> Row:
     """A row whose target is `command median / baseline median <= limit` (wall clock).
