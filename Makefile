@@ -11,7 +11,7 @@ WHEELS := .ci/wheels
 # Extra pytest arguments, e.g. PYTEST_ARGS='-m "not corpora"' where no corpus folder exists.
 PYTEST_ARGS ?=
 
-.PHONY: readme test check lint bench clean
+.PHONY: readme site site-shot test check lint bench clean
 
 $(RUNTIME): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ $(DEV): $(RUNTIME)
 
 readme: $(RUNTIME)
 	$(BIN)/surveybib build
+
+# the paper explorer (build writes it too: `site` is set in pyproject.toml)
+site: $(RUNTIME)
+	$(BIN)/surveybib site
+
+# screenshots of the explorer for the repository's survey, to look at
+site-shot: $(DEV)
+	$(BIN)/surveybib site -o build/site
+	$(BIN)/python tests/site_shot.py build/site build/site-shot.png
 
 check: $(RUNTIME)
 	$(BIN)/surveybib check

@@ -175,6 +175,11 @@ EXPECTED: dict[str, tuple[tuple[str, str, str], ...]] = {
          "ratio <= 1.3 vs pybtex formatting alone"),
         ("export-csl-json", "export CSL-JSON, tugboat", "ratio <= 1.0 vs two bibtexparser parses"),
     ),
+    "bench_site": (
+        ("site-size-1000", "explorer page, 1,000 papers with notes, gzipped", "<= 500 KB"),
+        ("site-filter-5000", "explorer search: one keystroke re-filters 5,000 papers",
+         "< 50 ms"),
+    ),
 }
 
 
@@ -232,6 +237,7 @@ JOBS: tuple[Job, ...] = (
     Job("enrich", module_job("bench_enrich", "enrich")),
     Job("export", module_job("bench_export", "export")),
     Job("upgrade", module_job("bench_upgrade", "upgrade and counts")),
+    Job("site", module_job("bench_site", "the paper explorer")),
     *(Job(f"scaling-{_size_name(s)}", scaling_job(s)) for s in SCALING_SIZES),
 )
 

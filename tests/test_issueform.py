@@ -176,6 +176,15 @@ def test_github_format_answers_with_the_pull_request_text(survey: Path, api: Any
     assert outputs.read_text(encoding="utf-8") == "status=added\nkey=miao2024specinfer\n"
 
 
+def test_github_format_without_a_note_says_the_note_is_still_to_write(survey: Path,
+                                                                       api: Any) -> None:
+    result = from_issue(survey, api, issue_body(paper=SPECINFER_DOI), "--format", "github")
+    assert result.exit_code == 0, result.output
+    assert "The note from the issue" not in result.stdout
+    assert "The issue gives no note: notes/miao2024specinfer.md holds the note template, " \
+        "to fill in later." in result.stdout
+
+
 def test_json_format_answers_with_the_entry(survey: Path, api: Any) -> None:
     result = from_issue(survey, api, issue_body(paper=SPECINFER_DOI), "--format", "json")
     assert result.exit_code == 0, result.output
@@ -208,6 +217,12 @@ def test_json_format_answers_with_the_entry(survey: Path, api: Any) -> None:
     pytest.param(issue_body(paper=SPECINFER_DOI, year="'24", title="x"), 2,
                  "'Year' is ''24': give a four-digit year", "Change that answer",
                  id="bad-year"),
+    pytest.param(issue_body(paper=SPECINFER_DOI, category="None"), 2,
+                 "'Category' is empty: choose one or more of 'Dynamic Inference', "
+                 "'Quantization', 'Search, Retrieval'", "Choose the categories",
+                 id="no-category"),  # GitHub enforces `required` in public repositories only
+    pytest.param(issue_body(paper=SPECINFER_DOI, category="_No response_"), 2,
+                 "'Category' is empty", "Choose the categories", id="category-no-response"),
     pytest.param("I'd like to suggest SpecInfer, thanks!", 2,
                  "the issue is not the add-paper form's", "Open a new issue with the 'Add a",
                  id="not-the-form"),

@@ -77,6 +77,8 @@ def test_to_unicode(latex: str, shown: str) -> None:
         P("50% of $5, #1", r"50\% of \$5, \#1", id="percent-dollar-hash"),
         P("snake_case", r"snake\_case", id="underscore"),
         P("{x}", r"\{x\}", id="braces"),
+        P("7}, note = {x", r"7\textbraceright{}, note = \textbraceleft{}x", id="unpaired-braces"),
+        P("x}{y", r"x\textbraceright{}\textbraceleft{}y", id="braces-in-wrong-order"),
         P("~/x ^2", r"\textasciitilde{}/x \textasciicircum{}2", id="tilde-circumflex"),
         P("a\\b", r"a\textbackslash{}b", id="backslash"),
         P("Müller 中文", "Müller 中文", id="non-ascii-kept"),
@@ -92,6 +94,7 @@ def test_escape_latex(text: str, value: str) -> None:
     [
         P("A & B {x} 50% $5 #1 a_b ~ ^ \\ ü 中文", id="every-special"),
         P("Set {1, 2}: a ~ b", id="braces-and-tilde"),
+        P("7}, note = {injected", id="unpaired-braces"),
         P("Gödel, Escher, Bach", id="accents"),
         P("<tag> [link] | pipe *star*", id="markdown-specials"),
     ],

@@ -36,6 +36,11 @@ PACKAGED = [  # data files a survey cannot work without
     "surveybib/scaffold/templates/check.yml.j2",
     "surveybib/scaffold/templates/Makefile.j2",
     "surveybib/scaffold/templates/survey.bib.j2",
+    "surveybib/site/templates/site.html.j2",
+    "surveybib/site/templates/site-base.html.j2",
+    "surveybib/site/templates/site-paper.html.j2",
+    "surveybib/site/assets/explorer.js",
+    "surveybib/site/assets/explorer.css",
 ]
 ISSUE = ("### DOI or arXiv id\n\n10.1145/3448016.3452841\n\n### Title\n\n_No response_\n\n"
          "### First author\n\n_No response_\n\n### Year\n\n_No response_\n\n"
@@ -85,6 +90,15 @@ def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+def wheel_of(venv: Path) -> str:
+    """The file:// URL the venv's surveybib was installed from (PEP 610)."""
+    import json
+
+    (record,) = venv.glob("lib/python*/site-packages/surveybib-*.dist-info/direct_url.json")
+    url: str = json.loads(record.read_text(encoding="utf-8"))["url"]
+    return url
+
+
 @pytest.fixture
 def api(fake_api: Any) -> Iterator[dict[str, str]]:
     add_specinfer(fake_api)
@@ -113,8 +127,11 @@ def test_a_stranger_starts_fills_and_checks_a_survey(installed: Path, api: dict[
     assert not {"pytest", "ruff", "mypy", "hypothesis"} & {
         line.split("==")[0].lower() for line in listed.splitlines()}
     survey = tmp_path / "survey"
-    sh(bin_ / "surveybib", "init", survey, "--title", "Serving LLMs", "--taxonomy",
-       "Speculative Decoding", "--taxonomy", "Systems", cwd=tmp_path)
+    started = sh(bin_ / "surveybib", "init", survey, "--title", "Serving LLMs", "--taxonomy",
+                 "Speculative Decoding", "--taxonomy", "Systems", cwd=tmp_path)
+    # installed from a wheel file, not an index: init says what the survey will pip install
+    assert f"note: this surveybib was installed from {wheel_of(installed)}" in started
+    assert f"--spec ./wheels/surveybib-{__version__}-py3-none-any.whl" in started
     sh(bin_ / "surveybib", "add", SPECINFER_DOI, "--taxonomy", "Speculative Decoding",
        cwd=survey, env=api)
     (tmp_path / "issue.md").write_text(ISSUE, encoding="utf-8")
@@ -136,8 +153,14 @@ def test_the_new_surveys_make_readme_sets_itself_up(installed: Path, dist: Path,
     survey = tmp_path / "survey"
     sh(installed / "bin" / "surveybib", "init", survey, "--taxonomy", "A", cwd=tmp_path)
     (wheel,) = dist.glob("surveybib-*.whl")
-    out = sh("make", "readme", f"SURVEYBIB_SPEC={wheel}",
-             f"PIP_FLAGS=--no-index --find-links {WHEELHOUSE}", cwd=survey,
+    pip_flags = f"PIP_FLAGS=--no-index --find-links {WHEELHOUSE}"
+    # the release the Makefile names is on no index here (nor, today, on PyPI)
+    first = subprocess.run(["make", "readme", pip_flags], cwd=survey, capture_output=True,
+                           text=True, env={**os.environ, "SURVEYBIB_OFFLINE": "1"})
+    assert first.returncode != 0
+    assert f"pip could not install 'surveybib=={__version__}'" in first.stderr
+    assert "set SURVEYBIB_SPEC to the surveybib you have" in first.stderr
+    out = sh("make", "readme", f"SURVEYBIB_SPEC={wheel}", pip_flags, cwd=survey,
              env={"SURVEYBIB_OFFLINE": "1"})
     assert "wrote README.md" in out
     assert (survey / ".venv" / "bin" / "surveybib").is_file()

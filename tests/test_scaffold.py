@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,13 @@ from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.files import write_new_atomic
 from surveybib.issueform import FORM_PATH
-from surveybib.scaffold.files import ADD_WORKFLOW, CHECK_WORKFLOW, github_files
+from surveybib.scaffold.files import (
+    ADD_WORKFLOW,
+    CHECK_WORKFLOW,
+    default_spec,
+    github_files,
+    origin_note,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_FILES = ["pyproject.toml", "survey.bib", "notes/.gitkeep", "INTRO.md", "Makefile",
@@ -188,11 +195,44 @@ def test_here_leaves_an_existing_config_alone(tmp_path: Path) -> None:
     assert "Mine" in form["description"]
 
 
-def test_here_needs_a_survey(tmp_path: Path) -> None:
+GITHUB_GITIGNORE = "# Byte-compiled / optimized\n__pycache__/\n*.py[cod]\n\n# Environments\nenv/\n"
+
+
+def test_here_starts_a_survey_in_a_repository_github_made(tmp_path: Path) -> None:
+    """A repository created on GitHub with a README, a licence and a .gitignore, cloned:
+    `init` names .gitignore and points at `init --here`, which then works."""
+    (tmp_path / "README.md").write_text("# reading-group\n", encoding="utf-8")
+    (tmp_path / "LICENSE").write_text("MIT\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text(GITHUB_GITIGNORE, encoding="utf-8")
+    refused = run("init", "--taxonomy", "A", cwd=tmp_path)
+    assert refused.exit_code == 1
+    assert ".gitignore already exists; nothing written (`surveybib init --here` fills in " \
+        "only what is missing)" in refused.stderr
+    result = run("init", "--here", "--taxonomy", "A", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "created survey.bib\n" in result.stderr
+    assert "updated .gitignore\n" in result.stderr
+    ignore = (tmp_path / ".gitignore").read_text(encoding="utf-8")
+    assert ignore.startswith(GITHUB_GITIGNORE)  # theirs, byte for byte, then ours
+    assert ignore[len(GITHUB_GITIGNORE):] == "\n# surveybib\n.venv/\n*.tmp\n"
+    assert "README.md exists and was not written by surveybib" in result.stderr
+    assert load_settings(tmp_path).taxonomy == ("A",)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# reading-group\n"
+    (tmp_path / "README.md").unlink()
+    assert run("build", cwd=tmp_path).exit_code == 0
+    assert run("check", cwd=tmp_path).exit_code == 0
+    again = run("init", "--here", cwd=tmp_path)
+    assert "created" not in again.stderr and "updated" not in again.stderr
+
+
+def test_here_leaves_a_gitignore_that_has_our_lines(tmp_path: Path) -> None:
+    (tmp_path / "survey.bib").write_text(EXISTING_BIB, encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("/.venv\n__pycache__\n*.tmp\n", encoding="utf-8")
     result = run("init", "--here", cwd=tmp_path)
-    assert result.exit_code == 2
-    assert "survey.bib is not in" in result.stderr
-    assert files_under(tmp_path) == []
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".gitignore").read_text(encoding="utf-8") == \
+        "/.venv\n__pycache__\n*.tmp\n"
+    assert ".gitignore" in result.stderr.split("kept (they exist): ")[1]
 
 
 def test_update_writes_the_workflows_again_and_nothing_else(tmp_path: Path) -> None:
@@ -206,6 +246,56 @@ def test_update_writes_the_workflows_again_and_nothing_else(tmp_path: Path) -> N
     updated = (tmp_path / ADD_WORKFLOW).read_text(encoding="utf-8")
     assert updated == fresh.replace(f'"surveybib=={__version__}"', '"surveybib>=0.1"')
     assert (tmp_path / "Makefile").read_text(encoding="utf-8") == "readme:\n\techo mine\n"
+
+
+def test_update_gives_the_makefile_the_workflows_spec(tmp_path: Path) -> None:
+    """`--update --spec` is how a survey started with an unpublished release switches to
+    what pip can install: the Makefile and the workflows never disagree about it."""
+    assert run("init", "--taxonomy", "A", cwd=tmp_path).exit_code == 0
+    before = (tmp_path / "Makefile").read_text(encoding="utf-8")
+    wheel = "./wheels/surveybib-0.1.0-py3-none-any.whl"
+    result = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "updated Makefile\n" in result.stderr
+    after = (tmp_path / "Makefile").read_text(encoding="utf-8")
+    assert after == before.replace(f"SURVEYBIB_SPEC ?= surveybib=={__version__}\n",
+                                   f"SURVEYBIB_SPEC ?= {wheel}\n")
+    for workflow in (ADD_WORKFLOW, CHECK_WORKFLOW):
+        assert f'SURVEYBIB_SPEC: "{wheel}"' in (tmp_path / workflow).read_text("utf-8")
+    again = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
+    assert "updated" not in again.stderr  # nothing to change any more
+    assert f"{ADD_WORKFLOW}, {FORM_PATH}\n" in again.stderr  # named as kept instead
+
+
+@pytest.mark.parametrize(("origin", "spec", "note"), [
+    pytest.param(None, f"surveybib=={__version__}", "", id="from-an-index"),
+    pytest.param({"url": "https://github.com/o/surveybib.git",
+                  "vcs_info": {"vcs": "git", "commit_id": "0f3c", "requested_revision": "v1"}},
+                 "surveybib @ git+https://github.com/o/surveybib.git@0f3c", "",
+                 id="from-git"),
+    pytest.param({"url": "https://github.com/o/mono", "subdirectory": "tools/surveybib",
+                  "vcs_info": {"vcs": "git", "commit_id": "0f3c"}},
+                 "surveybib @ git+https://github.com/o/mono@0f3c#subdirectory=tools/surveybib",
+                 "", id="from-git-subdirectory"),
+    pytest.param({"url": "https://example.org/surveybib-0.1.0-py3-none-any.whl",
+                  "archive_info": {}},
+                 "surveybib @ https://example.org/surveybib-0.1.0-py3-none-any.whl", "",
+                 id="from-a-url"),
+    pytest.param({"url": "file:///home/ada/dist/surveybib-0.1.0-py3-none-any.whl",
+                  "archive_info": {}}, f"surveybib=={__version__}",
+                 "--spec ./wheels/surveybib-0.1.0-py3-none-any.whl", id="from-a-wheel-file"),
+    pytest.param({"url": "file:///home/ada/surveybib", "dir_info": {"editable": True}},
+                 f"surveybib=={__version__}", "git URL", id="from-a-folder"),
+    pytest.param({"url": "https://x/y'$(id)", "vcs_info": {"vcs": "git", "commit_id": "1"}},
+                 f"surveybib=={__version__}", "", id="unsafe-url"),
+])
+def test_the_default_spec_follows_where_surveybib_came_from(
+        origin: dict[str, Any] | None, spec: str, note: str) -> None:
+    assert default_spec(origin) == spec
+    said = origin_note(origin, spec)
+    assert (note in said) if note else said == ""
+    if note:
+        assert f"'surveybib=={__version__}'" in said and "not on PyPI" in said
 
 
 def test_this_repository_carries_what_init_writes() -> None:

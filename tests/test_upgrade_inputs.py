@@ -232,7 +232,7 @@ def test_semantic_scholar_text_cannot_add_fields_to_survey_bib(
     result = cli("enrich", "--upgrade", "--write")
     assert result.exit_code == 0, result.output
     text = (survey / "survey.bib").read_text(encoding="utf-8")
-    # Written so that BibTeX, which counts escaped braces too, reads one value as well.
+    # BibTeX counts escaped braces too: unpaired ones are written as commands
     assert "  volume = {7\\textbraceright{}, note = \\textbraceleft{}injected},\n" in text
     exported = json.loads(cli("export", "--format", "csl-json").stdout)
     assert len(exported) == 1 and "note" not in exported[0] and "URL" not in exported[0]

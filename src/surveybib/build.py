@@ -118,6 +118,34 @@ def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
             "cells": column_cells(survey.entries, survey.store, settings.columns)}
 
 
+def site_output(settings: Settings, survey: Survey, folder: Path | None = None
+                ) -> tuple[Output, tuple[Problem, ...]]:
+    """The paper explorer, folder/index.html (default: the configured site folder, else
+    site/). It is published, not committed: `build --check` and `check` never ask for it."""
+    from surveybib.site import render_site
+
+    with template_errors(settings):
+        html, problems = render_site(survey)
+    return Output(site_page(settings, folder), html), problems
+
+
+def site_page(settings: Settings, folder: Path | None = None) -> Path:
+    """Where the explorer goes: folder/index.html, else the configured folder's, else site/'s."""
+    chosen = folder if folder is not None else settings.site or settings.root / "site"
+    return chosen / "index.html"
+
+
+def with_site(settings: Settings, survey: Survey, outputs: list[Output],
+              problems: list[Problem]) -> tuple[list[Output], list[Problem]]:
+    """build's outputs plus the explorer when `site` is configured (its per-entry BibTeX
+    problems are those of a BibTeX export: each is reported once)."""
+    if settings.site is None:
+        return outputs, problems
+    site, found = site_output(settings, survey)
+    known = set(problems)
+    return [*outputs, site], [*problems, *(p for p in found if p not in known)]
+
+
 def read_intro(settings: Settings) -> tuple[str, list[Problem]]:
     """INTRO.md (optional), with a code fence, comment or HTML block it leaves open
     closed, and hidden characters reported (the renderer drops them)."""

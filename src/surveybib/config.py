@@ -33,6 +33,7 @@ _DEFAULTS: dict[str, Any] = {
     "columns": [],
     "readme_blocks": ["taxonomy", "years", "contributors"],
     "issue_form": None,  # None: keep the add-paper issue form in step when it exists
+    "site": "",
 }
 COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
 DEFAULT_TITLE = "Reading List"  # what the README is called when the config names nothing
@@ -74,6 +75,7 @@ class Settings:
     columns: tuple[str, ...] = ()
     readme_blocks: tuple[str, ...] = README_BLOCKS
     issue_form: bool | None = None
+    site: Path | None = None  # the paper explorer's folder, when build writes it
 
     def rel(self, path: Path) -> str:
         """A path as the user sees it: relative to the survey's root, with /."""
@@ -136,8 +138,10 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     values = {**_DEFAULTS, **table, **{k: v for k, v in (overrides or {}).items() if v}}
     paths = {key: _inside(root, str(values[key]), key) for key in _PATH_KEYS}
     exports = tuple(_export_spec(item, root) for item in values["exports"])
+    site = _site(values["site"], root)
     _outputs_clear_of_inputs(paths, [("readme", paths["readme"])]
-                             + [(f"exports path {e.path!r}", root / e.path) for e in exports])
+                             + [(f"exports path {e.path!r}", root / e.path) for e in exports]
+                             + ([("site", site / "index.html")] if site else []))
     return Settings(
         root=root,
         **paths,
@@ -154,6 +158,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         columns=_chosen(values["columns"], "columns", "column", COLUMNS),
         readme_blocks=_chosen(values["readme_blocks"], "readme_blocks", "block", README_BLOCKS),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
+        site=site,
     )
 
 
@@ -265,6 +270,21 @@ def _strings(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"[tool.surveybib] {key} must be a list of strings")
     return list(value)
+
+
+def _site(value: Any, root: Path) -> Path | None:
+    """`site = "site"` or `site = {path = "site"}`: the folder build writes index.html
+    into; absent, "" or false: build leaves the site alone."""
+    if isinstance(value, dict) and set(value) <= {"path"}:
+        value = value.get("path", "site")
+    if value is True:
+        value = "site"
+    if value is False or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError('[tool.surveybib] site must be a folder, e.g. site = "site" or '
+                          'site = {path = "site"}')
+    return _inside(root, value, "site")
 
 
 def _export_spec(item: Any, root: Path) -> ExportSpec:

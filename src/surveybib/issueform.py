@@ -148,6 +148,15 @@ def parse_body(text: str, taxonomy: Sequence[str]) -> PaperRequest:
     return request
 
 
+def require_categories(request: PaperRequest, taxonomy: Sequence[str]) -> None:
+    """A survey with a category list takes no paper without one: the form marks Category
+    required, but GitHub enforces that only in public repositories."""
+    if taxonomy and not request.taxonomy.strip():
+        names = ", ".join(repr(name) for name in taxonomy)
+        raise IssueFormError(f"'{CATEGORY.label}' is empty: choose one or more of {names}",
+                             f"Choose the categories under '{CATEGORY.label}' in the issue.")
+
+
 def _sections(text: str) -> dict[str, str]:
     """Label -> the raw text under its heading. Every `### ` line starts a section (a
     maintainer's extra fields are kept apart and ignored), except inside the note, which
@@ -244,12 +253,16 @@ def refusal_comment(message: str, hint: str) -> str:
 
 
 def added_comment(bib: str, key: str, line: int, entry_text: str, source: str,
-                  note: str | None, warnings: Sequence[str]) -> str:
-    """The pull request's description when the paper was added."""
+                  note: str | None, warnings: Sequence[str], *, note_given: bool = True) -> str:
+    """The pull request's description when the paper was added. NOTE is the note file add
+    created: with the issue's note in it (NOTE_GIVEN), or the note template."""
     parts = [f"Adds the paper below to {bib} (line {line}), {source}.",
              code_block(entry_text.rstrip(), "bibtex")]
-    if note:
+    if note and note_given:
         parts.append(f"The note from the issue is in {note}.")
+    elif note:
+        parts.append(f"The issue gives no note: {note} holds the note template, to fill in "
+                     "later.")
     if warnings:
         parts.append("surveybib's warnings about it:\n\n" + code_block("\n".join(warnings)))
     parts.append(f"The entry's key is {code_span(key)}.")

@@ -66,6 +66,8 @@ _SYMBOLS = {
     "textasciitilde": "~",
     "textasciicircum": "^",
     "textbackslash": "\\",
+    "textbraceleft": "{",
+    "textbraceright": "}",
     "textbar": "|",
     "textless": "<",
     "textgreater": ">",
@@ -377,8 +379,29 @@ _SPECIALS_RE = re.compile(r"[\\{}&%$#_~^]")
 
 
 def escape_latex(text: str) -> str:
-    """Plain Unicode text (e.g. from Crossref) -> a BibTeX-safe field value."""
-    return _SPECIALS_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], text)
+    """Plain Unicode text (e.g. from Crossref) -> a BibTeX-safe field value. BibTeX counts
+    every brace, escaped or not, so braces that do not pair up are written as
+    \\textbraceleft{} and \\textbraceright{}: `7}, note = {x` can never close the value."""
+    specials = _LATEX_SPECIALS if brace_balanced(text) else _UNPAIRED_SPECIALS
+    return _SPECIALS_RE.sub(lambda m: specials[m.group(0)], text)
+
+
+_UNPAIRED_SPECIALS = {**_LATEX_SPECIALS, "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def brace_balanced(value: str) -> bool:
+    """True when BibTeX, which counts every brace (escaped or not), sees them matched."""
+    if "{" not in value and "}" not in value:
+        return True
+    depth = 0
+    for char in value:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 _REVERSE_ACCENTS = {mark: cmd for cmd, mark in _ACCENTS.items()}

@@ -16,7 +16,7 @@ from typing import Literal
 
 from surveybib.bibtex.dates import MONTH_MACROS, month_number
 from surveybib.bibtex.names import NAME_FIELDS, bibtex_names
-from surveybib.latex import to_ascii_latex
+from surveybib.latex import brace_balanced, to_ascii_latex
 from surveybib.model import Entry
 
 # Fields read verbatim (the url package, biblatex's verbatim fields): never converted.
@@ -144,21 +144,6 @@ def _value(name: str, value: str, fmt: BibFormat) -> tuple[str, bool]:
 
 
 # ---------------------------------------------------------------- braces
-
-
-def brace_balanced(value: str) -> bool:
-    """True when BibTeX, which counts every brace (escaped or not), sees them matched."""
-    if "{" not in value and "}" not in value:
-        return True
-    depth = 0
-    for char in value:
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
 
 
 def balance_braces(value: str) -> tuple[str, bool]:

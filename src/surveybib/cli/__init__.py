@@ -12,6 +12,7 @@ COMMANDS = {
     "export": "export",
     "doi": "lookup", "search": "lookup", "add": "lookup",
     "init": "init",
+    "site": "site",
 }
 main.lazy_commands.update(COMMANDS)
 

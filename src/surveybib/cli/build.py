@@ -40,6 +40,8 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
             click.echo(fetched.summary, err=True)
         survey = fetched.survey
     outputs, problems = pipeline.render_outputs(settings, survey)
+    if not check_only:  # the site is published, not committed: --check never asks for it
+        outputs, problems = pipeline.with_site(settings, survey, outputs, problems)
     errors, warnings = report(configure(problems, settings), ctx.quiet)
     if check_only:
         _check_outputs(settings, survey, outputs, problems)

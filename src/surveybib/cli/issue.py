@@ -25,6 +25,7 @@ def add_from_issue(ctx: Context, source: str, fmt: str, key: str = "") -> None:
     and github formats a refusal is printed as the answer (and the exit code is add's)."""
     try:
         request = issueform.parse_body(_read_body(source), ctx.settings.taxonomy)
+        issueform.require_categories(request, ctx.settings.taxonomy)
         paper: str | lookup.Target = request.paper or _by_title(ctx, request)
         added = add_paper(ctx, paper, request.taxonomy, request.reader, key, request.note)
     except SurveybibError as exc:
@@ -35,7 +36,7 @@ def add_from_issue(ctx: Context, source: str, fmt: str, key: str = "") -> None:
         print_added(ctx, added)
     else:
         report(added.problems, ctx.quiet)
-        _answer_added(ctx, added, fmt)
+        _answer_added(ctx, added, fmt, note_given=bool(request.note.strip()))
 
 
 def _read_body(source: str) -> str:
@@ -100,7 +101,7 @@ def _answer_refusal(exc: SurveybibError, fmt: str) -> NoReturn:
     sys.exit(code)
 
 
-def _answer_added(ctx: Context, added: Added, fmt: str) -> None:
+def _answer_added(ctx: Context, added: Added, fmt: str, note_given: bool) -> None:
     settings = ctx.settings
     entry, line = added.entries[0], added.lines[0]
     path, created = added.notes[0]
@@ -116,7 +117,8 @@ def _answer_added(ctx: Context, added: Added, fmt: str) -> None:
         return
     how = f"from {source}" if source else "as given"
     click.echo(issueform.added_comment(settings.rel(settings.bib), entry.key, line,
-                                       format_entry(entry), how, note, warnings), nl=False)
+                                       format_entry(entry), how, note, warnings,
+                                       note_given=note_given), nl=False)
     _step_outputs(status="added", key=entry.key)
     if not ctx.quiet:
         click.echo(f"added {entry.key} to {settings.rel(settings.bib)}:{line}", err=True)

@@ -7,11 +7,17 @@ creates them atomically and never replaces a file that appeared meanwhile.
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import string
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from surveybib import __version__
 from surveybib.bibtex.parse import parse_bib
@@ -51,9 +57,58 @@ class Layout:
     templates: str = "templates"
 
 
-def default_spec() -> str:
-    """What `pip install` gets as surveybib in a new survey: the release that made it."""
-    return f"surveybib=={__version__}"
+def install_origin() -> dict[str, Any] | None:
+    """Where this surveybib was installed from, as pip records it (PEP 610's
+    direct_url.json): None for a release from a package index."""
+    try:
+        text = metadata.distribution("surveybib").read_text("direct_url.json")
+        origin = json.loads(text) if text else None
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    return origin if isinstance(origin, dict) and isinstance(origin.get("url"), str) else None
+
+
+def default_spec(origin: Mapping[str, Any] | None = None) -> str:
+    """What `pip install` gets as surveybib in a new survey: the release that made it, or
+    the git commit or URL it was installed from (which any machine can fetch)."""
+    release = f"surveybib=={__version__}"
+    if origin is None or origin["url"].startswith("file:"):
+        return release
+    vcs = origin.get("vcs_info")
+    if isinstance(vcs, dict):
+        spec = f"surveybib @ {vcs.get('vcs', 'git')}+{origin['url']}@{vcs.get('commit_id')}"
+        if origin.get("subdirectory"):
+            spec += f"#subdirectory={origin['subdirectory']}"
+    else:
+        spec = f"surveybib @ {origin['url']}"
+    try:
+        return check_spec(spec)
+    except UsageError:
+        return release
+
+
+def origin_note(origin: Mapping[str, Any] | None, spec: str) -> str:
+    """What to tell the user when SPEC names a release while this surveybib came from a
+    file or a folder: pip finds that release only on an index, and today it may not be
+    there ("" otherwise)."""
+    if origin is None or spec != f"surveybib=={__version__}" or \
+            not origin["url"].startswith("file:"):
+        return ""
+
+    url = origin["url"]
+    path = unquote(urlsplit(url).path)
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith(".whl"):
+        how = ("commit a copy of the wheel with the survey; in the survey's folder: `mkdir -p "
+               f"wheels && cp {shlex.quote(path)} wheels/ && surveybib init --here --update "
+               f"--spec ./wheels/{shlex.quote(name)}`")
+    else:
+        how = ("run `surveybib init --here --update --spec REQ` in the survey's folder, "
+               "with a git URL (surveybib @ git+https://...) or the path of a wheel inside "
+               "the survey")
+    return (f"this surveybib was installed from {url}, not from a package index; the "
+            f"Makefile and the workflows install '{spec}', which pip finds only if that "
+            f"release is on PyPI. If it is not on PyPI, {how}.")
 
 
 def check_spec(spec: str) -> str:
@@ -88,6 +143,20 @@ def config_file(title: str, taxonomy: Sequence[str], before: str = "") -> Scaffo
     return ScaffoldFile("pyproject.toml", table)
 
 
+def ignore_file(before: str = "") -> ScaffoldFile:
+    """.gitignore, or BEFORE (an existing one) with the lines it lacks added at its end
+    (`.venv` and `/.venv/` count as `.venv/`)."""
+    wanted = render("gitignore.j2")
+    if not before.strip():
+        return ScaffoldFile(".gitignore", wanted)
+    have = {line.strip().strip("/") for line in before.splitlines()}
+    missing = [line for line in wanted.splitlines() if line.strip("/") not in have]
+    if not missing:
+        return ScaffoldFile(".gitignore", before)
+    return ScaffoldFile(".gitignore", before.rstrip("\n") + "\n\n# surveybib\n" +
+                        "\n".join(missing) + "\n")
+
+
 def github_files(title: str, taxonomy: Sequence[str], spec: str,
                  layout: Layout = Layout()) -> tuple[ScaffoldFile, ...]:
     """The two workflows and the issue form: the files surveybib owns entirely, which
@@ -113,8 +182,8 @@ def survey_files(title: str, taxonomy: Sequence[str], spec: str,
         ScaffoldFile(layout.bib, render("survey.bib.j2", example_category=example)),
         ScaffoldFile(f"{layout.notes}/.gitkeep", ""),
         ScaffoldFile(layout.intro, render("INTRO.md.j2", title=title)),
-        ScaffoldFile("Makefile", render("Makefile.j2", spec=spec)),
-        ScaffoldFile(".gitignore", render("gitignore.j2")),
+        ScaffoldFile("Makefile", render("Makefile.j2", spec=spec, version=__version__)),
+        ignore_file(),
         *github_files(title, taxonomy, spec, layout),
     )
 
@@ -143,8 +212,10 @@ def plan_new(root: Path, files: Sequence[ScaffoldFile]) -> tuple[ScaffoldFile, .
 
 def plan_missing(root: Path, files: Sequence[ScaffoldFile],
                  replace: Sequence[str] = ()) -> tuple[tuple[ScaffoldFile, ...], tuple[str, ...]]:
-    """(files to write, paths kept): what is missing, plus the REPLACE paths."""
-    write = [f for f in files if f.path in replace or not _exists(root, f.path)]
+    """(files to write, paths kept): what is missing, plus the REPLACE paths whose text
+    differs."""
+    write = [f for f in files if not _exists(root, f.path) or
+             (f.path in replace and _read_text(root / f.path) != f.text)]
     kept = tuple(f.path for f in files if f not in write)
     return tuple(write), kept
 
@@ -196,14 +267,15 @@ class HerePlan:
 
 def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
               update: bool) -> HerePlan:
-    """The files an existing survey (it has its survey.bib) lacks. A pyproject.toml without
+    """The files an existing repository lacks (an existing survey, or a repository made
+    on GitHub with its README, licence and .gitignore). A pyproject.toml without
     [tool.surveybib] gets the table added; one with it is left as it is, and --title and
     --taxonomy are then refused (edit the table instead). Without --taxonomy, the
-    categories are the ones survey.bib already uses, in order of first use."""
+    categories are the ones survey.bib already uses, in order of first use. A .gitignore
+    gets the lines it lacks added at its end. UPDATE writes the workflows and the form
+    again and sets the Makefile's SURVEYBIB_SPEC line to SPEC, as the workflows have it."""
     settings = load_settings(root)
-    if not settings.bib.is_file():
-        raise UsageError(f"--here: {settings.rel(settings.bib)} is not in {root}; run "
-                         "`surveybib init` without --here to start a new survey")
+    has_bib = settings.bib.is_file()
     pyproject = root / "pyproject.toml"
     before = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
     configured = _has_table(before)
@@ -214,10 +286,11 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
         title, taxonomy = settings.title or DEFAULT_TITLE, settings.taxonomy
     else:
         title = title or root.name
-        taxonomy = taxonomy or used_categories(settings)
+        taxonomy = taxonomy or (used_categories(settings) if has_bib else ())
     layout = Layout(*(settings.rel(p) for p in (settings.bib, settings.notes, settings.intro,
                                                 settings.readme, settings.templates)))
-    unwanted = {layout.bib} | ({FORM_PATH} if settings.issue_form is False else set())
+    unwanted = ({layout.bib} if has_bib else set()) | \
+        ({FORM_PATH} if settings.issue_form is False else set())
     files = [f for f in survey_files(title, taxonomy, spec, layout) if f.path not in unwanted]
     replace = [f.path for f in github_files(title, taxonomy, spec, layout)
                if update and f.path not in unwanted]
@@ -225,8 +298,35 @@ def plan_here(root: Path, *, title: str, taxonomy: Sequence[str], spec: str,
         files[0] = config_file(title, taxonomy, before)
         _check_toml(files[0].text)
         replace.append("pyproject.toml")
+    before_make = _read_text(root / "Makefile") if update else None
+    if before_make is not None and with_spec(before_make, spec) != before_make:
+        files = [ScaffoldFile("Makefile", with_spec(before_make, spec))
+                 if f.path == "Makefile" else f for f in files]
+        replace.append("Makefile")
+    before_ignore = _read_text(root / ".gitignore")
+    if before_ignore is not None:
+        added = ignore_file(before_ignore)
+        files = [added if f.path == ".gitignore" else f for f in files]
+        if added.text != before_ignore:
+            replace.append(".gitignore")
     write, kept = plan_missing(root, files, replace)
     return HerePlan(write, tuple(replace), kept)
+
+
+_SPEC_LINE = re.compile(r"^SURVEYBIB_SPEC \?= .*$", re.M)
+
+
+def with_spec(makefile: str, spec: str) -> str:
+    """MAKEFILE with its `SURVEYBIB_SPEC ?= ...` line set to SPEC (the rest as it is)."""
+    return _SPEC_LINE.sub(lambda _: f"SURVEYBIB_SPEC ?= {spec}", makefile, count=1)
+
+
+def _read_text(path: Path) -> str | None:
+    """A small text file's UTF-8 text; None when it is absent or not UTF-8 (left alone)."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _has_table(text: str) -> bool:
