@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parent / "data"
 # Third-party modules heavy enough to import only where they are used (each costs tens of
 # milliseconds, and a build with nothing to fetch or format needs none of the first five).
 LAZY = frozenset({"requests", "urllib3", "pybtex", "citeproc", "regex", "jinja2", "pypinyin",
-                  "bibtexparser"})
+                  "bibtexparser", "markdown_it", "nh3", "markupsafe"})
 
 
 def _module(path: Path) -> str:

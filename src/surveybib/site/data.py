@@ -14,17 +14,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from surveybib.export import CUSTOM_FIELDS, DEFAULT_SKIP, to_bibtex, year_number
+from surveybib.bibtex.dates import year_number
+from surveybib.bibtex.names import parse_names
+from surveybib.export.base import ExportOptions
+from surveybib.export.bibtex import to_bibtex
+from surveybib.export.fields import CUSTOM_FIELDS, DEFAULT_SKIP
 from surveybib.identifiers import arxiv_id, doi_url, normalize_doi, paper_keys
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.lint import unknown_categories
 from surveybib.metadata.store import MetadataStore
-from surveybib.model import Entry, Person, Problem, parse_names
-from surveybib.readme import render
+from surveybib.model import Entry, Person, Problem
+from surveybib.readme.markdown import safe_url
+from surveybib.readme.papers import short_venue
+from surveybib.readme.taxonomy import Category, build_categories
 from surveybib.site.markup import render_note
 from surveybib.survey import Survey
-
-UNCATEGORIZED = render.UNCATEGORIZED
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +117,15 @@ class SiteData:
 def site_data(survey: Survey, title: str = "") -> SiteData:
     """The explorer's content for a survey."""
     settings = survey.settings
-    tops, shown, unknown = render.build_categories(survey.entries, survey.notes,
-                                                   settings.taxonomy, settings.group_by,
-                                                   venues=settings.venues)
+    tops, shown, unknown = build_categories(survey.entries, survey.notes, settings.taxonomy,
+                                            settings.group_by, venues=settings.venues)
     strip = DEFAULT_SKIP | CUSTOM_FIELDS | set(settings.export_skip_fields) | {settings.group_by}
     anchors: set[str] = set()
     papers: list[SitePaper] = []
     problems = unknown_categories(unknown, settings)  # those papers go under Uncategorized
     for index, (entry, paper) in enumerate(zip(survey.entries, shown, strict=True)):
-        export = to_bibtex([entry], strip=frozenset(strip))
+        export = to_bibtex([entry], ExportOptions(skip_fields=frozenset(strip),
+                                                  group_by=settings.group_by))
         problems.extend(export.problems)
         found = _site_paper(index, entry, [c.name for c in paper.categories],
                             _unique(f"paper-{_id_text(entry.key)}", anchors),
@@ -141,13 +145,13 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
         index=index, key=entry.key, anchor=anchor,
         title=_plain(to_unicode(f.get("title", ""))) or entry.key,
         authors=authors(f.get("author") or f.get("editor", "")),
-        venue=render.short_venue(entry, venues),
+        venue=short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
         categories=tuple(categories), readers=readers(f.get("reader", "")),
         links=links(f), note_html=note_html, bibtex=bibtex)
 
 
-def _site_category(category: render.Category, order: Mapping[int, int],
+def _site_category(category: Category, order: Mapping[int, int],
                    anchors: set[str]) -> SiteCategory:
     return SiteCategory(category.name, category.label, category.number, category.depth,
                         _unique(f"category-{_id_text(category.name)}", anchors),
@@ -216,7 +220,7 @@ def readers(value: str) -> tuple[str, ...]:
 def links(f: Mapping[str, str]) -> tuple[Link, ...]:
     """Paper (the `url` field, http(s) only), DOI and arXiv links, without repeats."""
     found: list[Link] = []
-    url = render.safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
+    url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     doi = normalize_doi(url_from_latex(f.get("doi", "")))
     arxiv = arxiv_id(f)
     if url:
@@ -257,4 +261,4 @@ def _count(record: Mapping[str, Any] | None, name: str) -> int | None:
 def _url(record: Mapping[str, Any] | None, name: str) -> str | None:
     """An http(s) link from a stored record; anything else (javascript:, data:) is dropped."""
     value = record.get(name) if record else None
-    return render.safe_url(value) if isinstance(value, str) else None
+    return safe_url(value) if isinstance(value, str) else None
