@@ -182,11 +182,16 @@ def latex_problems(entries: Iterable[Entry], *, math: bool = True,
                    fields: Iterable[str] = SHOWN_FIELDS) -> list[Problem]:
     """A warning per entry and field that holds a LaTeX command no conversion knows (it is
     dropped from what readers see, leaving a space): `unknown_commands` as Problems."""
-    names = tuple(fields)
+    order = {name: i for i, name in enumerate(fields)}
     out: list[Problem] = []
     for entry in entries:
-        for name in names:
-            unknown = unknown_commands(entry.get(name), math=math)
+        shown: dict[str, str] = {}
+        for name, value in entry.fields:  # one pass over the fields
+            if name in order:
+                shown.setdefault(name, value)  # the first, as Entry.get reads it
+        with_commands = [name for name, value in shown.items() if "\\" in value]
+        for name in sorted(with_commands, key=order.__getitem__):
+            unknown = unknown_commands(shown[name], math=math)
             if unknown:
                 out.append(Rule.LATEX_COMMAND.about(
                     entry, f"{name}: unknown LaTeX command{'s' * (len(unknown) > 1)} "

@@ -1,34 +1,28 @@
-"""survey.bib text -> entries + problems. The only importer of bibtexparser.
+"""survey.bib text -> entries + problems.
 
-bibtexparser splits the file into blocks; we resolve values ourselves (its
-string middleware neither joins ``#`` concatenations nor reports undefined
-macros, which it keeps silently as text) and turn every failed block,
+bibtex/split.py splits the file into blocks as bibtexparser does; we resolve values
+ourselves (bibtexparser's string middleware neither joins ``#`` concatenations nor reports
+undefined macros, which it keeps silently as text) and turn every failed block,
 duplicate key and duplicate field into a Problem that names file and line.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from surveybib.bibtex.dates import MONTH_MACRO_TEXT
 from surveybib.bibtex.source import newline_of
+from surveybib.bibtex.split import Block, Kind, RawField, split_blocks
 from surveybib.model import Entry, ParsedBib, Problem
 from surveybib.rules import Rule
 
 _KEY_RE = re.compile(r"@\s*([^\s{(]+)\s*[{(]\s*([^,\s=}]*)")
-# bibtexparser logs each failed block itself; we report them as Problems instead.
-logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
-logging.getLogger("bibtexparser").propagate = False
 
 
 def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
     """Parse survey.bib text; every entry is returned or named in a Problem."""
-    import bibtexparser
-
     # Parsing allocates hundreds of thousands of small acyclic objects; the cyclic
     # collector would walk them again and again (about 12% of a 3,644-entry parse).
     gc_was_enabled = gc.isenabled()
@@ -36,72 +30,55 @@ def parse_bib(text: str, path: str = "survey.bib") -> ParsedBib:
     try:
         # Values of a CRLF file would keep "\r\n" inside multi-line fields.
         lf_text = text.replace("\r\n", "\n") if "\r" in text else text
-        library = bibtexparser.parse_string(lf_text, parse_stack=[])  # type: ignore[attr-defined]
-        return _parse(library, text, path)
+        return _parse(split_blocks(lf_text), text, path)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _parse(library: Any, text: str, path: str) -> ParsedBib:
-    from bibtexparser import model as bm
-
+def _parse(blocks: Iterable[Block], text: str, path: str) -> ParsedBib:
     strings: dict[str, str] = {}
     entries: list[Entry] = []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
-    for block in library.blocks:
-        line = (block.start_line or 0) + 1
-        if isinstance(block, bm.String):
-            value, undefined = resolve_value(str(block.value), strings)
-            strings[block.key.lower()] = value
-            problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
-        elif isinstance(block, bm.Entry):
+    for block in blocks:
+        line = block.line + 1
+        kind = block.kind
+        if kind is Kind.ENTRY:
             entry, found = _convert(block, strings, path)
-            first_line.setdefault(str(block.key), line)
+            first_line.setdefault(block.key, line)
             if entry is not None:
                 entries.append(entry)
             problems.extend(found)
-        elif isinstance(block, bm.DuplicateBlockKeyBlock) and isinstance(
-            block.ignore_error_block, bm.String
-        ):
-            value, undefined = resolve_value(str(block.ignore_error_block.value), strings)
+        elif kind is Kind.STRING or kind is Kind.DUPLICATE_STRING:
+            value, undefined = resolve_value(block.value, strings)
             strings[block.key.lower()] = value  # as in BibTeX, the later definition wins
             problems.extend(_undefined(path, line, f"@string {block.key}", undefined))
-            problems.append(Rule.DUPLICATE_STRING.at(path, line, f"@string {block.key}",
-                                                     "redefined; the later value is used",
-                                                     "parse"))
-        elif isinstance(block, bm.DuplicateBlockKeyBlock):
+            if kind is Kind.DUPLICATE_STRING:
+                problems.append(Rule.DUPLICATE_STRING.at(
+                    path, line, f"@string {block.key}", "redefined; the later value is used",
+                    "parse"))
+        elif kind is Kind.DUPLICATE_KEY:
             problems.append(_duplicate_key(block, path, first_line))
-        elif isinstance(block, bm.DuplicateFieldKeyBlock):
-            original = block.ignore_error_block
-            entry, found = _convert(original, strings, path)
-            first_line.setdefault(str(getattr(original, "key", "")), line)
-            if entry is not None:
-                entries.append(entry)
-            problems.extend(found)
-        elif isinstance(block, bm.ParsingFailedBlock):
+        else:
             problems.append(_failed_block(block, path, line))
     return ParsedBib(tuple(entries), tuple(problems), tuple(strings.items()), newline_of(text))
 
 
-def _duplicate_key(block: object, path: str, first_line: dict[str, int]) -> Problem:
-    key = str(getattr(block, "key", ""))
-    line = (getattr(block, "start_line", 0) or 0) + 1
-    first = first_line.get(key)
+def _duplicate_key(block: Block, path: str, first_line: dict[str, int]) -> Problem:
+    first = first_line.get(block.key)
     where = f" (first defined at line {first})" if first else ""
-    return Rule.DUPLICATE_KEY.at(path, line, key, f"duplicate key{where}; this entry is skipped",
-                                 "parse")
+    return Rule.DUPLICATE_KEY.at(path, block.line + 1, block.key,
+                                 f"duplicate key{where}; this entry is skipped", "parse")
 
 
-def _failed_block(block: object, path: str, line: int) -> Problem:
-    raw = str(getattr(block, "raw", "") or "")
+def _failed_block(block: Block, path: str, line: int) -> Problem:
+    raw = block.raw
     match = _KEY_RE.match(raw.lstrip())
     key = match.group(2) if match and match.group(2) else None
     if match and match.group(1).lower() in ("preamble", "comment", "string"):
         key = None  # not an entry: in `@preamble{e = mc^2`, "e" would name nothing
-    exc = getattr(block, "error", None)
-    error = str(getattr(exc, "abort_reason", "") or exc or "").strip().splitlines()
+    error = block.reason.strip().splitlines()
     reason = error[-1].strip() if error else "syntax error"
     what = f"@{match.group(1)} block" if match else "block"
     if "but found `@" in reason:  # the next entry began inside this one: like BibTeX, say so
@@ -114,28 +91,27 @@ def _failed_block(block: object, path: str, line: int) -> Problem:
 _ENCLOSING = {"{": "}", '"': '"'}
 
 
-def _convert(block: Any, strings: dict[str, str], path: str
+def _convert(block: Block, strings: dict[str, str], path: str
              ) -> tuple[Entry | None, list[Problem]]:
-    """A bibtexparser entry -> our Entry and its problems; None (and an error naming the
-    line) when a field runs on into the next one, so no mangled entry is ever used."""
-    key = str(block.key)
-    line = (block.start_line or 0) + 1
+    """A split entry -> our Entry and its problems; None (and an error naming the line)
+    when a field runs on into the next one, so no mangled entry is ever used."""
+    key = block.key
+    line = block.line + 1
     problems: list[Problem] = []
     fields: dict[str, str] = {}
     for fld in block.fields:
-        name = fld.key.lower()
+        written, raw, at = fld
+        name = written.lower()
         if name in fields:
             problems.append(_duplicate_field(block, fld, name, path))
             continue
-        raw = fld.value
         # Cheap tests first (57k values in a large file): a run-on value holds the next
         # field's `=`, spans lines, or does not end with its closing delimiter.
         suspect = "=" in raw or "\n" in raw or raw[-1:] not in _CLOSERS
         junk = run_on(raw) if suspect and not _SIMPLE_VALUE_RE.match(raw) else None
         if junk is not None:
-            fline = (fld.start_line if fld.start_line is not None else line - 1) + 1
-            return None, [_run_on_problem(path, fline + raw.count("\n", 0, junk), key,
-                                          fld.key, raw[junk:])]
+            return None, [_run_on_problem(path, at + 1 + raw.count("\n", 0, junk), key,
+                                          written, raw[junk:])]
         # The common case, inlined (a 3,644-entry file has 57k values): one braced or
         # quoted part, nothing to concatenate.
         if "#" not in raw and raw[:1] in _ENCLOSING and raw[-1:] == _ENCLOSING[raw[:1]]:
@@ -143,8 +119,7 @@ def _convert(block: Any, strings: dict[str, str], path: str
             continue
         value, undefined = resolve_value(raw, strings)
         if undefined:
-            fline = (fld.start_line or line - 1) + 1
-            problems.extend(_undefined(path, fline, key, undefined, name))
+            problems.extend(_undefined(path, at + 1, key, undefined, name))
         fields[name] = value
     entry = Entry(key, block.entry_type.lower(), tuple(fields.items()), path, line)
     if not fields.get("title", "").strip():
@@ -223,12 +198,11 @@ def _run_on_problem(path: str, line: int, key: str, name: str, rest: str) -> Pro
     return Rule.PARSE_ERROR.at(path, line, key, f"{message}; this entry is skipped", "parse")
 
 
-def _duplicate_field(block: Any, fld: Any, name: str, path: str) -> Problem:
-    first = next(f for f in block.fields if f.key.lower() == name)
-    line = (fld.start_line or block.start_line or 0) + 1
+def _duplicate_field(block: Block, fld: RawField, name: str, path: str) -> Problem:
+    first = next(f for f in block.fields if f[0].lower() == name)
     return Rule.DUPLICATE_FIELD.at(
-        path, line, str(block.key),
-        f"duplicate field '{fld.key}' (first at line {(first.start_line or 0) + 1}); "
+        path, fld[2] + 1, block.key,
+        f"duplicate field '{fld[0]}' (first at line {first[2] + 1}); "
         "the first value is used", "parse")
 
 
