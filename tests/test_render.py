@@ -62,6 +62,22 @@ def test_github_slug_case(index: int) -> None:
     assert _slugs_through_one_slugger()[index] == SLUG_CASES[index]["expected"]
 
 
+def test_anchors_keep_the_characters_the_regex_package_keeps() -> None:
+    """Beyond ASCII the slugger reads this Python's Unicode tables (no `regex` import for
+    a build); for every character those tables know it keeps what the `regex` package's
+    \\p{Alphabetic}\\p{Mark}\\p{Nd}\\p{Pc} keeps, and it asks `regex` for the others."""
+    import unicodedata
+
+    import regex
+
+    known = "".join(chr(c) for c in range(0x80, 0x110000)
+                    if unicodedata.category(chr(c)) not in ("Cn", "Cs"))
+    dropped = regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+    assert Slugger().slug(known) == dropped.sub("", known.lower()).replace(" ", "-")
+    unassigned = "\U000105c0x y"  # a Todhri letter (Unicode 16): newer than these tables
+    assert Slugger().slug(unassigned) == dropped.sub("", unassigned).replace(" ", "-")
+
+
 # ---------------------------------------------------------------- rendering a bib text
 
 HEAD = "@misc{{{key},\n  title = {{{title}}},\n  taxonomy = {{{taxonomy}}},\n{extra}}}\n"

@@ -34,7 +34,6 @@ from surveybib.readme.columns import column_cells, column_heads
 from surveybib.readme.papers import display_title
 from surveybib.readme.rawhtml import close_open_elements
 from surveybib.rules import Rule
-from surveybib.site import render_site
 from surveybib.survey import Survey, load_survey
 
 
@@ -123,6 +122,8 @@ def site_output(settings: Settings, survey: Survey, folder: Path | None = None
                 ) -> tuple[Output, tuple[Problem, ...]]:
     """The paper explorer, folder/index.html (default: the configured site folder, else
     site/). It is published, not committed: `build --check` and `check` never ask for it."""
+    from surveybib.site import render_site  # only a survey that publishes one needs it
+
     with template_errors(settings):
         html, problems = render_site(survey)
     return Output(site_page(settings, folder), html), problems

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,7 @@ from surveybib.readme.markdown import (
 # characters are deleted with bytes.translate (faster than any regex), spaces become `-`.
 _KEPT_ASCII = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_- ")
 _DROPPED_ASCII = bytes(c for c in range(128) if c not in _KEPT_ASCII)
+_KEPT_TEXT = frozenset(map(chr, _KEPT_ASCII))
 _HEAD_MARK = "\ue000"
 _LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
 _LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
@@ -40,13 +42,39 @@ _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _MARKUP = re.compile(r"[<\[`*_\\&]")
 
 
+# Ruby's \p{Word} beyond ASCII, as github-slugger keeps it: letters, marks, decimal digits,
+# connector punctuation, letter numbers, and the symbols Unicode calls alphabetic (the
+# circled and squared Latin letters).
+_WORD_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nl", "Mn", "Mc", "Me", "Nd", "Pc"})
+_ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169),
+                       (0x1F170, 0x1F189))
+
+
+@lru_cache(maxsize=1 << 12)
+def _kept(char: str) -> bool | None:
+    """Whether an anchor keeps a non-ASCII character; None when this Python's Unicode
+    tables do not know it (then the `regex` package, with newer tables, decides)."""
+    category = unicodedata.category(char)
+    if category == "Cn":
+        return None
+    return category in _WORD_CATEGORIES or any(
+        low <= ord(char) <= high for low, high in _ALPHABETIC_SYMBOLS)
+
+
 @lru_cache(maxsize=1)
 def _not_word() -> Any:
-    """Characters GitHub drops from anchors: all but Ruby's \\p{Word}, space and '-'
-    (the `regex` package knows Unicode properties; imported only for non-ASCII)."""
+    """Characters GitHub drops from anchors: all but Ruby's \\p{Word}, space and '-'."""
     import regex
 
     return regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+
+
+def _word_text(text: str) -> str:
+    """TEXT (lower case, not all ASCII) without the characters an anchor drops."""
+    kept = [(char, char in _KEPT_TEXT if char.isascii() else _kept(char)) for char in text]
+    if any(keep is None for _, keep in kept):
+        return str(_not_word().sub("", text))
+    return "".join(char for char, keep in kept if keep)
 
 
 class Slugger:
@@ -60,7 +88,7 @@ class Slugger:
         if text.isascii():
             base = text.encode().translate(None, _DROPPED_ASCII).decode().replace(" ", "-")
         else:
-            base = _not_word().sub("", text).replace(" ", "-")
+            base = _word_text(text).replace(" ", "-")
         result = base
         while result in self.occurrences:
             self.occurrences[base] += 1
