@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
-from surveybib.latex import to_unicode, url_from_latex
+from surveybib.latex import to_text, to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 from surveybib.readme.blocks import shift_headings
 from surveybib.readme.links import rebase_links
@@ -31,7 +31,8 @@ class Paper:
     categories: list[Category] = field(default_factory=list)
     note: str | None = None  # the note as the README shows it (headings shifted, links rebased)
     source: str | None = None  # the note as written (open blocks closed)
-    plain_title: str = ""  # the title alone, without venue and year
+    plain_title: str = ""  # the title alone, without venue and year, as plain text: no
+    # $math$ (a figure or a link label shows it as TeX), unknown commands dropped
     year: int | None = None
     cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
@@ -88,9 +89,7 @@ def display_title(entry: Entry, venues: tuple[tuple[str, str], ...] = ()) -> str
 
 def _display_title(key: str, f: Mapping[str, str],
                    venues: tuple[tuple[str, str], ...] = ()) -> str:
-    title = to_unicode(f.get("title", ""))
-    if not drop_markers(title).strip():  # nothing a reader could see: name the key instead
-        title = key
+    title = drop_markers(to_unicode(f.get("title", ""))).strip() or key  # never empty
     year = f.get("year") or f.get("date", "")[:4]
     suffix = " ".join(p for p in (_short_venue(f, venues), to_unicode(year)) if p)
     return f"{title} ({suffix})" if suffix else title
@@ -133,7 +132,7 @@ def to_paper(entry: Entry, note: Note | None, venues: tuple[tuple[str, str], ...
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f, venues), _paper_url(f),
                  to_unicode(f.get("reader", "")), source=body or None,
-                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+                 plain_title=to_text(f.get("title", "")) or entry.key, year=_year(f))
 
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")

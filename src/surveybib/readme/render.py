@@ -138,16 +138,31 @@ def render_readme(
         note_folder=note_folder,
         columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
-    text = _header(source) + _without_marker(text.replace("\r\n", "\n"))
+    text = _header(source, len(papers)) + _without_marker(text.replace("\r\n", "\n"))
     return tidy(resolve_anchors(text)), unknown
 
 
-def _header(source: str) -> str:
+def _header(source: str, papers: int) -> str:
     """The generated marker: written by the renderer, whatever the template does, so a
-    README built from any template is recognised as surveybib's on the next build."""
+    README built from any template is recognised as surveybib's on the next build, and
+    says how many papers it lists (build refuses to empty it: `readme_papers`)."""
     source = re.sub(r"[\s>]", "", source)
-    return (f"{GENERATED_MARKER}: made by surveybib from {source}. Do not edit it by hand:\n"
+    return (f"{GENERATED_MARKER}: made by surveybib from {source} ({papers} "
+            f"paper{'s' * (papers != 1)}). Do not edit it by hand:\n"
             "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n")
+
+
+_HEADER_COUNT = re.compile(re.escape(GENERATED_MARKER)
+                           + r": made by surveybib from \S* \((\d+) papers?\)\.")
+# What READMEs written before the header held a count show: the packaged template's
+# progress line, "44 papers in 8 categories; ...".
+_PROGRESS_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
+
+
+def readme_papers(readme: str) -> int | None:
+    """How many papers a README surveybib wrote lists (None when it does not say)."""
+    found = _HEADER_COUNT.search(readme) or _PROGRESS_COUNT.search(readme)
+    return int(found.group(1)) if found else None
 
 
 def _without_marker(text: str) -> str:

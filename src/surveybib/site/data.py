@@ -20,7 +20,7 @@ from surveybib.export.base import ExportOptions
 from surveybib.export.bibtex import to_bibtex
 from surveybib.export.fields import CUSTOM_FIELDS, DEFAULT_SKIP
 from surveybib.identifiers import arxiv_id, doi_url, normalize_doi, paper_keys
-from surveybib.latex import to_unicode, url_from_latex
+from surveybib.latex import to_text, to_unicode, url_from_latex
 from surveybib.lint import unknown_categories
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem
@@ -143,7 +143,7 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
     f = entry.as_dict()
     return SitePaper(
         index=index, key=entry.key, anchor=anchor,
-        title=_plain(to_unicode(f.get("title", ""))) or entry.key,
+        title=_plain(to_text(f.get("title", ""))) or entry.key,  # no $math$: no TeX here
         authors=authors(f.get("author") or f.get("editor", "")),
         venue=short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
