@@ -34,6 +34,7 @@ from surveybib.net.semanticscholar import not_json
 from surveybib.net.transport import (
     BadAnswer,
     HttpTransport,
+    Patience,
     RequestFailed,
     Transport,
     WindowClient,
@@ -51,15 +52,10 @@ _REMAINING_RE = re.compile(r";\s*r=(\d+)\s*;\s*t=(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
-class HFConfig:
+class HFConfig(Patience):
     """Where and how to ask Hugging Face. Built from the environment by `hf_config`."""
 
     base_url: str = DEFAULT_HF_URL
-    mailto: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 0.5
     workers: int = 4
 
 

@@ -33,6 +33,7 @@ from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.transport import (
     BadAnswer,
     HttpTransport,
+    Patience,
     RequestFailed,
     Transport,
     WindowClient,
@@ -60,16 +61,11 @@ COUNT_FIELDS = ("externalIds", "citationCount", "influentialCitationCount")
 
 
 @dataclass(frozen=True, slots=True)
-class S2Config:
+class S2Config(Patience):
     """Where and how to ask Semantic Scholar. Built from the environment by `s2_config`."""
 
     base_url: str = DEFAULT_S2_URL
     api_key: str = ""
-    mailto: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 0.5
     max_body: int = MAX_BODY
     batch_size: int = BATCH_SIZE
     workers: int = 2

@@ -38,16 +38,24 @@ MAX_URL = 4000  # Crossref rejects very long URLs; stay well below
 
 
 @dataclass(frozen=True, slots=True)
-class ClientConfig:
-    """Where and how to ask. Built from the environment by `config_from_env`."""
+class Patience:
+    """What every API client's config holds: who asks (the polite pool's mailto) and how
+    long to wait, how often to retry (`patience_from_env` reads them)."""
 
-    crossref_url: str = DEFAULT_CROSSREF_URL
-    datacite_url: str = DEFAULT_DATACITE_URL
     mailto: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     retries: int = 4
     backoff: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig(Patience):
+    """Where and how to ask Crossref and DataCite. Built from the environment by
+    `config_from_env`."""
+
+    crossref_url: str = DEFAULT_CROSSREF_URL
+    datacite_url: str = DEFAULT_DATACITE_URL
     max_body: int = MAX_BODY
     max_url: int = MAX_URL
     workers: int = 3
