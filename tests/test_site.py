@@ -241,6 +241,15 @@ def test_a_paper_shows_its_authors_venue_year_links_reader_and_note(tmp_path: Pa
     assert next(p for p in data.papers if p.key == "lin2024awq").note_html == ""
 
 
+def test_math_in_a_title_is_shown_as_text(cli: Cli, tmp_path: Path) -> None:
+    """The page draws no TeX: `$O(n^2)$` in this repository's survey showed as written."""
+    _, text = write_site(cli, TESTS.parent, tmp_path / "out")
+    page = Page(text)
+    titles = [page.text_of(e) for e in page.elements if e.tag == "h3"]
+    assert "Self-attention Does Not Need O(n²) Memory" in titles
+    assert not [t for t in titles if "$" in t or "\\" in t]
+
+
 def test_each_papers_bibtex_is_the_clean_export_of_that_paper(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
     _, text = write_site(cli, root, tmp_path / "out")

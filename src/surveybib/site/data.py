@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from surveybib.export import CUSTOM_FIELDS, DEFAULT_SKIP, to_bibtex, year_number
 from surveybib.identifiers import arxiv_id, doi_url, normalize_doi, paper_keys
-from surveybib.latex import to_unicode, url_from_latex
+from surveybib.latex import to_text, url_from_latex
 from surveybib.lint import unknown_categories
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem, parse_names
@@ -139,7 +139,7 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
     f = entry.as_dict()
     return SitePaper(
         index=index, key=entry.key, anchor=anchor,
-        title=_plain(to_unicode(f.get("title", ""))) or entry.key,
+        title=_plain(to_text(f.get("title", ""))) or entry.key,
         authors=authors(f.get("author") or f.get("editor", "")),
         venue=render.short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
@@ -195,13 +195,13 @@ def authors(value: str) -> tuple[str, ...]:
 
 def _display_name(person: Person) -> str:
     if person.literal:
-        return _plain(to_unicode(person.literal))
+        return _plain(to_text(person.literal))
     if person.family.lower() == "others" and not person.given:
         return "et al."
     name = " ".join(p for p in (person.given, person.von, person.family) if p)
     if person.jr:
         name += f", {person.jr}"
-    return _plain(to_unicode(name))
+    return _plain(to_text(name))
 
 
 _READERS = re.compile(r";|\s+and\s+")
@@ -209,7 +209,7 @@ _READERS = re.compile(r";|\s+and\s+")
 
 def readers(value: str) -> tuple[str, ...]:
     """`Yin, Lihao; Doe, Jane` (or `and`) -> each reader as written."""
-    out = [_plain(to_unicode(r)) for r in _READERS.split(value)]
+    out = [_plain(to_text(r)) for r in _READERS.split(value)]
     return tuple(dict.fromkeys(r for r in out if r))
 
 
