@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -456,6 +457,27 @@ def test_a_category_link_of_the_plain_page_filters_by_it(explorer: Explorer) -> 
     category = explorer.reference.data.categories[2]
     explorer.open("#" + quote(category.anchor))
     explorer.shows(State(taxonomy=frozenset({category.name})))
+
+
+def test_a_notes_link_to_another_papers_note_shows_that_paper(chromium: Any, serve: Any,
+                                                               tmp_path: Path) -> None:
+    """`[SpecInfer](miao2024specinfer.md)` in a note: on the page, that paper, even when
+    the filters hide it."""
+    root = Path(shutil.copytree(REPO / "tests" / "data" / "taxonomy", tmp_path / "survey"))
+    (root / "notes" / "dao2022flash.md").write_text(
+        "Compare [SpecInfer](miao2024specinfer.md).\n", encoding="utf-8")
+    explorer = explorer_for(chromium, serve, root, tmp_path / "site")
+    explorer.open("#q=flash")
+    assert explorer.read()["visible"] == ["paper-dao2022flash"]
+    explorer.click('[id="paper-dao2022flash"] details.note > summary')
+    explorer.click('[id="paper-dao2022flash"] .note-body a')
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(chromium, 10).until(lambda b: "paper-miao2024specinfer" in
+                                      explorer.read()["visible"])
+    focused = chromium.execute_script("return document.activeElement.closest('li').id")
+    assert focused == "paper-miao2024specinfer"
+    assert explorer.probe() == {"violations": [], "errors": []}
 
 
 # ---------------------------------------------------------------- the keyboard

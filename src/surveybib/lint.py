@@ -49,6 +49,9 @@ RULES: dict[str, tuple[Level, str]] = {
                                     "in the bibliography"),
     "export-format": ("warning", "an entry a formatting style could not format as its type"),
     "export-braces": ("warning", "a value whose braces BibTeX cannot balance"),
+    # from site/ (the paper explorer)
+    "site-link": ("warning", "a relative link in a note that the explorer page cannot place "
+                             "(no --files-url, or outside the repository): left without target"),
     # from metadata.py / enrich.py (the fetched records)
     "conflict": ("warning", "the user's year or title differs from the fetched record's"),
     "preprint": ("warning", "a preprint whose record names a published version"),

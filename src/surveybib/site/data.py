@@ -20,7 +20,9 @@ from surveybib.latex import to_text, url_from_latex
 from surveybib.lint import unknown_categories
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem, parse_names
+from surveybib.notes import note_filename
 from surveybib.readme import render
+from surveybib.site.links import NoteLinks
 from surveybib.site.markup import render_note
 from surveybib.survey import Survey
 
@@ -110,28 +112,54 @@ class SiteData:
         return tuple(out)
 
 
-def site_data(survey: Survey, title: str = "") -> SiteData:
-    """The explorer's content for a survey."""
+def site_data(survey: Survey, title: str = "", *, files_url: str = "",
+              page_folder: str | None = None) -> SiteData:
+    """The explorer's content for a survey. A note's relative links go to the papers'
+    notes on the page, else to `files_url` + the file's path, else (a page written in
+    the survey's `page_folder`) to the file relative to the page, else nowhere (see
+    links.py)."""
     settings = survey.settings
     tops, shown, unknown = render.build_categories(survey.entries, survey.notes,
                                                    settings.taxonomy, settings.group_by,
                                                    venues=settings.venues)
     strip = DEFAULT_SKIP | CUSTOM_FIELDS | set(settings.export_skip_fields) | {settings.group_by}
     anchors: set[str] = set()
+    ids = [_unique(f"paper-{_id_text(entry.key)}", anchors) for entry in survey.entries]
+    notes = settings.rel(settings.notes)
+    links = NoteLinks(notes, files_url, page_folder, {
+        f"{notes}/{note_filename(entry.key)}": anchor
+        for entry, anchor in zip(survey.entries, ids, strict=True)})
     papers: list[SitePaper] = []
     problems = unknown_categories(unknown, settings)  # those papers go under Uncategorized
     for index, (entry, paper) in enumerate(zip(survey.entries, shown, strict=True)):
         export = to_bibtex([entry], strip=frozenset(strip))
         problems.extend(export.problems)
-        found = _site_paper(index, entry, [c.name for c in paper.categories],
-                            _unique(f"paper-{_id_text(entry.key)}", anchors),
-                            render_note(paper.source) if paper.source else "", export.text,
-                            settings.venues)
+        note_html = ""
+        if paper.source:
+            note_html, dropped = _note_html(paper.source, links)
+            path = f"{notes}/{note_filename(entry.key)}"
+            problems.extend(Problem(path, None, entry.key, links.why_dropped(target), "site",
+                                    level="warning", rule="site-link") for target in dropped)
+        found = _site_paper(index, entry, [c.name for c in paper.categories], ids[index],
+                            note_html, export.text, settings.venues)
         papers.append(_from_store(found, entry, survey.store))
     order = {id(p): i for i, p in enumerate(shown)}
     categories = tuple(_site_category(c, order, anchors) for top in tops for c in top.walk())
     return SiteData(title or settings.title or "Reading List", tuple(papers),
                     _with_parents(categories), tuple(problems))
+
+
+def _note_html(source: str, links: NoteLinks) -> tuple[str, list[str]]:
+    """A note as the page shows it, and the targets it had to leave without a place."""
+    dropped: dict[str, None] = {}
+
+    def resolve(target: str) -> str | None:
+        found = links.resolve(target)
+        if found is None:
+            dropped[target] = None
+        return found
+
+    return render_note(source, resolve), list(dropped)
 
 
 def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str,
