@@ -9,14 +9,12 @@ import hashlib
 import html.parser
 import json
 import re
-import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import Result
 from conftest import Cli
 from synthetic import hostile_survey, write_synthetic_survey
@@ -518,22 +516,6 @@ def test_a_broken_site_template_is_named(cli: Cli, tmp_path: Path) -> None:
     result = cli("-C", root, "site")
     assert result.exit_code == 1
     assert "templates/site-paper.html.j2:1: template syntax error" in result.stderr
-
-
-def test_the_pages_workflow_builds_the_site_this_way(cli: Cli, tmp_path: Path) -> None:
-    workflow = (TESTS.parent / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
-    (command,) = re.findall(r"^\s+run: (surveybib .*)$", workflow, re.M)
-    args = shlex.split(command)[1:]
-    assert args[-2:] == ["-o", "_site"] and "path: _site" in workflow
-    result = cli("-C", TESTS.parent, *args[:-1], tmp_path / "_site")
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "_site" / "index.html").is_file()
-    jobs = yaml.safe_load(workflow)["jobs"]
-    assert yaml.safe_load(workflow)["permissions"] == {}  # each job asks for its own
-    assert jobs["build"]["permissions"] == {"contents": "read"}
-    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
-    uses = [step.get("uses", "").split("@")[0] for job in jobs.values() for step in job["steps"]]
-    assert "actions/upload-pages-artifact" in uses and uses[-1] == "actions/deploy-pages"
 
 
 def test_citation_counts_and_code_links_come_from_the_store(cli: Cli, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 CHECK_WORKFLOW = ".github/workflows/check.yml"
 ADD_WORKFLOW = ".github/workflows/add-paper.yml"
+PAGES_WORKFLOW = ".github/workflows/pages.yml"
 DEFAULT_TITLE = "Reading List"  # what the README is called when the config names nothing
 _UNSAFE_SPEC = set("'\"`$\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
 
@@ -161,8 +162,8 @@ def ignore_file(before: str = "") -> ScaffoldFile:
 
 def github_files(title: str, taxonomy: Sequence[str], spec: str,
                  layout: Layout = Layout()) -> tuple[ScaffoldFile, ...]:
-    """The two workflows and the issue form: the files surveybib owns entirely, which
-    `init --here --update` writes again."""
+    """The workflows (check, add-paper, pages) and the issue form: the files surveybib
+    owns entirely, which `init --here --update` writes again."""
     from surveybib.issueform import FORM_PATH, LABEL, render_form
     from surveybib.scaffold.text import render
 
@@ -174,6 +175,7 @@ def github_files(title: str, taxonomy: Sequence[str], spec: str,
         ScaffoldFile(CHECK_WORKFLOW, render("check.yml.j2", readme=layout.readme,
                                             sources=sources, **common)),
         ScaffoldFile(ADD_WORKFLOW, render("add-paper.yml.j2", **common)),
+        ScaffoldFile(PAGES_WORKFLOW, render("pages.yml.j2", **common)),
         ScaffoldFile(FORM_PATH, form),
     )
 
