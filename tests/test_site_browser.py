@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from chromium import node_module
@@ -478,6 +478,34 @@ def test_a_notes_link_to_another_papers_note_shows_that_paper(chromium: Any, ser
     focused = chromium.execute_script("return document.activeElement.closest('li').id")
     assert focused == "paper-miao2024specinfer"
     assert explorer.probe() == {"violations": [], "errors": []}
+
+
+@pytest.mark.parametrize("explorer", [OWN], indirect=True)
+def test_on_a_narrow_screen_the_papers_come_before_the_facets(explorer: Explorer) -> None:
+    """On a phone the facets (some 40 boxes for our survey) stood between the search box
+    and the first paper: they fold under "Filters", which says how many are in use."""
+    browser = explorer.browser
+    browser.set_window_size(400, 900)
+    try:
+        category = explorer.reference.data.categories[2].name
+        explorer.open("#" + urlencode([("taxonomy", category), ("notes", "1")]))
+        state = State(taxonomy=frozenset({category}), notes=True)
+        explorer.shows(state)
+        summary = browser.find_element("css selector", "#facets > summary")
+        assert summary.text == "Filters (2 in use)"
+        assert not browser.find_element("id", "facet-taxonomy").is_displayed()
+        first = browser.find_element("css selector", "#results > li.paper h3")
+        assert browser.execute_script(
+            "return arguments[0].getBoundingClientRect().bottom < innerHeight", first)
+        explorer.click("#facets > summary")
+        explorer.tick("notes", "1")
+        explorer.shows(replace(state, notes=False))
+        assert summary.text == "Filters (1 in use)"
+        browser.set_window_size(1280, 900)  # wide again: beside the papers, always open
+        assert browser.find_element("id", "facet-taxonomy").is_displayed()
+        assert not summary.is_displayed()
+    finally:
+        browser.set_window_size(1280, 900)
 
 
 # ---------------------------------------------------------------- the keyboard
