@@ -318,6 +318,32 @@ def test_note_html_that_could_run_or_fetch_is_removed(markdown: str) -> None:
         assert "evil.example" not in " ".join(element.attrs.values())
 
 
+@pytest.mark.parametrize("links", [
+    pytest.param(NoteLinks(), id="dropped"),
+    pytest.param(NoteLinks(files_url="https://github.com/o/r/blob/main/"), id="files-url"),
+    pytest.param(NoteLinks(page_folder="site"), id="beside-the-page"),
+])
+@pytest.mark.parametrize("markdown", [
+    pytest.param("""<img src='a.png#" onerror="window.x=1' alt=x>""", id="img-fragment-quote"),
+    pytest.param("""<a href='a.pdf?" onclick="window.x=1'>a</a>""", id="a-query-quote"),
+    pytest.param('[a](<a.png#"onclick=window.x=1>)', id="markdown-fragment-quote"),
+    pytest.param("""<img src="x.png" alt='"><script>window.x=1</script>'>""", id="img-alt"),
+    pytest.param("""<img src="javascript:window.x=1" alt="j">""", id="img-javascript"),
+    pytest.param("![d](data:image/svg+xml,<svg onload=window.x=1>)", id="markdown-data-image"),
+    pytest.param("[n](x.md#</a><script>window.x=1</script>)", id="link-breakout"),
+])
+def test_a_rewritten_target_stays_one_inert_attribute(markdown: str, links: NoteLinks) -> None:
+    """What the resolver returns is not checked again by the sanitiser: a quote, a tag or
+    a scheme in a note's target must still end up inside one href."""
+    page = Page(f"<div>{render_note(markdown, links.resolve)}</div>")
+    for element in page.elements:
+        assert element.tag in ("div", "p", "a"), element
+        assert set(element.attrs) <= {"href", "rel"}, element
+        href = element.attrs.get("href", "")
+        assert not re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or \
+            re.match(r"^https://github\.com/o/r/blob/main/", href), href
+
+
 # ---------------------------------------------------------------- a note's relative links
 
 LINKED_NOTE = """\
