@@ -685,6 +685,39 @@ def test_escaping_alone_stops_them_and_the_probe_would_see_a_run(chromium: Any, 
     WebDriverWait(chromium, 10).until(lambda b: _pwned(b) == "title")
 
 
+def test_the_csp_alone_stops_them_in_the_browser(chromium: Any, serve: Any,
+                                                tmp_path: Path) -> None:
+    """The other half of the control above: with the escaping undone, the page's own
+    Content-Security-Policy still stops the inline handler, the inline script and the
+    script from another origin, and reports each (the policy's text alone, checked in
+    test_site.py, does not show that Chromium applies it from where it sits)."""
+    root = hostile_survey(tmp_path / "evil")
+    build_site(root, tmp_path / "site")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "evil.js").write_text("top.pwned = 'other-origin';\n", encoding="utf-8")
+    evil_js = serve(other) + "evil.js"
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    raw = page.replace("&lt;img src=x onerror=&#34;top.pwned=&#39;title&#39;&#34;&gt;",
+                       """<img src=x onerror="top.pwned='title'">""")
+    raw = raw.replace("<footer", "<script>top.pwned='inline'</script>"
+                      f'<script src="{evil_js}"></script><footer')
+    assert raw.count("top.pwned") == page.count("top.pwned") + 1  # the title, unescaped
+    (tmp_path / "site" / "index.html").write_text(raw, encoding="utf-8")
+    url = serve(tmp_path / "site") + "index.html"
+    chromium.get("about:blank")
+    chromium.get(url)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(chromium, 10)
+    wait.until(lambda b: len(b.execute_script("return window.__probe.violations")) >= 4)
+    assert _pwned(chromium) is None
+    violations = " ".join(chromium.execute_script("return window.__probe.violations"))
+    for directive in ("script-src-attr", "script-src-elem", "img-src"):
+        assert directive in violations, violations
+    assert evil_js in violations
+
+
 # ---------------------------------------------------------------- accessibility and no script
 
 
