@@ -361,3 +361,20 @@ def test_a_users_template_overrides_and_drops_the_diagram_blocks(cli: Cli, tmp_p
     assert "## Papers per year" not in readme and "## Contributors" not in readme
     assert [b.split("\n", 1)[0] for b in mermaid_blocks(readme)] == ["mindmap"]
     assert _build(cli, tmp_path) == readme  # the marker is the renderer's: rebuilds keep working
+
+
+def test_the_docs_example_of_changing_the_blocks_builds(cli: Cli, tmp_path: Path) -> None:
+    """docs/usage.md's template that renames the year chart's section and turns the
+    contributors into a table, as a user would copy it."""
+    usage = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"To change one, override its block.*?````jinja\n(.*?)````",
+                            usage, re.S)
+    _survey(tmp_path, "@article{a, title = {GPTQ: x}, year = {2020}, taxonomy = {T}, "
+            "reader = {Doe | Jane}}\n", ["T"])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "README.md.j2").write_text(example, encoding="utf-8")
+    readme = _build(cli, tmp_path)
+    assert "## Papers by year\n\n```mermaid\n---\n" in readme
+    assert "| reader | papers read | notes |\n|---|---|---|\n| Doe \\| Jane | 1 | 0 |\n" in readme
+    assert [b.split("\n", 1)[0] for b in mermaid_blocks(readme)] == ["mindmap", "---"]
+    check_readme(readme, papers=1)
