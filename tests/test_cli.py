@@ -313,7 +313,8 @@ def test_users_readme_template_overrides_the_packaged_one(tmp_path: Path, cli: C
         encoding="utf-8")
     assert cli("build", cwd=root).exit_code == 0
     assert (root / "README.md").read_text(encoding="utf-8") == (  # the renderer's marker
-        "<!-- surveybib:generated: made by surveybib from survey.bib. Do not edit it by hand:\n"
+        "<!-- surveybib:generated: made by surveybib from survey.bib (3 papers). Do not edit "
+        "it by hand:\n"
         "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n"
         "# My List\n\n"
         "- [Second Category First (ICML 2023)](#second-category-first-icml-2023)\n"

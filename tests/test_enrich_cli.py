@@ -93,13 +93,16 @@ def test_offline_says_how_many_entries_lack_metadata(survey: Path, fake_api: Any
     assert fake_api.count() == 0
 
 
-def test_no_network_is_reported_in_one_line_and_exits_0(survey: Path, cli: Cli) -> None:
+def test_no_network_is_reported_in_one_line_and_exits_1(survey: Path, cli: Cli) -> None:
+    """Issue 11.15: an API unreachable from the first request is a failed run, as one that
+    vanishes mid-run is (it was exit 0, so a scheduled `enrich` never noticed)."""
     result = cli("enrich")
-    assert result.exit_code == 0, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("offline (cannot reach 127.0.0.1") \
-        and lines[0].endswith(": 5 entries lack metadata")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        "surveybib: enrich did not finish: 5 entries still lack metadata (cannot reach "
+        "127.0.0.1:9: connection refused); run surveybib enrich again when the API can be "
+        "reached"]
+    assert cli("enrich", "--offline").exit_code == 0  # asking for no network is not failing
 
 
 def test_unknown_key_is_bad_usage(survey: Path, fake_api: Any, cli: Cli) -> None:

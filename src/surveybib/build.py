@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from typing import Any
 from surveybib.config import Settings, is_offline, load_settings
 from surveybib.errors import SurveybibError, TemplateError
 from surveybib.files import write_text_atomic
-from surveybib.issueform import form_output
+from surveybib.issueform import FORM_PATH, form_output
 from surveybib.latex import latex_problems
 from surveybib.lint import configure, lint, unknown_categories
 from surveybib.metadata.store import (
@@ -290,16 +289,19 @@ def lost_entries(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(dict.fromkeys(lost), key=_problem_order)
 
 
+def entry_outputs(settings: Settings, outputs: Sequence[Output]) -> list[str]:
+    """The names of the outputs that list the entries (the README, the exports, the
+    explorer): every one but the add-paper issue form, which lists categories."""
+    form = settings.root / FORM_PATH
+    return [settings.rel(o.path) for o in outputs if o.path != form]
+
+
 def lost_line(lost: Sequence[Problem], outputs: Sequence[str]) -> str:
     """`2 entries are missing from README.md: a (survey.bib:3), ...; fix them ...`"""
     names = ", ".join(f"{p.key} ({p.path}:{p.line})" for p in lost)
     count = "1 entry is" if len(lost) == 1 else f"{len(lost)} entries are"
     return (f"{count} missing from {', '.join(outputs)}: {names}; fix "
             f"{'it' if len(lost) == 1 else 'them'} (see above) and build again")
-
-
-# The packaged template's progress line, "44 papers in 8 categories; ...".
-_PAPER_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
 
 
 def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
@@ -311,18 +313,21 @@ def refuse_emptied_survey(settings: Settings, survey: Survey) -> None:
         current = settings.readme.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return
-    found = _PAPER_COUNT.search(current)
-    if current.find(render.GENERATED_MARKER) < 0 or not found or int(found.group(1)) == 0:
+    listed = render.readme_papers(current)  # the count the renderer wrote into it
+    if current.find(render.GENERATED_MARKER) < 0 or not listed:
         return
     bib, readme = settings.rel(settings.bib), settings.rel(settings.readme)
     raise SurveybibError(
-        f"{bib} has no entry that can be read, and {readme} lists {found.group(1)} papers: "
+        f"{bib} has no entry that can be read, and {readme} lists {listed} "
+        f"paper{'s' * (listed != 1)}: "
         f"nothing written. Restore {bib} (e.g. `git checkout {bib}`), or run `surveybib "
         "build --force` to write a README without papers")
 
 
-def write_outputs(outputs: Sequence[Output]) -> None:
-    """Write each output whose file differs (atomically); leave the others untouched."""
+def write_outputs(outputs: Sequence[Output]) -> list[Output]:
+    """Write each output whose file differs (atomically); leave the others untouched.
+    Returns the outputs written."""
+    written = []
     for out in outputs:
         try:
             if out.path.read_bytes() == out.text.encode("utf-8"):
@@ -330,6 +335,8 @@ def write_outputs(outputs: Sequence[Output]) -> None:
         except FileNotFoundError:
             pass
         write_text_atomic(out.path, out.text)
+        written.append(out)
+    return written
 
 
 def ensure_note(settings: Settings, entry: Entry, text: str = "") -> tuple[Path, bool]:

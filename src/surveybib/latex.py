@@ -132,9 +132,10 @@ _FORMATTING = frozenset({
     "allowbreak", "nobreak", "linebreak", "hfill", "hfil", "unskip", "ignorespaces", "xspace",
     "noindent",
 })
-# Commands whose argument is not text (a sort key, a label): both go.
+# Commands whose (first) argument is not text (a sort key, a label, the URL of
+# \href{URL}{text}): both go, and a second argument stays as text.
 _DROP_ARGUMENT = frozenset({"noopsort", "nocite", "label", "index", "hspace", "vspace",
-                            "hskip", "vskip", "kern", "SortNoop", "sortnoop"})
+                            "hskip", "vskip", "kern", "SortNoop", "sortnoop", "href"})
 _DROP_ARGUMENT_RE = re.compile(r"\\(" + "|".join(sorted(_DROP_ARGUMENT)) + r")\s*\{[^{}]*\}")
 
 
@@ -149,6 +150,19 @@ def _symbol(match: re.Match[str]) -> str:
     if name in _FORMATTING:
         return ""  # \emph, \textit ...: keep the argument only
     return " "  # an unknown command: dropped, but never glues the words around it
+
+
+# An unknown command with several arguments (\foo{a}{b}): each argument keeps its words,
+# which brace removal alone would glue ("ab").
+_ARGUMENTS_RE = re.compile(r"\\([A-Za-z]+)((?:\s*\{[^{}]*\}){2,})")
+_ARGUMENT_RE = re.compile(r"\{([^{}]*)\}")
+
+
+def _arguments(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in _SYMBOLS or name in _FORMATTING:
+        return match.group(0)
+    return " " + " ".join(_ARGUMENT_RE.findall(match.group(2))) + " "
 
 
 def unknown_commands(value: str, *, math: bool = True) -> tuple[str, ...]:
@@ -233,6 +247,8 @@ def _text_to_unicode(text: str) -> str:
         if not count:
             break
     text = _ESCAPE_RE.sub(_escape, text)
+    if "}{" in text or "} {" in text:
+        text = _ARGUMENTS_RE.sub(_arguments, text)
     text = _SYMBOL_RE.sub(_symbol, text)
     text = text.replace("---", "—").replace("--", "–")
     text = text.replace("``", "“").replace("''", "”")

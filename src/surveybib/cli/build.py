@@ -50,13 +50,14 @@ def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     if not force:
         pipeline.refuse_foreign_readme(settings)
         pipeline.refuse_emptied_survey(settings, survey)
-    pipeline.write_outputs(outputs)
-    names = [settings.rel(o.path) for o in outputs]
-    if not ctx.quiet:
-        click.echo(f"wrote {', '.join(names)}; {counted(errors, warnings)}", err=True)
+    written = pipeline.write_outputs(outputs)
+    if not ctx.quiet:  # name only what changed: a rebuild of the same state writes nothing
+        done = (f"wrote {', '.join(settings.rel(o.path) for o in written)}" if written else
+                f"up to date: {', '.join(settings.rel(o.path) for o in outputs)}")
+        click.echo(f"{done}; {counted(errors, warnings)}", err=True)
     lost = pipeline.lost_entries(problems)
     if lost:  # `make readme` must stop: a paper vanished from the README
-        fail(pipeline.lost_line(lost, names))
+        fail(pipeline.lost_line(lost, pipeline.entry_outputs(settings, outputs)))
     if strict and errors:
         sys.exit(1)
 
@@ -76,7 +77,7 @@ def _check_outputs(settings: Settings, survey: Survey, outputs: Sequence[pipelin
         fail(str(uncommitted[0]))
     lost = pipeline.lost_entries(problems)
     if lost:
-        fail(pipeline.lost_line(lost, [settings.rel(o.path) for o in outputs]))
+        fail(pipeline.lost_line(lost, pipeline.entry_outputs(settings, outputs)))
 
 
 @main.command()
@@ -93,7 +94,7 @@ def note(ctx: Context, key: str) -> None:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")
     path, created = pipeline.ensure_note(settings, entry)
-    if created:
+    if created and not ctx.quiet:
         click.echo(f"created {settings.rel(path)}", err=True)
     click.echo(settings.rel(path))
 

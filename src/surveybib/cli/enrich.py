@@ -93,13 +93,17 @@ def enrich(ctx: Context, keys: tuple[str, ...], key_lists: tuple[str, ...], refr
             click.echo(line)
     if write and result.changes:
         _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
-    click.echo(result.summary(), err=True)
-    if result.unreachable and result.lacking and (result.fetched or result.matched):
-        # the API went away mid-run (no network at all is the offline case, exit 0)
+    got = bool(result.fetched or result.matched)
+    if got or not result.unreachable:  # else the failure line below says it all
+        click.echo(result.summary(), err=True)
+    if result.unreachable and result.lacking:
+        # the API could not be reached, from the first request or after a while: enrich
+        # exists to fetch, so the run failed (--offline is the way to ask for nothing)
         still = "1 entry still lacks" if result.lacking == 1 else \
             f"{result.lacking} entries still lack"
-        fail(f"enrich did not finish: {still} metadata ({result.unreachable}); what was "
-             "fetched is kept; run surveybib enrich again when the API can be reached")
+        kept = "what was fetched is kept; " if got else ""
+        fail(f"enrich did not finish: {still} metadata ({result.unreachable}); {kept}run "
+             "surveybib enrich again when the API can be reached")
 
 
 def _prune(settings: Settings, entries: Sequence[Entry], store: MetadataStore,

@@ -229,6 +229,8 @@ def print_added(ctx: Context, added: Added) -> None:
     for number, (entry, line, (path, created)) in enumerate(zip(
             added.entries, added.lines, added.notes, strict=True)):
         click.echo(("\n" if number else "") + format_entry(entry, layout), nl=False)
+        if ctx.quiet:  # -q: the entries (the result) and errors only
+            continue
         where = f" ({source})" if source else ""
         click.echo(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}",
                    err=True)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from surveybib.config import README_BLOCKS
 from surveybib.errors import TemplateError
 from surveybib.identifiers import arxiv_id, is_arxiv_doi, is_arxiv_venue, strip_doi_prefix
-from surveybib.latex import to_unicode, url_from_latex
+from surveybib.latex import to_text, to_unicode, url_from_latex
 from surveybib.model import Entry, Note
 from surveybib.readme import mermaid
 from surveybib.readme.blocks import headings_of, leaves_containers_open, shift_headings
@@ -157,7 +157,8 @@ class Paper:
     categories: list[Category] = field(default_factory=list)
     note: str | None = None  # the note as the README shows it (headings shifted, links rebased)
     source: str | None = None  # the note as written (open blocks closed)
-    plain_title: str = ""  # the title alone, without venue and year
+    plain_title: str = ""  # the title alone, without venue and year, as plain text: no
+    # $math$ (a figure or a link label shows it as TeX), unknown commands dropped
     year: int | None = None
     cells: dict[str, str] = field(default_factory=dict)  # optional columns: id -> markdown
 
@@ -318,7 +319,7 @@ def display_title(entry: Entry, venues: tuple[tuple[str, str], ...] = ()) -> str
 
 def _display_title(key: str, f: Mapping[str, str],
                    venues: tuple[tuple[str, str], ...] = ()) -> str:
-    title = to_unicode(f.get("title", "")) or key
+    title = _DROPPED.sub("", to_unicode(f.get("title", ""))).strip() or key  # never empty
     year = f.get("year") or f.get("date", "")[:4]
     suffix = " ".join(p for p in (_short_venue(f, venues), to_unicode(year)) if p)
     return f"{title} ({suffix})" if suffix else title
@@ -361,7 +362,7 @@ def to_paper(entry: Entry, note: Note | None, venues: tuple[tuple[str, str], ...
     f = entry.as_dict()
     return Paper(entry.key, _display_title(entry.key, f, venues), _paper_url(f),
                  to_unicode(f.get("reader", "")), source=body or None,
-                 plain_title=to_unicode(f.get("title", "")) or entry.key, year=_year(f))
+                 plain_title=to_text(f.get("title", "")) or entry.key, year=_year(f))
 
 
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
@@ -613,16 +614,31 @@ def render_readme(
         note_folder=note_folder,
         columns=[{"id": ident, "title": heading} for ident, heading in columns],
     )
-    text = _header(source) + _without_marker(text.replace("\r\n", "\n"))
+    text = _header(source, len(papers)) + _without_marker(text.replace("\r\n", "\n"))
     return _tidy(resolve_anchors(text)), unknown
 
 
-def _header(source: str) -> str:
+def _header(source: str, papers: int) -> str:
     """The generated marker: written by the renderer, whatever the template does, so a
-    README built from any template is recognised as surveybib's on the next build."""
+    README built from any template is recognised as surveybib's on the next build, and
+    says how many papers it lists (build refuses to empty it: `readme_papers`)."""
     source = re.sub(r"[\s>]", "", source)
-    return (f"{GENERATED_MARKER}: made by surveybib from {source}. Do not edit it by hand:\n"
+    return (f"{GENERATED_MARKER}: made by surveybib from {source} ({papers} "
+            f"paper{'s' * (papers != 1)}). Do not edit it by hand:\n"
             "edit survey.bib, notes/ or INTRO.md instead, then run `make readme`. -->\n\n")
+
+
+_HEADER_COUNT = re.compile(re.escape(GENERATED_MARKER)
+                           + r": made by surveybib from \S* \((\d+) papers?\)\.")
+# What READMEs written before the header held a count show: the packaged template's
+# progress line, "44 papers in 8 categories; ...".
+_PROGRESS_COUNT = re.compile(r"^(\d+) papers? in \d+ categor", re.M)
+
+
+def readme_papers(readme: str) -> int | None:
+    """How many papers a README surveybib wrote lists (None when it does not say)."""
+    found = _HEADER_COUNT.search(readme) or _PROGRESS_COUNT.search(readme)
+    return int(found.group(1)) if found else None
 
 
 def _without_marker(text: str) -> str:

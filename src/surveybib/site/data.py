@@ -167,7 +167,7 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
     f = entry.as_dict()
     return SitePaper(
         index=index, key=entry.key, anchor=anchor,
-        title=_plain(to_text(f.get("title", ""))) or entry.key,
+        title=_plain(to_text(f.get("title", ""))) or entry.key,  # no $math$: no TeX here
         authors=authors(f.get("author") or f.get("editor", "")),
         venue=render.short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
