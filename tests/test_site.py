@@ -391,6 +391,12 @@ def test_a_notes_links_go_to_the_repositorys_files_on_the_published_page(
         ("exports", blob + "exports/survey.bib"),
         ("elsewhere", None), ("a heading", "#tiling")]
     assert result.stderr.count("warning: ") == 1
+    page = Page((tmp_path / "_site" / "index.html").read_text(encoding="utf-8"))
+    footer = next(i for i, e in enumerate(page.elements) if e.tag == "footer")
+    # the published page leads its readers back to the repository
+    assert [(e.attrs["href"], page.text_of(e)) for e in page.elements[footer:]
+            if e.tag == "a"] == [(blob + "survey.bib", "survey.bib"),
+                                 (blob + "notes/", "the reading notes")]
     assert ("notes/dao2022flash.md: dao2022flash: warning: link to '../../secret.txt' left "
             "out of the explorer page: it points outside the repository") in result.stderr
 

@@ -79,6 +79,7 @@ class SiteData:
     papers: tuple[SitePaper, ...]
     categories: tuple[SiteCategory, ...]  # depth-first, as numbered in the README
     problems: tuple[Problem, ...] = ()
+    sources: tuple[Link, ...] = ()  # survey.bib and notes/ in the repository, when known
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -145,8 +146,10 @@ def site_data(survey: Survey, title: str = "", *, files_url: str = "",
         papers.append(_from_store(found, entry, survey.store))
     order = {id(p): i for i, p in enumerate(shown)}
     categories = tuple(_site_category(c, order, anchors) for top in tops for c in top.walk())
+    sources = (Link(settings.rel(settings.bib), files_url + quote(settings.rel(settings.bib))),
+               Link("the reading notes", files_url + quote(notes) + "/")) if files_url else ()
     return SiteData(title or settings.title or "Reading List", tuple(papers),
-                    _with_parents(categories), tuple(problems))
+                    _with_parents(categories), tuple(problems), sources)
 
 
 def _note_html(source: str, links: NoteLinks) -> tuple[str, list[str]]:
