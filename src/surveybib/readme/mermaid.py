@@ -65,6 +65,11 @@ def short_name(title: str) -> str:
     return head if colon and head and len(head) <= LABEL_CHARS else title.strip()
 
 
+def _counted(name: str, count: int) -> str:
+    """`Name (count)`: a very long name is cut, never the count."""
+    return f"{label(name, CATEGORY_CHARS)} {label(f'({count})')}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Node:
     depth: int
@@ -108,11 +113,6 @@ def _add_category(nodes: list[_Node], category: _Category, depth: int,
             nodes.append(_Node(depth + 1, label(f"{rest} more"), "()"))
     for child in category.children:
         _add_category(nodes, child, depth + 1, with_papers)
-
-
-def _counted(name: str, count: int) -> str:
-    """`Name (count)`: a very long name is cut, never the count."""
-    return f"{label(name, CATEGORY_CHARS)} {label(f'({count})')}"
 
 
 def _papers_under(category: _Category) -> set[str]:
