@@ -130,7 +130,8 @@ def test_function_local_imports_are_only_for_heavy_third_party_modules() -> None
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [getattr(node, "module", "") or ""]
             hidden += [f"{name}:{node.lineno} {n}" for n in names
-                       if n.split(".")[0] not in LAZY and n not in OPTIONAL]
+                       if n.split(".")[0] not in LAZY
+                       and not any(n == o or n.startswith(f"{o}.") for o in OPTIONAL)]
     assert hidden == []
 
 

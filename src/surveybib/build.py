@@ -117,15 +117,17 @@ def _columns(settings: Settings, survey: Survey) -> dict[str, Any]:
             "cells": column_cells(survey.entries, survey.store, settings.columns)}
 
 
-def site_output(settings: Settings, survey: Survey, folder: Path | None = None
-                ) -> tuple[Output, tuple[Problem, ...]]:
+def site_output(settings: Settings, survey: Survey, folder: Path | None = None,
+                files_url: str = "") -> tuple[Output, tuple[Problem, ...]]:
     """The paper explorer, folder/index.html (default: the configured site folder, else
-    site/). It is published, not committed: `build --check` and `check` never ask for it."""
+    site/). It is published, not committed: `build --check` and `check` never ask for it.
+    `files_url`: where the repository's files are published (the notes' links go there)."""
     from surveybib.site import render_site  # only a survey that publishes one needs it
 
+    page = site_page(settings, folder)
     with template_errors(settings):
-        html, problems = render_site(survey)
-    return Output(site_page(settings, folder), html), problems
+        html, problems = render_site(survey, page=page, files_url=files_url)
+    return Output(page, html), problems
 
 
 def site_page(settings: Settings, folder: Path | None = None) -> Path:

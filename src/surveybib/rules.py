@@ -50,6 +50,10 @@ class Rule(Enum):
         "export-format", "warning",
         "an entry a formatting style could not format as its type")
     EXPORT_BRACES = ("export-braces", "warning", "a value whose braces BibTeX cannot balance")
+    SITE_LINK = (
+        "site-link", "warning",
+        "a relative link in a note that the explorer page cannot place (no `--files-url`, or "
+        "outside the repository): left without target")
     CONFLICT = ("conflict", "warning", "the user's year or title differs from the fetched record's")
     PREPRINT = ("preprint", "warning", "a preprint whose record names a published version")
     NOT_FOUND = ("not-found", "warning", "a DOI found at neither Crossref nor DataCite")

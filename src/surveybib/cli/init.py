@@ -77,7 +77,8 @@ def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
     click.echo(f"next{where}: `surveybib add DOI --taxonomy C` for each paper, `surveybib "
                "build` (or `make readme`), then git init, commit (survey.bib, notes/, "
                "README.md and the metadata store survey.lock.json) and push; on GitHub, "
-               "create the label 'add-paper' for the issue form", err=True)
+               "create the label 'add-paper' for the issue form, and choose Settings -> "
+               "Pages -> Source: GitHub Actions to publish the paper explorer", err=True)
 
 
 def _foreign_readme(root: Path) -> str:

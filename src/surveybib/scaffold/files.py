@@ -31,6 +31,7 @@ from surveybib.survey import read_bib
 
 CHECK_WORKFLOW = ".github/workflows/check.yml"
 ADD_WORKFLOW = ".github/workflows/add-paper.yml"
+PAGES_WORKFLOW = ".github/workflows/pages.yml"
 _UNSAFE_SPEC = set("'\"`$\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
 
 
@@ -159,8 +160,8 @@ def ignore_file(before: str = "") -> ScaffoldFile:
 
 def github_files(title: str, taxonomy: Sequence[str], spec: str,
                  layout: Layout = Layout()) -> tuple[ScaffoldFile, ...]:
-    """The two workflows and the issue form: the files surveybib owns entirely, which
-    `init --here --update` writes again."""
+    """The workflows (check, add-paper, pages) and the issue form: the files surveybib
+    owns entirely, which `init --here --update` writes again."""
     sources = (f"{layout.bib} (the papers), {layout.notes}/<key>.md (the notes), "
                f"{layout.intro} (the introduction) or {layout.templates}/")
     common = {"spec": spec, "version": __version__, "label": LABEL}
@@ -169,6 +170,7 @@ def github_files(title: str, taxonomy: Sequence[str], spec: str,
         ScaffoldFile(CHECK_WORKFLOW, render("check.yml.j2", readme=layout.readme,
                                             sources=sources, **common)),
         ScaffoldFile(ADD_WORKFLOW, render("add-paper.yml.j2", **common)),
+        ScaffoldFile(PAGES_WORKFLOW, render("pages.yml.j2", **common)),
         ScaffoldFile(FORM_PATH, form),
     )
 
