@@ -226,7 +226,7 @@ def resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, list[str]]:
         first, last = raw[0], raw[-1]
         if (first == "{" and last == "}") or (first == '"' and last == '"' and len(raw) > 1):
             return raw[1:-1], []
-    parts = _split_concat(raw)
+    parts = _split_concat(raw) if _BRACE_OR_QUOTE.search(raw) else [raw]  # a number, a macro
     out: list[str] = []
     undefined: list[str] = []
     for part in parts:

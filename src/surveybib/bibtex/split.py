@@ -143,8 +143,8 @@ def fast_blocks(text: str) -> list[Block] | None:
 
 def _fast_blocks(text: str) -> list[Block]:
     # Newlines right after a backslash are no mark, so bibtexparser does not count them.
-    lines: Callable[[str, int, int], int] = \
-        partial(_counted, text) if "\\\n" in text else text.count
+    escaped = "\\\n" in text
+    lines: Callable[[str, int, int], int] = partial(_counted, text) if escaped else text.count
     out: list[Block] = []
     entries: set[str] = set()
     strings: set[str] = set()
@@ -167,7 +167,7 @@ def _fast_blocks(text: str) -> list[Block]:
                              line, name, value=value))
             strings.add(name)
         else:
-            block, end = _fast_entry(text, m, line, lines)
+            block, end = _fast_entry(text, m, line, lines, escaped)
             if len({f[0] for f in block.fields}) < len(block.fields):
                 out.append(block)  # bibtexparser registers no entry with a repeated field
             elif block.key in entries:
@@ -181,7 +181,7 @@ def _fast_blocks(text: str) -> list[Block]:
 
 
 def _fast_entry(text: str, m: re.Match[str], line: int,
-                lines: Callable[[str, int, int], int]) -> tuple[Block, int]:
+                lines: Callable[[str, int, int], int], escaped: bool) -> tuple[Block, int]:
     """An entry whose `@type` is m, and the index of its closing brace."""
     head = _KEY_RE.match(text, m.end() + 1)
     if head is None:
@@ -194,9 +194,9 @@ def _fast_entry(text: str, m: re.Match[str], line: int,
         match = _FIELD_RE.match
         while (found := match(text, pos)) is not None:
             name, value, closer = found.groups()
-            at += name.count("\n") - name.count("\\\n")
+            at += name.count("\n") - (escaped and name.count("\\\n"))
             fields.append((name.strip(), value.strip(), at))
-            at += value.count("\n") - value.count("\\\n")
+            at += value.count("\n") - (escaped and value.count("\\\n"))
             pos = found.end()
             if closer == "}":
                 return _entry_block(m, line, head, fields), pos - 1
