@@ -26,7 +26,9 @@ from fakeapi import FakeAPI  # noqa: E402
 from surveybib.bibtex.parse import parse_bib  # noqa: E402
 from surveybib.enrich import run_enrich  # noqa: E402
 from surveybib.metadata.store import MetadataStore, load_store, save_store  # noqa: E402
-from surveybib.net.crossref import Client, ClientConfig, Fetched  # noqa: E402
+from surveybib.model import Work  # noqa: E402
+from surveybib.net.fetch import Client  # noqa: E402
+from surveybib.net.transport import ClientConfig  # noqa: E402
 
 # The recorded Crossref/DataCite bodies the fake API serves (tests/data/SOURCES.md).
 TEST_DATA = ROOT / "tests" / "data"
@@ -34,12 +36,14 @@ TEST_DATA = ROOT / "tests" / "data"
 
 _PER_ENTRY = """
 import sys
-from surveybib.net.crossref import Client, ClientConfig, Fetched
+from surveybib.model import Work
+from surveybib.net.fetch import Client
+from surveybib.net.transport import ClientConfig
 dois = open(sys.argv[2], encoding="utf-8").read().split()
 config = ClientConfig(crossref_url=sys.argv[1], datacite_url=sys.argv[1],
                       mailto="bench@example.org")
 with Client(config) as client:
-    found = sum(isinstance(client.get_work(doi), Fetched) for doi in dois)
+    found = sum(isinstance(client.get_work(doi), Work) for doi in dois)
 sys.exit(0 if found == len(dois) else 1)
 """
 
@@ -56,6 +60,7 @@ def measure(bench: Any) -> list[Any]:
         dois = api.synthetic(1000, prefix="10.5555/bench.")
         work = bench.work / "enrich-1000"
         work.mkdir(parents=True, exist_ok=True)
+        harness.own_survey(work)
         (work / "survey.bib").write_text(
             "".join(f"@article{{p{i},\n  doi = {{{doi}}},\n}}\n" for i, doi in enumerate(dois)),
             encoding="utf-8")
@@ -136,7 +141,7 @@ def main() -> int:
         before, limited = api.count(), api.over_limit
         start = time.perf_counter()
         with Client(config) as client:
-            found = sum(isinstance(client.get_work(doi), Fetched) for doi in dois)
+            found = sum(isinstance(client.get_work(doi), Work) for doi in dois)
         single = time.perf_counter() - start
         print(f"per-entry: {single:6.2f} s  {api.count() - before:5d} requests  {found} fetched  "
               f"{api.over_limit - limited} answered 429")

@@ -27,8 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from corpora import TUGBOAT
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BIB = ROOT.parent / "shared" / "corpora" / "large" / "tugboat_beebe_biber-etc.bib"
+DEFAULT_BIB = TUGBOAT  # under SURVEYBIB_CORPORA when set, else ../shared/corpora
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -64,9 +66,11 @@ def measure(bench: Any) -> list[Any]:
     import harness
 
     if not DEFAULT_BIB.is_file():
-        raise harness.BenchError(f"{DEFAULT_BIB}: missing (../shared must be beside the repo)")
+        raise harness.BenchError(f"{DEFAULT_BIB}: missing (set SURVEYBIB_CORPORA, or put "
+                                 "../shared beside the repo)")
     work = bench.work / "export-tugboat"
     work.mkdir(parents=True, exist_ok=True)
+    harness.own_survey(work)
     shutil.copy(DEFAULT_BIB, work / "survey.bib")
     bib = str(work / "survey.bib")
     text = harness.Command(
@@ -98,7 +102,7 @@ def main() -> int:
     parser.add_argument("--bib", type=Path, default=DEFAULT_BIB)
     args = parser.parse_args()
     if not args.bib.is_file():
-        sys.exit(f"{args.bib}: missing (../shared must be beside the repository)")
+        sys.exit(f"{args.bib}: missing (set SURVEYBIB_CORPORA or give --bib)")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SURVEYBIB_OFFLINE": "1"}
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:

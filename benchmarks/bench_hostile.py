@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import corpora
-from harness import WORK, Bench, Command, Row
+from harness import WORK, Bench, Command, Row, own_survey
 
 TARGET = 3.0
 ENTRY = "@misc{k, title = {Hostile}, taxonomy = {A}}\n"
@@ -73,6 +73,8 @@ def _survey(name: str, files: dict[str, str]) -> Path:
     root = WORK / "hostile" / name.replace(" ", "-").replace("@", "").replace("<!--", "comment")
     if root.exists():
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    own_survey(root)  # its own pyproject.toml; a case may replace it with its own
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
@@ -88,7 +90,7 @@ def _build(bench: Bench, root: Path, label: str) -> Command:
 def measure(bench: Bench) -> list[Row]:
     clean_bib = corpora.scaling_bib(100)
     size = clean_bib.stat().st_size
-    clean = corpora.survey_dir("hostile-clean", clean_bib)
+    clean = corpora.survey_dir("hostile-clean", clean_bib)  # a survey of its own too
     results = []
     for name, make in INPUTS.items():
         root = _survey(name, make(size))

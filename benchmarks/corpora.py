@@ -15,13 +15,14 @@ import re
 import shutil
 from pathlib import Path
 
-from harness import REPO, WORK
+from harness import REPO, WORK, own_survey
 
-# ../shared beside the clone, or SURVEYBIB_SHARED (as in tests/conftest.py; worktrees need it)
-SHARED = Path(os.environ.get("SURVEYBIB_SHARED") or REPO / ".." / "shared").resolve()
-CORPORA = SHARED / "corpora"
+SHARED = (REPO / ".." / "shared").resolve()
+# SURVEYBIB_CORPORA names the corpora folder (as for the tests' corpus sweep).
+CORPORA = Path(os.environ.get("SURVEYBIB_CORPORA") or SHARED / "corpora")
 TUGBOAT = CORPORA / "large" / "tugboat_beebe_biber-etc.bib"
 ICML2023 = CORPORA / "large" / "icml2023_b-vitamins.bib"
+D2L = CORPORA / "large" / "d2l_d2l-en.bib"
 
 _GENERATOR_VERSION = "1"  # bump when the generated files change, so caches are rebuilt
 _SEED = 20231
@@ -37,6 +38,7 @@ def survey_dir(name: str, bib: Path) -> Path:
     target = path / "survey.bib"
     shutil.copyfile(bib, target)
     target.chmod(0o644)
+    own_survey(path)
     return path
 
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from surveybib.readme.render import Slugger
+from surveybib.readme.anchors import Slugger
 
 EXTENSIONS = ("table", "autolink", "strikethrough", "tagfilter")
 OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_GITHUB_PRE_LANG

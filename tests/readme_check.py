@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from surveybib.readme.render import Slugger
+from surveybib.readme.anchors import Slugger
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")

@@ -59,13 +59,15 @@ def test_build_names_only_the_files_it_wrote(cli: Cli, root: Path) -> None:
     """A rebuild of the same state listed every output as "wrote" though none changed."""
     first = cli("-C", root, "build", "--offline")
     assert first.exit_code == 0, first.output
-    assert first.stderr.splitlines()[-1] == "wrote README.md; 0 errors, 0 warnings"  # init
-    # wrote the issue form as build would
+    assert first.stderr.splitlines()[-1] == \
+        "wrote README.md, site/index.html; 0 errors, 0 warnings"  # init wrote the issue form
+    # as build would; the explorer (`site`, as init configures it) is new
     stamps = {p: p.stat().st_mtime_ns for p in (root / "README.md",
                                                 root / ".github/ISSUE_TEMPLATE/add-paper.yml")}
     again = cli("-C", root, "build", "--offline")
     assert again.stderr.splitlines() == [
-        "up to date: README.md, .github/ISSUE_TEMPLATE/add-paper.yml; 0 errors, 0 warnings"]
+        "up to date: README.md, .github/ISSUE_TEMPLATE/add-paper.yml, site/index.html; "
+        "0 errors, 0 warnings"]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     (root / "notes" / "pandey2021vector.md").write_text("Short.\n", encoding="utf-8")
     (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text(
@@ -73,7 +75,8 @@ def test_build_names_only_the_files_it_wrote(cli: Cli, root: Path) -> None:
         encoding="utf-8")
     edited = cli("-C", root, "build", "--offline")
     assert edited.stderr.splitlines() == [
-        "wrote README.md, .github/ISSUE_TEMPLATE/add-paper.yml; 0 errors, 0 warnings"]
+        "wrote README.md, .github/ISSUE_TEMPLATE/add-paper.yml, site/index.html; "
+        "0 errors, 0 warnings"]
 
 
 def test_a_lost_entry_is_missing_from_the_readme_not_from_the_issue_form(cli: Cli,
@@ -84,11 +87,13 @@ def test_a_lost_entry_is_missing_from_the_readme_not_from_the_issue_form(cli: Cl
     text = bib.read_text(encoding="utf-8")
     bib.write_text(text.replace("  taxonomy  = {大算子},\n}\n", "  taxonomy  = {大算子},\n\n"),
                    encoding="utf-8")
-    for args in (["build"], ["build", "--check"]):
+    # `build --check` never asks for the explorer page (published, not committed)
+    for args, outputs in ((["build"], "README.md, site/index.html"),
+                          (["build", "--check"], "README.md")):
         result = cli("-C", root, *args, "--offline")
         assert result.exit_code == 1
         assert result.stderr.splitlines()[-1] == (
-            "surveybib: 1 entry is missing from README.md: pandey2021vector (survey.bib:22); "
+            f"surveybib: 1 entry is missing from {outputs}: pandey2021vector (survey.bib:22); "
             "fix it (see above) and build again")
 
 

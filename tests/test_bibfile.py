@@ -9,7 +9,8 @@ import re
 import pytest
 from conftest import DATA
 
-from surveybib.bibtex.parse import decode_bib, parse_bib
+from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import BibSource
 from surveybib.errors import BibFileError
 from surveybib.model import ParsedBib, Problem
 
@@ -244,7 +245,7 @@ def test_bibtexparser_parse_failures(name: str) -> None:
 
 def test_utf8_bom_is_dropped() -> None:
     data = codecs.BOM_UTF8 + "@misc{müller, title = {Über}}\n".encode()
-    parsed = parse_bib(decode_bib(data, "survey.bib"))
+    parsed = parse_bib(BibSource.decode(data, "survey.bib").text)
     assert [(e.key, e.line, e.get("title")) for e in parsed.entries] == [("müller", 1, "Über")]
 
 
@@ -270,7 +271,7 @@ def test_crlf_file_parses_like_lf_and_remembers_its_line_ends() -> None:
 def test_emacs_coding_line_names_the_encoding(name: str, key: str, title: str) -> None:
     """8-bit files with `-*- coding: latin-N-unix -*-` (as in biber's t/tdata/encoding*.bib)."""
     data = (DATA / "edge" / "synthetic" / name).read_bytes()
-    parsed = parse_bib(decode_bib(data, name), name)
+    parsed = parse_bib(BibSource.decode(data, name).text, name)
     assert [(e.key, e.get("title")) for e in parsed.entries] == [(key, title)]
     assert parsed.problems == ()
 
@@ -282,7 +283,7 @@ def test_gbk_file_is_a_clear_error() -> None:
     """python-bibtexparser's gbk_test.bib: GBK bytes, no coding line."""
     data = GBK_TEST.read_bytes()
     with pytest.raises(BibFileError) as caught:
-        decode_bib(data, "survey.bib")
+        BibSource.decode(data, "survey.bib")
     message = str(caught.value)
     assert message.startswith("survey.bib:1: not UTF-8")
     assert "--encoding" in message and "\n" not in message
@@ -290,7 +291,7 @@ def test_gbk_file_is_a_clear_error() -> None:
 
 def test_gbk_file_with_its_encoding_named() -> None:
     data = GBK_TEST.read_bytes()
-    parsed = parse_bib(decode_bib(data, "survey.bib", "gbk"))
+    parsed = parse_bib(BibSource.decode(data, "survey.bib", "gbk").text)
     assert [(e.key, e.get("author"), e.get("journal")) for e in parsed.entries] == [
         ("凯撒2013", "凯撒", "测试期刊")]
 
@@ -298,7 +299,7 @@ def test_gbk_file_with_its_encoding_named() -> None:
 def test_non_utf8_error_names_the_line() -> None:
     data = b"@misc{a, title = {ok}}\n\n" + b"@misc{b, title = {caf\xe9}}\n"
     with pytest.raises(BibFileError, match=r"^survey\.bib:3: not UTF-8 \(byte 0xe9 at line 3\)"):
-        decode_bib(data, "survey.bib")
+        BibSource.decode(data, "survey.bib")
 
 
 @pytest.mark.parametrize(
@@ -311,4 +312,4 @@ def test_non_utf8_error_names_the_line() -> None:
 def test_named_encoding_that_does_not_work(encoding: str, message: str) -> None:
     with pytest.raises(BibFileError, match=re.escape(message)):
         data = "@misc{é, title={x}}".encode("utf-8" if "UTF-8" in message else "latin-1")
-        decode_bib(data, "survey.bib", encoding)
+        BibSource.decode(data, "survey.bib", encoding)

@@ -16,7 +16,8 @@ from readme_check import check_readme, row_heading
 
 from surveybib.build import render_at
 from surveybib.config import load_settings
-from surveybib.readme.render import display_title, md_text
+from surveybib.readme.markdown import md_text
+from surveybib.readme.papers import display_title
 from surveybib.survey import load_survey
 
 # As corpora/SOURCES.md counts entries: `@type` lines other than @string/@comment/@preamble.

@@ -10,16 +10,9 @@ import pytest
 
 from surveybib import __version__
 from surveybib.config import is_offline
-from surveybib.net.crossref import (
-    Client,
-    ClientConfig,
-    Failed,
-    Fetched,
-    Outcome,
-    RequestFailed,
-    Unreachable,
-    config_from_env,
-)
+from surveybib.model import Work
+from surveybib.net.fetch import Client, Failed, Outcome
+from surveybib.net.transport import ClientConfig, RequestFailed, Unreachable, config_from_env
 
 MAILTO = "survey@example.org"
 
@@ -47,7 +40,7 @@ def _fetch(client: Client, dois: Sequence[str]) -> dict[str, Outcome]:
 def test_polite_user_agent_and_mailto_parameter(fake_api: Any) -> None:
     with _client(fake_api) as client:
         outcome = client.get_work("10.1145/3448016.3452841")
-    assert isinstance(outcome, Fetched) and outcome.source == "crossref"
+    assert isinstance(outcome, Work) and outcome.source == "crossref"
     seen = fake_api.seen[0]
     assert seen.user_agent == f"surveybib/{__version__} (mailto:{MAILTO})"
     assert seen.query["mailto"] == [MAILTO] and seen.pool == "polite"
@@ -64,7 +57,7 @@ def test_300_dois_in_few_batches_without_a_429(fake_api: Any) -> None:
     dois = fake_api.synthetic(300)
     with _client(fake_api) as client:
         got = _fetch(client, dois)
-    assert all(isinstance(got[d], Fetched) for d in dois)
+    assert all(isinstance(got[d], Work) for d in dois)
     assert fake_api.over_limit == 0 and 429 not in fake_api.statuses()
     assert fake_api.count() <= 3  # filter=doi: lists of ~150 DOIs (URLs under 4,000 chars)
     assert all(len(s.raw_path) + len(fake_api.url) < 4000 for s in fake_api.seen)
@@ -77,7 +70,7 @@ def test_public_pool_limits_are_kept_too(fake_api: Any) -> None:
         fake_api.derive(doi)
     with _client(fake_api, mailto="") as client:
         got = _fetch(client, dois + weird)
-    assert all(isinstance(o, Fetched) for o in got.values()) and len(got) == 16
+    assert all(isinstance(o, Work) for o in got.values()) and len(got) == 16
     assert fake_api.over_limit == 0
     assert fake_api.count("single") == 4 and fake_api.count("list") == 1
 
@@ -92,7 +85,7 @@ def test_client_follows_the_limits_the_server_announces(fake_api: Any) -> None:
         fake_api.derive(doi)
     with _client(fake_api) as client:
         got = _fetch(client, dois)
-    assert all(isinstance(o, Fetched) for o in got.values())
+    assert all(isinstance(o, Work) for o in got.values())
     assert fake_api.over_limit == 0 and fake_api.max_inflight == 1
 
 
@@ -101,10 +94,10 @@ def test_batch_misses_go_singly_then_to_datacite(fake_api: Any) -> None:
             "10.5555/nowhere"]
     with _client(fake_api) as client:
         got = _fetch(client, dois)
-    assert isinstance(got["10.1145/3448016.3452841"], Fetched)
-    assert isinstance(got["10.1101/097196"], Fetched)
+    assert isinstance(got["10.1145/3448016.3452841"], Work)
+    assert isinstance(got["10.1101/097196"], Work)
     lipics = got["10.4230/lipics.tqc.2013.93"]
-    assert isinstance(lipics, Fetched) and lipics.source == "datacite"
+    assert isinstance(lipics, Work) and lipics.source == "datacite"
     assert lipics.record["titles"][0]["title"].startswith("The Minimum Size")
     missing = got["10.5555/nowhere"]
     assert isinstance(missing, Failed) and missing.not_found
@@ -121,7 +114,7 @@ def test_arxiv_dois_go_straight_to_datacite(fake_api: Any) -> None:
                                    creators=[("Xupeng", "Miao")], year=2023)
     with _client(fake_api) as client:
         got = _fetch(client, [doi])
-    assert isinstance(got[doi], Fetched) and got[doi].source == "datacite"  # type: ignore[union-attr]
+    assert isinstance(got[doi], Work) and got[doi].source == "datacite"  # type: ignore[union-attr]
     assert [s.route for s in fake_api.seen] == ["datacite"]
 
 
@@ -138,7 +131,7 @@ def test_a_doi_cannot_change_the_request_path(fake_api: Any, doi: str) -> None:
     fake_api.derive(doi)
     with _client(fake_api) as client:
         outcome = client.get_work(doi)
-    assert isinstance(outcome, Fetched)
+    assert isinstance(outcome, Work)
     seen = fake_api.seen[0]
     assert seen.route == "single" and seen.path == f"/works/{doi}"
     assert set(seen.query) == {"mailto"}
@@ -179,7 +172,7 @@ def test_faults_end_in_a_record_or_a_problem(fake_api: Any, kind: str, times: in
     for doi in dois:
         outcome = got[doi]
         if fetched:
-            assert isinstance(outcome, Fetched), outcome
+            assert isinstance(outcome, Work), outcome
             assert outcome.record["DOI"].lower() == doi
         else:
             assert isinstance(outcome, Failed) and not outcome.not_found, outcome

@@ -10,13 +10,14 @@ import pytest
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 
 from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import BibSource
 from surveybib.enrich import (
     EntryChange,
     FieldChange,
+    additions,
     change_lines,
-    fetch_missing,
+    fetch_pending,
     run_enrich,
-    write_fields,
 )
 from surveybib.metadata.store import (
     MetadataStore,
@@ -26,7 +27,8 @@ from surveybib.metadata.store import (
     stored_findings,
 )
 from surveybib.model import Entry
-from surveybib.net.crossref import Client, ClientConfig
+from surveybib.net.fetch import Client
+from surveybib.net.transport import ClientConfig
 
 # The issue's example entry, verbatim, then others.
 SPECINFER_ENTRY = ("@misc{specinfer, doi = {10.1145/3620666.3651335}, "
@@ -200,16 +202,16 @@ def test_fetch_missing_for_build(fake_api: Any, tmp_path: Path) -> None:
     add_specinfer(fake_api)
     settings = load_settings(tmp_path)
     env = {"SURVEYBIB_CROSSREF_URL": fake_api.url, "SURVEYBIB_DATACITE_URL": fake_api.url}
-    offline = fetch_missing(settings, _entries(), MetadataStore(), offline=True, environ=env)
+    offline = fetch_pending(settings, _entries(), MetadataStore(), offline=True, environ=env)
     assert offline.summary == "offline: 5 entries lack metadata" and fake_api.count() == 0
-    env_offline = fetch_missing(settings, _entries(), MetadataStore(),
+    env_offline = fetch_pending(settings, _entries(), MetadataStore(),
                                 environ={**env, "SURVEYBIB_OFFLINE": "1"})
     assert env_offline.summary == offline.summary and fake_api.count() == 0
-    online = fetch_missing(settings, _entries(), MetadataStore(), environ=env)
+    online = fetch_pending(settings, _entries(), MetadataStore(), environ=env)
     assert online.requests > 0 and len(online.store.works) == 4
     assert online.problems == ()  # not-found is the store's to tell, on every run:
     assert [p.rule for p in stored_findings(_entries(), online.store)] == ["not-found"]
-    again = fetch_missing(settings, _entries(), online.store, environ=env)
+    again = fetch_pending(settings, _entries(), online.store, environ=env)
     assert (again.requests, again.summary) == (0, "")
 
 
@@ -230,6 +232,12 @@ def test_dry_run_lines(fake_api: Any) -> None:
 
 
 # ------------------------------------------------------------------ --write
+
+
+def write_fields(text: str, entries: Sequence[Entry], changes: Sequence[EntryChange]) -> str:
+    """`enrich --write` on a text: the file's bytes after BibSource.insert_fields."""
+    source = BibSource.decode(text.encode(), "survey.bib")
+    return source.insert_fields(entries, additions(changes)).decode()
 
 
 def _change(key: str, *fields: tuple[str, str]) -> EntryChange:

@@ -23,31 +23,25 @@ from pathlib import Path
 import pytest
 from conftest import Cli, corpus_path
 
+from surveybib.bibtex.dates import month_number
+from surveybib.bibtex.names import NAME_FIELDS, bibtex_names
 from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.write import dash_pages, protect_case
 from surveybib.errors import ConfigError, UsageError
 from surveybib.export import (
     DEFAULT_SKIP,
-    NAME_FIELDS,
-    aux_inputs,
-    bibtex_names,
-    bibtex_type,
-    classic_fields,
-    clean_doi,
-    clean_fields,
-    dash_pages,
-    dump_csl_json,
+    ExportOptions,
     export_entries,
-    month_number,
-    parse_aux,
-    protect_case,
     render_configured,
     render_export,
     run_export,
-    select_entries,
-    sort_entries,
     spec_options,
-    to_csl_json,
 )
+from surveybib.export.aux import aux_inputs, parse_aux
+from surveybib.export.bibtex import bibtex_type, classic_fields
+from surveybib.export.csl_json import dump_csl_json, to_csl_json
+from surveybib.export.fields import clean_doi, clean_fields
+from surveybib.export.select import select_entries, sort_entries
 from surveybib.latex import to_unicode, url_from_latex
 from surveybib.model import Entry
 
@@ -353,7 +347,7 @@ def test_markdown_links_are_safe() -> None:
 def test_missing_required_field_is_formatted_as_misc_and_reported() -> None:
     book = Entry("nopub", "book", (("author", "Vapnik, V."), ("title", "Theory"),
                                    ("year", "1974")), "x.bib", 7)
-    result = export_entries([book], "text", style="plain")
+    result = export_entries([book], "text", ExportOptions(style="plain"))
     assert result.text == "[1] V. Vapnik. Theory. 1974.\n"
     assert [str(p) for p in result.problems] == [
         "x.bib:7: nopub: warning: missing publisher in nopub; formatted as @misc"]
@@ -383,7 +377,7 @@ def test_odd_entries_are_all_exported(fmt: str) -> None:
 
 
 def test_an_entry_type_the_style_lacks_is_formatted_as_misc() -> None:
-    result = export_entries([ODD[2]], "text", style="unsrt")
+    result = export_entries([ODD[2]], "text", ExportOptions(style="unsrt"))
     assert result.text == "[1] J. Doe. Unbalanced.\n"
     assert "the style has no @weirdtype; formatted as @misc" in str(result.problems[-1])
 
@@ -507,15 +501,14 @@ def test_bad_options_are_usage_errors(call: dict[str, str], message: str) -> Non
 
 def test_spec_options(tmp_path: Path) -> None:
     assert spec_options({"style": "alpha", "keep": "abstract, file", "keys": ["a", "b"],
-                         "unicode": True}) == {
-        "style": "alpha", "keep": frozenset({"abstract", "file"}), "keys": ["a", "b"],
-        "unicode": True}
+                         "unicode": True}) == ExportOptions(
+        style="alpha", keep=frozenset({"abstract", "file"}), keys=("a", "b"), unicode=True)
     (tmp_path / "styles").mkdir()
     (tmp_path / "styles" / "mine.csl").write_text("<style/>")
-    assert spec_options({"csl": "styles/mine.csl"}, root=tmp_path) == {
-        "csl": str(tmp_path / "styles" / "mine.csl")}
-    assert spec_options({"csl": "surveybib-numeric"}, root=tmp_path) == {
-        "csl": "surveybib-numeric"}
+    assert spec_options({"csl": "styles/mine.csl"}, root=tmp_path) == ExportOptions(
+        csl=str(tmp_path / "styles" / "mine.csl"))
+    assert spec_options({"csl": "surveybib-numeric"}, root=tmp_path) == ExportOptions(
+        csl="surveybib-numeric")
     with pytest.raises(ConfigError, match="unknown option 'colour'"):
         spec_options({"colour": "red"})
     with pytest.raises(ConfigError, match="'unicode' must be true or false"):
@@ -551,7 +544,8 @@ exports = [
 
 def test_run_export_strips_the_grouping_field() -> None:
     entries = [Entry("a", "misc", (("title", "T"), ("topic", "X")))]
-    result, unknown = run_export(entries, "bibtex", keys=["a", "b"], group_by="topic")
+    options = ExportOptions(keys=("a", "b"), group_by="topic")
+    result, unknown = run_export(entries, "bibtex", options)
     assert "topic" not in result.text and unknown == ("b",)
 
 

@@ -22,7 +22,8 @@ from readme_check import check_readme
 
 from surveybib.readme import mermaid
 from surveybib.readme.contributors import contributors, split_readers
-from surveybib.readme.render import Category, Paper
+from surveybib.readme.papers import Paper
+from surveybib.readme.taxonomy import Category
 
 REPO = TESTS.parent
 HOSTILE = [
@@ -93,6 +94,22 @@ def test_a_small_survey_shows_its_papers_as_leaves() -> None:
     labels = [_decode(re.search(r'"(.*)"', n).group(1)) for n in _nodes(figure)]  # type: ignore[union-attr]
     assert labels == ["Survey", "Category 0 (3)", "Paper 0-0", "Paper 0-1", "Paper 0-2",
                       "Category 1 (3)", "Paper 1-0", "Paper 1-1", "Paper 1-2"]
+
+
+def test_the_title_is_whole_and_a_long_category_keeps_its_count() -> None:
+    """The root is the survey's title (this repository's, 33 characters, used to lose its
+    last word); a category's name is whole (this repository's "Retrieval-Augmented
+    Generation" used to lose its count), and a very long one is cut before its count."""
+    tree = _tree(2, 1)
+    tree[0].name = "Retrieval-Augmented Generation"
+    tree[1].name = "Retrieval-Augmented Generation with Tools, Agents and Long Context"
+    labels = [_decode(re.search(r'"(.*)"', n).group(1))  # type: ignore[union-attr]
+              for n in _nodes(mermaid.taxonomy_mindmap("Survey on Efficient LLM Inference",
+                                                       tree))]
+    assert labels[0] == "Survey on Efficient LLM Inference"
+    assert labels[1] == "Retrieval-Augmented Generation (1)"
+    assert labels[3] == "Retrieval-Augmented Generation with Tools,… (1)"
+    assert _decode(mermaid.label("x " * 100, mermaid.TITLE_CHARS)).endswith("…")
 
 
 def test_a_crowded_category_counts_the_rest() -> None:
@@ -212,7 +229,7 @@ def test_hostile_names_reach_the_readme_as_inert_labels(tmp_path: Path, cli: Cli
     readme = _build(cli, tmp_path)
     blocks = mermaid_blocks(readme)
     assert len(blocks) == 2 and blocks[0].startswith("mindmap\n")
-    assert blocks[1].startswith("xychart-beta\n")
+    assert "\nxychart-beta\n" in blocks[1]
     shown = _decode(blocks[0])
     for name in _categories():
         assert f'n["{name[:15]}' in shown
@@ -306,6 +323,17 @@ def test_hostile_labels_draw_as_text(draw: Any, tmp_path: Path, cli: Cli) -> Non
         assert " ".join(name.split())[:20] in text
 
 
+def test_the_year_bars_are_drawn_in_a_colour_that_shows(browser: Any, draw: Any) -> None:
+    """Mermaid's default bar colour (#ECECFF) hardly shows on GitHub's white page: the
+    chart's front matter sets one, and Mermaid 11 draws the bars in it."""
+    chart = mermaid.year_chart([2020, 2021, 2021])
+    assert chart is not None and draw(chart)["ok"]
+    fills = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#out svg rect'),"
+        "                  (r) => r.getAttribute('fill'))")
+    assert fills.count("#3b82f6") == 2  # one bar a year
+
+
 def test_the_largest_figures_still_draw(draw: Any) -> None:
     figure = mermaid.taxonomy_mindmap("Survey", _tree(20_000, 1))
     result = draw(figure)
@@ -334,3 +362,20 @@ def test_a_users_template_overrides_and_drops_the_diagram_blocks(cli: Cli, tmp_p
     assert "## Papers per year" not in readme and "## Contributors" not in readme
     assert [b.split("\n", 1)[0] for b in mermaid_blocks(readme)] == ["mindmap"]
     assert _build(cli, tmp_path) == readme  # the marker is the renderer's: rebuilds keep working
+
+
+def test_the_docs_example_of_changing_the_blocks_builds(cli: Cli, tmp_path: Path) -> None:
+    """docs/usage.md's template that renames the year chart's section and turns the
+    contributors into a table, as a user would copy it."""
+    usage = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"To change one, override its block.*?````jinja\n(.*?)````",
+                            usage, re.S)
+    _survey(tmp_path, "@article{a, title = {GPTQ: x}, year = {2020}, taxonomy = {T}, "
+            "reader = {Doe | Jane}}\n", ["T"])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "README.md.j2").write_text(example, encoding="utf-8")
+    readme = _build(cli, tmp_path)
+    assert "## Papers by year\n\n```mermaid\n---\n" in readme
+    assert "| reader | papers read | notes |\n|---|---|---|\n| Doe \\| Jane | 1 | 0 |\n" in readme
+    assert [b.split("\n", 1)[0] for b in mermaid_blocks(readme)] == ["mindmap", "---"]
+    check_readme(readme, papers=1)

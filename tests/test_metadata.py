@@ -14,7 +14,6 @@ from surveybib.metadata.match import Candidate, query_for
 from surveybib.metadata.store import (
     MetadataStore,
     SearchResult,
-    StoredWork,
     load_store,
     merge_entries,
     merge_entry,
@@ -22,9 +21,9 @@ from surveybib.metadata.store import (
     save_store,
     store_from_json,
     store_to_json,
-    trim_record,
+    trimmed,
 )
-from surveybib.model import Entry
+from surveybib.model import Entry, Work
 
 
 def _message(name: str) -> dict[str, Any]:
@@ -36,7 +35,8 @@ def _store(*names: str, **extra: Any) -> MetadataStore:
     works = {}
     for name in names:
         message = _message(name)
-        works[message["DOI"].lower()] = StoredWork("crossref", trim_record("crossref", message))
+        doi = message["DOI"].lower()
+        works[doi] = trimmed(Work(doi, "crossref", message))
     return MetadataStore(works, **extra)
 
 
@@ -47,11 +47,11 @@ def _entry(key: str = "k", type: str = "misc", line: int = 3, **fields: str) -> 
 def test_trim_drops_large_arrays() -> None:
     message = _message("10.1145_3184558.3186235")
     assert {"reference", "license"} <= message.keys()
-    trimmed = trim_record("crossref", message)
-    assert not {"reference", "license", "link", "assertion"} & trimmed.keys()
-    assert trimmed["title"] == message["title"]
+    kept = trimmed(Work("10.1145/3184558.3186235", "crossref", message)).record
+    assert not {"reference", "license", "link", "assertion"} & kept.keys()
+    assert kept["title"] == message["title"]
     datacite = {"doi": "10.4230/x", "xml": "PD94bWwg...", "titles": []}
-    assert "xml" not in trim_record("datacite", datacite)
+    assert "xml" not in trimmed(Work("10.4230/x", "datacite", datacite)).record
 
 
 def test_store_json_is_deterministic_and_round_trips() -> None:

@@ -591,7 +591,8 @@ def test_the_docs_list_every_variable_filter_and_function_a_template_sees(
 def test_the_docs_name_every_attribute_of_a_paper_and_a_category() -> None:
     import dataclasses
 
-    from surveybib.readme.render import Category, Paper
+    from surveybib.readme.papers import Paper
+    from surveybib.readme.taxonomy import Category
 
     text = " ".join(TEMPLATES_DOC.split())
     paper_text = text[text.index("A paper `p` has"):text.index("A category `c`")]

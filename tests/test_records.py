@@ -10,12 +10,12 @@ import pytest
 from conftest import DATA
 
 from surveybib.metadata.records import (
+    acronym_venue,
     crossref_date,
     format_pages,
     map_crossref,
     map_datacite,
     plain_text,
-    short_venue,
 )
 
 
@@ -275,7 +275,7 @@ def test_pages_and_article_number() -> None:
      ("MLSys", "MLSys"), ("EuroSys ’23", "EuroSys"), ("SC '22", "SC"), ("SOSP'23", "SOSP")],
 )
 def test_short_venue(acronym: str, venue: str) -> None:
-    assert short_venue(acronym) == venue
+    assert acronym_venue(acronym) == venue
 
 
 def test_plain_text_double_encoded_entity() -> None:

@@ -15,13 +15,9 @@ from readme_check import check_readme, plain_text, row_heading
 from surveybib.bibtex.parse import parse_bib
 from surveybib.build import render_at
 from surveybib.model import Note, Problem
-from surveybib.readme.render import (
-    Slugger,
-    display_title,
-    make_environment,
-    paper_url,
-    render_readme,
-)
+from surveybib.readme.anchors import Slugger
+from surveybib.readme.papers import display_title, paper_url
+from surveybib.readme.render import make_environment, render_readme
 
 P = pytest.param
 REPO = TESTS.parent
@@ -64,6 +60,22 @@ def test_github_slug_case(index: int) -> None:
     """Flet/github-slugger's fixtures, captured from GitHub, in order through ONE slugger
     (so `alpha`, `alpha` gives `alpha-1`, as on one page)."""
     assert _slugs_through_one_slugger()[index] == SLUG_CASES[index]["expected"]
+
+
+def test_anchors_keep_the_characters_the_regex_package_keeps() -> None:
+    """Beyond ASCII the slugger reads this Python's Unicode tables (no `regex` import for
+    a build); for every character those tables know it keeps what the `regex` package's
+    \\p{Alphabetic}\\p{Mark}\\p{Nd}\\p{Pc} keeps, and it asks `regex` for the others."""
+    import unicodedata
+
+    import regex
+
+    known = "".join(chr(c) for c in range(0x80, 0x110000)
+                    if unicodedata.category(chr(c)) not in ("Cn", "Cs"))
+    dropped = regex.compile(r"[^\p{Alphabetic}\p{Mark}\p{Nd}\p{Pc}\- ]", regex.V1)
+    assert Slugger().slug(known) == dropped.sub("", known.lower()).replace(" ", "-")
+    unassigned = "\U000105c0x y"  # a Todhri letter (Unicode 16): newer than these tables
+    assert Slugger().slug(unassigned) == dropped.sub("", unassigned).replace(" ", "-")
 
 
 # ---------------------------------------------------------------- rendering a bib text

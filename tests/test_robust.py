@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from surveybib.bibtex.parse import parse_bib
 from surveybib.config import load_settings
-from surveybib.readme import render
+from surveybib.readme import markdown, papers, render
+from surveybib.readme.anchors import Slugger, heading_plain_text
 from surveybib.survey import load_survey
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -66,10 +67,10 @@ def test_every_corpus_file_builds_and_checks_and_loses_nothing(tmp_path: Path, n
     assert "stale-output" not in {f["rule"] for f in findings}
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     survey = load_survey(load_settings(tmp_path), encoding=options[1] if options else None)
-    shown = {e.key for e in survey.entries if render.md_text(render.display_title(e)) in readme}
+    shown = {e.key for e in survey.entries if markdown.md_text(papers.display_title(e)) in readme}
     named = {f["key"] for f in findings if f["key"]}
     lines = {f["line"] for f in findings if f["line"]}
-    text = survey.bib_text
+    text = survey.source.text
     lost = []
     for match in ENTRY_START.finditer(text):
         if match.group(1).lower() in ("string", "comment", "preamble"):
@@ -148,7 +149,7 @@ def test_any_titles_give_resolving_links_and_four_column_rows(titles: list[str])
 
 
 def assert_links_resolve(readme: str) -> None:
-    slugger = render.Slugger()
+    slugger = Slugger()
     anchors = set()
     fence = False
     for line in readme.splitlines():
@@ -156,7 +157,7 @@ def assert_links_resolve(readme: str) -> None:
             fence = not fence
         match = re.match(r"^(#{1,6}) (.*)$", line)
         if match and not fence:
-            anchors.add(slugger.slug(render.heading_plain_text(match.group(2))))
+            anchors.add(slugger.slug(heading_plain_text(match.group(2))))
     targets = re.findall(r"\]\(#([^)]*)\)", readme)
     assert targets
     assert set(targets) <= anchors

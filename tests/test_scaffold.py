@@ -19,9 +19,10 @@ from surveybib.cli import main
 from surveybib.config import load_settings
 from surveybib.files import write_new_atomic
 from surveybib.issueform import FORM_PATH
-from surveybib.scaffold import (
+from surveybib.scaffold.files import (
     ADD_WORKFLOW,
     CHECK_WORKFLOW,
+    PAGES_WORKFLOW,
     default_spec,
     github_files,
     origin_note,
@@ -29,7 +30,7 @@ from surveybib.scaffold import (
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_FILES = ["pyproject.toml", "survey.bib", "notes/.gitkeep", "INTRO.md", "Makefile",
-             ".gitignore", CHECK_WORKFLOW, ADD_WORKFLOW, FORM_PATH]
+             ".gitignore", CHECK_WORKFLOW, ADD_WORKFLOW, PAGES_WORKFLOW, FORM_PATH]
 
 
 def run(*args: str, cwd: Path | None = None) -> Result:
@@ -49,11 +50,11 @@ def test_init_makes_a_survey_that_builds_and_checks(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     root = tmp_path / "llm"
     assert files_under(root) == sorted(NEW_FILES)
-    assert [line.split()[1] for line in result.stderr.splitlines()[:9]] == NEW_FILES
+    assert [line.split()[1] for line in result.stderr.splitlines()[:10]] == NEW_FILES
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert config == {"tool": {"surveybib": {
         "title": "Efficient LLMs", "taxonomy": ["Quantization", "Dynamic Inference"],
-        "issue_form": True}}}  # no [project]: a survey is not a Python package
+        "issue_form": True, "site": "site"}}}  # no [project]: a survey is no Python package
     bib = parse_bib((root / "survey.bib").read_text(encoding="utf-8"), "survey.bib")
     assert (bib.entries, bib.problems) == ((), ())  # the example is only a comment
     assert "surveybib add 10.1145/3620666.3651335 --taxonomy Quantization" in \
@@ -61,6 +62,8 @@ def test_init_makes_a_survey_that_builds_and_checks(tmp_path: Path) -> None:
     assert f"SURVEYBIB_SPEC ?= surveybib=={__version__}\n" in \
         (root / "Makefile").read_text(encoding="utf-8")
     assert run("build", cwd=root).exit_code == 0
+    assert (root / "site" / "index.html").is_file()  # the explorer, which git ignores
+    assert "/site/\n" in (root / ".gitignore").read_text(encoding="utf-8")
     checked = run("check", cwd=root)
     assert checked.exit_code == 0, checked.output
     assert "0 finding(s)" in checked.stderr
@@ -214,7 +217,7 @@ def test_here_starts_a_survey_in_a_repository_github_made(tmp_path: Path) -> Non
     assert "updated .gitignore\n" in result.stderr
     ignore = (tmp_path / ".gitignore").read_text(encoding="utf-8")
     assert ignore.startswith(GITHUB_GITIGNORE)  # theirs, byte for byte, then ours
-    assert ignore[len(GITHUB_GITIGNORE):] == "\n# surveybib\n.venv/\n*.tmp\n"
+    assert ignore[len(GITHUB_GITIGNORE):] == "\n# surveybib\n.venv/\n*.tmp\n/site/\n"
     assert "README.md exists and was not written by surveybib" in result.stderr
     assert load_settings(tmp_path).taxonomy == ("A",)
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# reading-group\n"
@@ -227,11 +230,11 @@ def test_here_starts_a_survey_in_a_repository_github_made(tmp_path: Path) -> Non
 
 def test_here_leaves_a_gitignore_that_has_our_lines(tmp_path: Path) -> None:
     (tmp_path / "survey.bib").write_text(EXISTING_BIB, encoding="utf-8")
-    (tmp_path / ".gitignore").write_text("/.venv\n__pycache__\n*.tmp\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("/.venv\n__pycache__\n*.tmp\nsite\n", encoding="utf-8")
     result = run("init", "--here", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / ".gitignore").read_text(encoding="utf-8") == \
-        "/.venv\n__pycache__\n*.tmp\n"
+        "/.venv\n__pycache__\n*.tmp\nsite\n"
     assert ".gitignore" in result.stderr.split("kept (they exist): ")[1]
 
 
@@ -260,11 +263,11 @@ def test_update_gives_the_makefile_the_workflows_spec(tmp_path: Path) -> None:
     after = (tmp_path / "Makefile").read_text(encoding="utf-8")
     assert after == before.replace(f"SURVEYBIB_SPEC ?= surveybib=={__version__}\n",
                                    f"SURVEYBIB_SPEC ?= {wheel}\n")
-    for workflow in (ADD_WORKFLOW, CHECK_WORKFLOW):
+    for workflow in (ADD_WORKFLOW, CHECK_WORKFLOW, PAGES_WORKFLOW):
         assert f'SURVEYBIB_SPEC: "{wheel}"' in (tmp_path / workflow).read_text("utf-8")
     again = run("init", "--here", "--update", "--spec", wheel, cwd=tmp_path)
     assert "updated" not in again.stderr  # nothing to change any more
-    assert f"{ADD_WORKFLOW}, {FORM_PATH}\n" in again.stderr  # named as kept instead
+    assert f"{ADD_WORKFLOW}, {PAGES_WORKFLOW}, {FORM_PATH}\n" in again.stderr  # kept
 
 
 @pytest.mark.parametrize(("origin", "spec", "note"), [

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fakescholar import FakeScholar, fake_scholar, hf_paper, s2_paper  # noqa: F401
 
-from surveybib.net.crossref import Unreachable
 from surveybib.net.hfpapers import CodeLinks, HFConfig, HFMissed, HFPapers, hf_config
 from surveybib.net.ratelimit import WindowLimiter
 from surveybib.net.semanticscholar import (
@@ -23,6 +22,7 @@ from surveybib.net.semanticscholar import (
     Unknown,
     s2_config,
 )
+from surveybib.net.transport import Unreachable
 
 FIELDS = (*UPGRADE_FIELDS, *COUNT_FIELDS)
 
@@ -227,7 +227,7 @@ def test_hugging_face_follows_its_announced_window(s2: FakeScholar) -> None:
         client.get_paper("2399.00001")
         # "fixed window";"api";q=500;w=300 -> 425 (SAFETY) starts per 300 s
         assert client.limiter._count == 425 and client.limiter._window == 300.0
-        client._follow({"RateLimit": '"api";r=0;t=42'})
+        client.update("single", {"RateLimit": '"api";r=0;t=42'})
         assert client.limiter._paused_until > 0
 
 

@@ -9,20 +9,19 @@ import hashlib
 import html.parser
 import json
 import re
-import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import Result
 from conftest import Cli
 from synthetic import hostile_survey, write_synthetic_survey
 
 from surveybib.config import load_settings
 from surveybib.site import site_data
+from surveybib.site.links import NoteLinks
 from surveybib.site.markup import render_note
 from surveybib.survey import load_survey
 
@@ -241,6 +240,15 @@ def test_a_paper_shows_its_authors_venue_year_links_reader_and_note(tmp_path: Pa
     assert next(p for p in data.papers if p.key == "lin2024awq").note_html == ""
 
 
+def test_math_in_a_title_is_shown_as_text(cli: Cli, tmp_path: Path) -> None:
+    """The page draws no TeX: `$O(n^2)$` in this repository's survey showed as written."""
+    _, text = write_site(cli, TESTS.parent, tmp_path / "out")
+    page = Page(text)
+    titles = [page.text_of(e) for e in page.elements if e.tag == "h3"]
+    assert "Self-attention Does Not Need O(n²) Memory" in titles
+    assert not [t for t in titles if "$" in t or "\\" in t]
+
+
 def test_each_papers_bibtex_is_the_clean_export_of_that_paper(cli: Cli, tmp_path: Path) -> None:
     root = survey(tmp_path)
     _, text = write_site(cli, root, tmp_path / "out")
@@ -299,7 +307,7 @@ def test_note_markdown(markdown: str, expected: str) -> None:
     pytest.param('<form action="https://evil.example"><button>go</button></form>', id="form"),
 ])
 def test_note_html_that_could_run_or_fetch_is_removed(markdown: str) -> None:
-    html_text = render_note(markdown)
+    html_text = render_note(markdown, NoteLinks().resolve)  # a page outside the survey
     page = Page(f"<div>{html_text}</div>")
     for element in page.elements:
         assert element.tag not in ("script", "img", "svg", "iframe", "style", "meta", "form")
@@ -308,6 +316,129 @@ def test_note_html_that_could_run_or_fetch_is_removed(markdown: str) -> None:
         href = element.attrs.get("href", "")
         assert not href or re.match(r"^(https?:|mailto:|#)", href), href
         assert "evil.example" not in " ".join(element.attrs.values())
+
+
+@pytest.mark.parametrize("links", [
+    pytest.param(NoteLinks(), id="dropped"),
+    pytest.param(NoteLinks(files_url="https://github.com/o/r/blob/main/"), id="files-url"),
+    pytest.param(NoteLinks(page_folder="site"), id="beside-the-page"),
+])
+@pytest.mark.parametrize("markdown", [
+    pytest.param("""<img src='a.png#" onerror="window.x=1' alt=x>""", id="img-fragment-quote"),
+    pytest.param("""<a href='a.pdf?" onclick="window.x=1'>a</a>""", id="a-query-quote"),
+    pytest.param('[a](<a.png#"onclick=window.x=1>)', id="markdown-fragment-quote"),
+    pytest.param("""<img src="x.png" alt='"><script>window.x=1</script>'>""", id="img-alt"),
+    pytest.param("""<img src="javascript:window.x=1" alt="j">""", id="img-javascript"),
+    pytest.param("![d](data:image/svg+xml,<svg onload=window.x=1>)", id="markdown-data-image"),
+    pytest.param("[n](x.md#</a><script>window.x=1</script>)", id="link-breakout"),
+])
+def test_a_rewritten_target_stays_one_inert_attribute(markdown: str, links: NoteLinks) -> None:
+    """What the resolver returns is not checked again by the sanitiser: a quote, a tag or
+    a scheme in a note's target must still end up inside one href."""
+    page = Page(f"<div>{render_note(markdown, links.resolve)}</div>")
+    for element in page.elements:
+        assert element.tag in ("div", "p", "a"), element
+        assert set(element.attrs) <= {"href", "rel"}, element
+        href = element.attrs.get("href", "")
+        assert not re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or \
+            re.match(r"^https://github\.com/o/r/blob/main/", href), href
+
+
+# ---------------------------------------------------------------- a note's relative links
+
+LINKED_NOTE = """\
+Tiling, as in ![the tiling figure](figures/tiling.png) and <img src="figures/io.png" alt="IO">.
+Compare [SpecInfer](miao2024specinfer.md#key-idea) and [the usage](/docs/usage.md);
+the [exports](../exports/survey.bib), [elsewhere](../../secret.txt) and [a heading](#tiling).
+"""
+
+
+def _linked_survey(tmp_path: Path) -> Path:
+    root = survey(tmp_path)
+    (root / "notes" / "dao2022flash.md").write_text(LINKED_NOTE, encoding="utf-8")
+    (root / "notes" / "figures").mkdir()
+    (root / "notes" / "figures" / "tiling.png").write_bytes(b"png")
+    return root
+
+
+def _note_links(text: str, key: str = "dao2022flash") -> list[tuple[str, str | None]]:
+    """(text, href) of each link in KEY's note on the page."""
+    page = Page(text)
+    start = next(i for i, e in enumerate(page.elements) if e.attrs.get("id") == f"paper-{key}")
+    body = next(i for i in range(start, len(page.elements))
+                if page.elements[i].attrs.get("class") == "note-body")
+    end = next(i for i in range(body, len(page.elements)) if page.elements[i].tag == "details"
+               and page.elements[i].attrs.get("class") == "bib")
+    return [(page.text_of(e), e.attrs.get("href")) for e in page.elements[body:end]
+            if e.tag == "a"]
+
+
+def test_a_notes_links_go_to_the_repositorys_files_on_the_published_page(
+        cli: Cli, tmp_path: Path) -> None:
+    """As the Pages workflow builds it: relative targets resolve to the repository's files
+    at --files-url (a 404 on Pages when left as written), a note's link to another
+    paper's note to that paper on the page, images (markdown or <img>) become links."""
+    root = _linked_survey(tmp_path)
+    result = cli("-C", root, "site", "-o", tmp_path / "_site",
+                 "--files-url", "https://github.com/o/r/blob/0a1b")
+    assert result.exit_code == 0, result.output
+    blob = "https://github.com/o/r/blob/0a1b/"
+    assert _note_links((tmp_path / "_site" / "index.html").read_text(encoding="utf-8")) == [
+        ("the tiling figure", blob + "notes/figures/tiling.png"),
+        ("IO", blob + "notes/figures/io.png"),
+        ("SpecInfer", "#paper-miao2024specinfer"),
+        ("the usage", blob + "docs/usage.md"),
+        ("exports", blob + "exports/survey.bib"),
+        ("elsewhere", None), ("a heading", "#tiling")]
+    assert result.stderr.count("warning: ") == 1
+    page = Page((tmp_path / "_site" / "index.html").read_text(encoding="utf-8"))
+    footer = next(i for i, e in enumerate(page.elements) if e.tag == "footer")
+    # the published page leads its readers back to the repository
+    assert [(e.attrs["href"], page.text_of(e)) for e in page.elements[footer:]
+            if e.tag == "a"] == [(blob + "survey.bib", "survey.bib"),
+                                 (blob + "notes/", "the reading notes")]
+    assert ("notes/dao2022flash.md: dao2022flash: warning: link to '../../secret.txt' left "
+            "out of the explorer page: it points outside the repository") in result.stderr
+
+
+def test_a_page_written_in_the_survey_links_the_files_beside_it(cli: Cli,
+                                                                tmp_path: Path) -> None:
+    """`build` and `surveybib site` write site/index.html for a local look: a relative
+    target goes to the file itself, from the page's folder."""
+    root = _linked_survey(tmp_path)
+    result = cli("-C", root, "site")
+    assert result.exit_code == 0, result.output
+    links = dict(_note_links((root / "site" / "index.html").read_text(encoding="utf-8")))
+    assert links["the tiling figure"] == "../notes/figures/tiling.png"
+    assert (root / "site" / "../notes/figures/tiling.png").resolve().is_file()
+    assert links["the usage"] == "../docs/usage.md" and links["elsewhere"] is None
+
+
+def test_a_page_written_elsewhere_without_the_files_url_drops_them_and_says_so(
+        cli: Cli, tmp_path: Path) -> None:
+    root = _linked_survey(tmp_path)
+    result = cli("-C", root, "site", "-o", tmp_path / "elsewhere")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "elsewhere" / "index.html").read_text(encoding="utf-8")
+    assert dict(_note_links(text)) == {"SpecInfer": "#paper-miao2024specinfer",
+                                       "the usage": None, "exports": None,
+                                       "elsewhere": None, "a heading": "#tiling"}
+    assert "Tiling, as in the tiling figure and IO." in text  # an image keeps its alt text
+    warned = [line for line in result.stderr.splitlines() if "warning: " in line]
+    assert len(warned) == 5
+    assert ("notes/dao2022flash.md: dao2022flash: warning: link to 'figures/tiling.png' left "
+            "out of the explorer page: it is a file of the repository, and the page is written "
+            "outside it; give `surveybib site --files-url URL` (e.g. "
+            "https://github.com/OWNER/REPO/blob/main/)") in warned
+
+
+@pytest.mark.parametrize("url", ["github.com/o/r", "javascript:alert(1)//", "ftp://x/y",
+                                 'https://x/"><script>'])
+def test_files_url_must_be_an_http_address(cli: Cli, tmp_path: Path, url: str) -> None:
+    result = cli("-C", survey(tmp_path), "site", "--files-url", url)
+    assert result.exit_code == 2
+    assert "--files-url" in result.stderr and "https://github.com/OWNER/REPO/blob/main/" in \
+        result.stderr
 
 
 # ---------------------------------------------------------------- safe and self-contained
@@ -417,22 +548,6 @@ def test_a_broken_site_template_is_named(cli: Cli, tmp_path: Path) -> None:
     result = cli("-C", root, "site")
     assert result.exit_code == 1
     assert "templates/site-paper.html.j2:1: template syntax error" in result.stderr
-
-
-def test_the_pages_workflow_builds_the_site_this_way(cli: Cli, tmp_path: Path) -> None:
-    workflow = (TESTS.parent / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
-    (command,) = re.findall(r"^\s+run: (surveybib .*)$", workflow, re.M)
-    args = shlex.split(command)[1:]
-    assert args[-2:] == ["-o", "_site"] and "path: _site" in workflow
-    result = cli("-C", TESTS.parent, *args[:-1], tmp_path / "_site")
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "_site" / "index.html").is_file()
-    jobs = yaml.safe_load(workflow)["jobs"]
-    assert yaml.safe_load(workflow)["permissions"] == {}  # each job asks for its own
-    assert jobs["build"]["permissions"] == {"contents": "read"}
-    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
-    uses = [step.get("uses", "").split("@")[0] for job in jobs.values() for step in job["steps"]]
-    assert "actions/upload-pages-artifact" in uses and uses[-1] == "actions/deploy-pages"
 
 
 def test_citation_counts_and_code_links_come_from_the_store(cli: Cli, tmp_path: Path) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from chromium import node_module
@@ -458,6 +459,55 @@ def test_a_category_link_of_the_plain_page_filters_by_it(explorer: Explorer) -> 
     explorer.shows(State(taxonomy=frozenset({category.name})))
 
 
+def test_a_notes_link_to_another_papers_note_shows_that_paper(chromium: Any, serve: Any,
+                                                               tmp_path: Path) -> None:
+    """`[SpecInfer](miao2024specinfer.md)` in a note: on the page, that paper, even when
+    the filters hide it."""
+    root = Path(shutil.copytree(REPO / "tests" / "data" / "taxonomy", tmp_path / "survey"))
+    (root / "notes" / "dao2022flash.md").write_text(
+        "Compare [SpecInfer](miao2024specinfer.md).\n", encoding="utf-8")
+    explorer = explorer_for(chromium, serve, root, tmp_path / "site")
+    explorer.open("#q=flash")
+    assert explorer.read()["visible"] == ["paper-dao2022flash"]
+    explorer.click('[id="paper-dao2022flash"] details.note > summary')
+    explorer.click('[id="paper-dao2022flash"] .note-body a')
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(chromium, 10).until(lambda b: "paper-miao2024specinfer" in
+                                      explorer.read()["visible"])
+    focused = chromium.execute_script("return document.activeElement.closest('li').id")
+    assert focused == "paper-miao2024specinfer"
+    assert explorer.probe() == {"violations": [], "errors": []}
+
+
+@pytest.mark.parametrize("explorer", [OWN], indirect=True)
+def test_on_a_narrow_screen_the_papers_come_before_the_facets(explorer: Explorer) -> None:
+    """On a phone the facets (some 40 boxes for our survey) stood between the search box
+    and the first paper: they fold under "Filters", which says how many are in use."""
+    browser = explorer.browser
+    browser.set_window_size(400, 900)
+    try:
+        category = explorer.reference.data.categories[2].name
+        explorer.open("#" + urlencode([("taxonomy", category), ("notes", "1")]))
+        state = State(taxonomy=frozenset({category}), notes=True)
+        explorer.shows(state)
+        summary = browser.find_element("css selector", "#facets > summary")
+        assert summary.text == "Filters (2 in use)"
+        assert not browser.find_element("id", "facet-taxonomy").is_displayed()
+        first = browser.find_element("css selector", "#results > li.paper h3")
+        assert browser.execute_script(
+            "return arguments[0].getBoundingClientRect().bottom < innerHeight", first)
+        explorer.click("#facets > summary")
+        explorer.tick("notes", "1")
+        explorer.shows(replace(state, notes=False))
+        assert summary.text == "Filters (1 in use)"
+        browser.set_window_size(1280, 900)  # wide again: beside the papers, always open
+        assert browser.find_element("id", "facet-taxonomy").is_displayed()
+        assert not summary.is_displayed()
+    finally:
+        browser.set_window_size(1280, 900)
+
+
 # ---------------------------------------------------------------- the keyboard
 
 
@@ -633,6 +683,39 @@ def test_escaping_alone_stops_them_and_the_probe_would_see_a_run(chromium: Any, 
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(chromium, 10).until(lambda b: _pwned(b) == "title")
+
+
+def test_the_csp_alone_stops_them_in_the_browser(chromium: Any, serve: Any,
+                                                tmp_path: Path) -> None:
+    """The other half of the control above: with the escaping undone, the page's own
+    Content-Security-Policy still stops the inline handler, the inline script and the
+    script from another origin, and reports each (the policy's text alone, checked in
+    test_site.py, does not show that Chromium applies it from where it sits)."""
+    root = hostile_survey(tmp_path / "evil")
+    build_site(root, tmp_path / "site")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "evil.js").write_text("top.pwned = 'other-origin';\n", encoding="utf-8")
+    evil_js = serve(other) + "evil.js"
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    raw = page.replace("&lt;img src=x onerror=&#34;top.pwned=&#39;title&#39;&#34;&gt;",
+                       """<img src=x onerror="top.pwned='title'">""")
+    raw = raw.replace("<footer", "<script>top.pwned='inline'</script>"
+                      f'<script src="{evil_js}"></script><footer')
+    assert raw.count("top.pwned") == page.count("top.pwned") + 1  # the title, unescaped
+    (tmp_path / "site" / "index.html").write_text(raw, encoding="utf-8")
+    url = serve(tmp_path / "site") + "index.html"
+    chromium.get("about:blank")
+    chromium.get(url)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(chromium, 10)
+    wait.until(lambda b: len(b.execute_script("return window.__probe.violations")) >= 4)
+    assert _pwned(chromium) is None
+    violations = " ".join(chromium.execute_script("return window.__probe.violations"))
+    for directive in ("script-src-attr", "script-src-elem", "img-src"):
+        assert directive in violations, violations
+    assert evil_js in violations
 
 
 # ---------------------------------------------------------------- accessibility and no script

@@ -12,11 +12,12 @@ import pytest
 from fakescholar import s2_paper
 
 from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import field_spans
 from surveybib.identifiers import arxiv_only
 from surveybib.metadata.match import name_keys, titles_agree
 from surveybib.metadata.published import published_version, trim_s2
 from surveybib.metadata.store import MetadataStore
-from surveybib.upgrade import Upgrade, apply_upgrades, field_spans, plan_upgrades, review
+from surveybib.upgrade import Upgrade, apply_upgrades, plan_upgrades, review
 
 VASWANI = ["Ashish Vaswani", "Noam M. Shazeer", "Niki Parmar", "Jakob Uszkoreit",
            "Llion Jones", "Aidan N. Gomez", "Lukasz Kaiser", "Illia Polosukhin"]

@@ -285,7 +285,7 @@ def test_an_unknown_column_is_a_config_error(survey: Path, cli: Cli) -> None:
         config.write('columns = ["citation"]\n')
     result = cli("build", "--offline")
     assert result.exit_code == 1
-    assert "columns: unknown column 'citation' (did you mean 'citations'?)" in result.stderr
+    assert "columns: unknown column 'citation'; did you mean 'citations'?" in result.stderr
 
 
 def test_check_warns_about_a_preprint_and_its_published_version(tmp_path: Path,

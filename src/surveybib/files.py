@@ -16,6 +16,11 @@ from pathlib import Path
 
 from surveybib.errors import FileError, SurveybibError
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: survey_lock runs unlocked there
+    fcntl = None  # type: ignore[assignment]
+
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
@@ -83,6 +88,22 @@ def _os_error(name: str, verb: str, exc: OSError) -> FileError:
     return FileError(f"{name}: cannot be {verb}: {exc.strerror or exc}")
 
 
+def _temporary(path: Path, data: bytes, mode: int) -> str:
+    """A temporary file beside path holding data, synced to disk, with mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
 def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
                        devices: bool = False) -> None:
     """Write data through a temporary file beside path, fsync it, then os.replace.
@@ -105,25 +126,15 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
             return
         raise FileError(f"{name}: is {kind(mode)}; surveybib writes only regular files")
     try:
-        _replace(target, data, mode)
+        tmp = _temporary(target, data, mode & 0o777 if mode is not None else 0o644)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
     except OSError as exc:
         raise _os_error(name, "written", exc) from None
-
-
-def _replace(path: Path, data: bytes, mode: int | None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode & 0o777 if mode is not None else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _write_stream(path: Path, data: bytes, name: str) -> None:
@@ -150,9 +161,7 @@ def survey_lock(root: Path, timeout: float | None = None) -> Iterator[None]:
     The lock is taken on the directory itself (flock on its descriptor), so it
     leaves no file behind in the user's repository.
     """
-    try:
-        import fcntl
-    except ImportError:  # no flock on this platform: run unlocked
+    if fcntl is None:  # no flock on this platform: run unlocked
         yield
         return
     if timeout is None:
@@ -183,14 +192,8 @@ def write_new_atomic(path: Path, data: bytes) -> None:
     """Create path with data, never replacing a file: the data goes into a temporary file
     beside it, which is then hard-linked as path (FileExistsError when path exists, even
     if it appeared meanwhile). A crash leaves no half-written path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temporary(path, data, 0o644)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
         try:
             os.link(tmp, path)
         except FileExistsError:

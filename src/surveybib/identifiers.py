@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+from surveybib.latex import url_from_latex
 from surveybib.model import Entry
 
 # A DOI is "10." + a registrant code of digits (sub-codes separated by dots) + "/" + suffix.
@@ -138,12 +139,15 @@ _ARXIV_VENUE = re.compile(r"^\s*(?:\{?ar\{?x\}?iv\}?|corr)\b", re.I)
 
 
 _ARXIV_PLACES = ("eprint", "doi", "journal", "journaltitle", "howpublished", "note", "url")
+_ID_PLACES = ("eprint", "doi", "url")
 
 
-def arxiv_id(fields: Mapping[str, str]) -> str:
-    """The arXiv identifier an entry carries (eprint, DOI, venue text or URL), or ''."""
+def arxiv_id(fields: Mapping[str, str], *, venue_text: bool = True) -> str:
+    """The arXiv identifier an entry carries (eprint, DOI, URL and, unless `venue_text` is
+    False, venue text such as `arXiv preprint arXiv:2404.14294`), as written, or ''."""
     if not fields.get("eprint"):
-        seen = " ".join(fields.get(name, "") for name in _ARXIV_PLACES).lower()
+        places = _ARXIV_PLACES if venue_text else _ID_PLACES
+        seen = " ".join(fields.get(name, "") for name in places).lower()
         if "arxiv" not in seen and "corr" not in seen and "10.48550" not in seen:
             return ""  # the common case, cheaply: a README build asks for every entry
     eprint = fields.get("eprint", "").strip()
@@ -155,15 +159,33 @@ def arxiv_id(fields: Mapping[str, str]) -> str:
     match = _ARXIV_ID_DOI.match(fields.get("doi", ""))
     if match:
         return match.group(1)
-    for name in ("journal", "journaltitle", "howpublished", "note", "volume"):
-        value = fields.get(name)
-        if value and (match := _ARXIV_TEXT.search(value)):
-            return match.group(1)
-    volume = fields.get("volume", "")
-    if volume.startswith("abs/") and _ARXIV_VENUE.match(fields.get("journal", "")):
-        return volume[4:]
+    if venue_text:
+        for name in ("journal", "journaltitle", "howpublished", "note", "volume"):
+            value = fields.get(name)
+            if value and (match := _ARXIV_TEXT.search(value)):
+                return match.group(1)
+        volume = fields.get("volume", "")
+        if volume.startswith("abs/") and _ARXIV_VENUE.match(fields.get("journal", "")):
+            return volume[4:]
     match = _ARXIV_ID_URL.search(fields.get("url", ""))
     return match.group(1) if match else ""
+
+
+def entry_ids(entry: Entry) -> tuple[str, ...]:
+    """Every DOI the paper of an entry is known by, normalised: its `doi` field in any
+    spelling, and arXiv's DOI for an arXiv id in its doi, url or eprint. Two entries that
+    share one are the same paper (`check`'s duplicate-doi; `add` refuses such a paper)."""
+    ids: list[str] = []
+    raw = entry.get("doi")
+    doi = normalize_doi(url_from_latex(raw)) if raw else None
+    if doi is not None:
+        ids.append(doi)
+    fields = {name: url_from_latex(entry.get(name)) for name in (*_ID_PLACES, "archiveprefix",
+                                                                 "eprinttype")}
+    arxiv = parse_arxiv_id(arxiv_id(fields, venue_text=False) or "-")
+    if arxiv is not None and arxiv_doi(arxiv) not in ids:
+        ids.append(arxiv_doi(arxiv))
+    return tuple(ids)
 
 
 @lru_cache(maxsize=4096)

@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from surveybib.config import DEFAULT_TITLE, Settings
 from surveybib.errors import UsageError
 from surveybib.model import Problem
-
-if TYPE_CHECKING:
-    from surveybib.config import Settings
+from surveybib.rules import Rule
+from surveybib.scaffold.text import render
 
 FORM_PATH = ".github/ISSUE_TEMPLATE/add-paper.yml"
 LABEL = "add-paper"  # the label the form puts on its issues; the workflow listens for it
@@ -86,9 +85,9 @@ def form_options(taxonomy: Sequence[str]) -> tuple[tuple[str, ...], tuple[Proble
         elif name.strip() in seen:
             why = "another category differs from it only in spaces around it"
         if why:
-            problems.append(Problem(FORM_PATH, None, None, f"category {name!r} is left out of "
-                                    f"the form's Category list: {why}", "build", "warning",
-                                    "issue-form"))
+            problems.append(Rule.ISSUE_FORM.at(FORM_PATH, None, None, f"category {name!r} is "
+                                               "left out of the form's Category list: "
+                                               f"{why}", "build"))
             continue
         seen.add(name.strip())
         options.append(name)
@@ -97,8 +96,6 @@ def form_options(taxonomy: Sequence[str]) -> tuple[tuple[str, ...], tuple[Proble
 
 def render_form(title: str, taxonomy: Sequence[str]) -> tuple[str, tuple[Problem, ...]]:
     """The issue form's YAML for a survey with this title and taxonomy."""
-    from surveybib.scaffold.text import render
-
     options, problems = form_options(taxonomy)
     fields = {f.id: f.label for f in FIELDS}
     text = render("issue-form.yml.j2", survey_title=title, options=options, fields=fields,
@@ -117,8 +114,6 @@ def form_output(settings: Settings) -> tuple[Path, str, tuple[Problem, ...]] | N
     """The form as build writes it (path, text, warnings), or None when it is not wanted."""
     if not form_enabled(settings):
         return None
-    from surveybib.scaffold import DEFAULT_TITLE
-
     text, problems = render_form(settings.title or DEFAULT_TITLE, settings.taxonomy)
     return settings.root / FORM_PATH, text, problems
 

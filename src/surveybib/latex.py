@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from surveybib.model import Entry, Problem
+from surveybib.rules import Rule
 
 # Accent commands -> combining characters (applied to the following letter).
 _ACCENTS = {
@@ -139,12 +140,16 @@ _DROP_ARGUMENT = frozenset({"noopsort", "nocite", "label", "index", "hspace", "v
 _DROP_ARGUMENT_RE = re.compile(r"\\(" + "|".join(sorted(_DROP_ARGUMENT)) + r")\s*\{[^{}]*\}")
 
 
+# Commands for characters that would otherwise mean something (`~`, braces): kept as text.
+# \textbraceleft{} and \textbraceright{} are how surveybib writes a brace BibTeX could
+# not balance (bibtex/write.py).
+_LITERAL = {"textasciitilde": "\x00~", "textbraceleft": "\x00{", "textbraceright": "\x00}"}
+
+
 def _symbol(match: re.Match[str]) -> str:
     name = match.group(1)
-    if name == "textasciitilde":
-        return "\x00~"  # a literal tilde, not a no-break space
-    if name in ("textbraceleft", "textbraceright"):
-        return "\x00" + _SYMBOLS[name]  # a literal brace, not a group
+    if name in _LITERAL:
+        return _LITERAL[name]  # marked: a literal character, not a no-break space or a group
     if name in _SYMBOLS:
         return _SYMBOLS[name]
     if name in _FORMATTING:
@@ -191,23 +196,28 @@ def latex_problems(entries: Iterable[Entry], *, math: bool = True,
                    fields: Iterable[str] = SHOWN_FIELDS) -> list[Problem]:
     """A warning per entry and field that holds a LaTeX command no conversion knows (it is
     dropped from what readers see, leaving a space): `unknown_commands` as Problems."""
-    names = tuple(fields)
+    order = {name: i for i, name in enumerate(fields)}
     out: list[Problem] = []
     for entry in entries:
-        for name in names:
-            unknown = unknown_commands(entry.get(name), math=math)
+        shown: dict[str, str] = {}
+        for name, value in entry.fields:  # one pass over the fields
+            if name in order:
+                shown.setdefault(name, value)  # the first, as Entry.get reads it
+        with_commands = [name for name, value in shown.items() if "\\" in value]
+        for name in sorted(with_commands, key=order.__getitem__):
+            unknown = unknown_commands(shown[name], math=math)
             if unknown:
-                out.append(Problem(entry.path, entry.line or None, entry.key,
-                                   f"{name}: unknown LaTeX command{'s' * (len(unknown) > 1)} "
-                                   f"{', '.join(unknown)} left out of what readers see",
-                                   "latex", "warning", "latex-command"))
+                out.append(Rule.LATEX_COMMAND.about(
+                    entry, f"{name}: unknown LaTeX command{'s' * (len(unknown) > 1)} "
+                    f"{', '.join(unknown)} left out of what readers see", "latex"))
     return out
 
 
 def _unknown_in_text(text: str) -> list[str]:
     text = _ACCENT_RE.sub("", text)
     return [f"\\{name}" for name in _COMMAND_RE.findall(text)
-            if name not in _SYMBOLS and name not in _FORMATTING and name not in _DROP_ARGUMENT]
+            if name not in _SYMBOLS and name not in _FORMATTING and name not in _DROP_ARGUMENT
+            and name not in _LITERAL]
 
 
 def _unknown_in_math(text: str) -> list[str]:
@@ -393,19 +403,22 @@ def escape_latex(text: str) -> str:
     """Plain Unicode text (e.g. from Crossref) -> a BibTeX-safe field value. BibTeX counts
     every brace, escaped or not, so braces that do not pair up are written as
     \\textbraceleft{} and \\textbraceright{}: `7}, note = {x` can never close the value."""
-    specials = _LATEX_SPECIALS if _braces_pair(text) else _UNPAIRED_SPECIALS
+    specials = _LATEX_SPECIALS if brace_balanced(text) else _UNPAIRED_SPECIALS
     return _SPECIALS_RE.sub(lambda m: specials[m.group(0)], text)
 
 
 _UNPAIRED_SPECIALS = {**_LATEX_SPECIALS, "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 
 
-def _braces_pair(text: str) -> bool:
+def brace_balanced(value: str) -> bool:
+    """True when BibTeX, which counts every brace (escaped or not), sees them matched."""
+    if "{" not in value and "}" not in value:
+        return True
     depth = 0
-    for ch in text:
-        if ch == "{":
+    for char in value:
+        if char == "{":
             depth += 1
-        elif ch == "}":
+        elif char == "}":
             depth -= 1
             if depth < 0:
                 return False

@@ -1,91 +1,34 @@
 """`surveybib check`'s rules: a Survey -> Problems (pure: no I/O, no printing).
 
-Every finding names its rule, so `[tool.surveybib.check]` can turn a rule
-off or change its level. The parse-stage rules (bibfile.py) and the notes
-rules (notes.py, survey.py) are listed in RULES too, so one table covers
-every finding `check` can report.
+Every finding is made through a `rules.Rule`, so `[tool.surveybib.check]` can turn a
+rule off or change its level (`configure`). Every DOI and arXiv question is answered by
+identifiers.py, so `check` and `add` agree on what a DOI is and when two entries are one
+paper.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from surveybib.bibtex.parse import key_problem
+from surveybib.bibtex.keys import key_problem
+from surveybib.bibtex.names import parse_names
 from surveybib.config import Settings
 from surveybib.errors import ConfigError
-from surveybib.latex import to_unicode
+from surveybib.identifiers import arxiv_only, entry_ids, normalize_doi, parse_arxiv_id
+from surveybib.latex import to_unicode, url_from_latex
 from surveybib.limits import MAX_TITLE_WORDS
-from surveybib.model import Entry, Level, Problem
-from surveybib.readme.inline import drop_comments
-from surveybib.readme.render import split_categories
+from surveybib.metadata.match import matched_authors
+from surveybib.model import Entry, Problem
+from surveybib.readme.taxonomy import split_categories
+from surveybib.rules import Rule
 from surveybib.survey import Survey
+from surveybib.text import closest, title_words
 
-# rule -> (default level, what it finds)
-RULES: dict[str, tuple[Level, str]] = {
-    # from bibfile.py
-    "parse-error": ("error", "a block that does not parse"),
-    "duplicate-key": ("error", "a key defined twice"),
-    "duplicate-field": ("error", "a field given twice in one entry"),
-    "undefined-macro": ("error", "an @string macro that is not defined"),
-    "duplicate-string": ("warning", "an @string macro defined twice (the later value wins)"),
-    "no-title": ("warning", "an entry without a title"),
-    "value-too-long": ("error", "a value longer than 1,000,000 characters (after @string "
-                                "expansion); cut"),
-    # from notes.py / survey.py
-    "orphan-note": ("error", "a note whose key is not in the bibliography"),
-    "note-unreadable": ("error", "a note that is not UTF-8 text"),
-    "note-collision": ("warning", "note files that differ only in case"),
-    "note-unclosed": ("warning", "a note (or the intro) that leaves a code fence, an HTML "
-                                 "comment or an HTML block (`<pre>`, `<script>`, ...) open"),
-    "hidden-character": ("warning", "NUL or a bidirectional override in a field, a note or the "
-                                    "intro (dropped from the README)"),
-    # from cli.py
-    "stale-output": ("error", "README.md or an export is not what build would write"),
-    "uncommitted-store": ("error", "the metadata store exists but git does not track it"),
-    "unused-record": ("warning", "a record in the metadata store that no entry uses"),
-    # from issueform.py (the add-paper issue form that build writes)
-    "issue-form": ("warning", "a category the issue form's dropdown cannot offer"),
-    # from export.py / formatted.py (surveybib export, configured exports)
-    "export-unknown-key": ("error", "a key cited (--aux) or asked for (--keys) that is not "
-                                    "in the bibliography"),
-    "export-format": ("warning", "an entry a formatting style could not format as its type"),
-    "export-braces": ("warning", "a value whose braces BibTeX cannot balance"),
-    # from metadata.py / enrich.py (the fetched records)
-    "conflict": ("warning", "the user's year or title differs from the fetched record's"),
-    "preprint": ("warning", "a preprint whose record names a published version"),
-    "not-found": ("warning", "a DOI found at neither Crossref nor DataCite"),
-    "fetch-failed": ("warning", "a lookup that failed (network, server, malformed answer)"),
-    "ambiguous": ("warning", "a title search with several close candidates: nothing taken"),
-    "upgrade-refused": ("warning", "an arXiv preprint whose Semantic Scholar record fails the "
-                                   "upgrade guard (enrich --upgrade): left as it is"),
-    # from latex.py (README, formatted exports, CSL-JSON, RIS)
-    "latex-command": ("warning", "a LaTeX command no conversion knows: left out of the "
-                                 "README and the formatted exports"),
-    # from build.py and enrich.py
-    "value-cut": ("warning", "a value shown or sent cut: a README cell over 1,000 "
-                             "characters, a title search over 300, a fetched value over "
-                             "1,000,000"),
-    # from this module
-    "bad-key": ("error", "a key BibTeX or biber cannot read (a space, a comma, %, ...)"),
-    "duplicate-key-case": ("error", "keys that differ only in case"),
-    "duplicate-doi": ("error", "two entries with the same DOI"),
-    "near-duplicate-title": ("warning", "two entries with (nearly) the same title"),
-    "preprint-duplicate": ("warning", "an arXiv preprint and its likely published version "
-                                      "both listed (same title, shared authors)"),
-    "missing-field": ("error", "a field the entry type requires is missing"),
-    "unknown-taxonomy": ("error", "a taxonomy value not in the configured list"),
-    "no-taxonomy": ("warning", "an entry without a taxonomy value"),
-    "bad-doi": ("error", "a DOI that is not of the form 10.NNNN/..."),
-    "bad-arxiv": ("error", "an arXiv id that is not of the form 2101.01234 or hep-th/9901001"),
-    "bad-year": ("error", "a year that is not a four-digit year"),
-    "bad-url": ("error", "a url that is not an http(s) or ftp URL"),
-    "reader-without-note": ("warning", "an entry marked as read (reader) but without a note"),
-}
 LEVELS = ("off", "warning", "error")
+RULE_IDS = frozenset(rule.id for rule in Rule)
 
 # Required fields per entry type (BibTeX's standard styles; biblatex names as
 # alternatives). Each item is a tuple of alternatives, one of which must be filled.
@@ -110,17 +53,8 @@ _REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "misc": (("title",),),
 }
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_ARXIV_NEW = re.compile(r"^\d{4}\.\d{4,5}(?:v\d+)?$")
-_ARXIV_OLD = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _URL = re.compile(r"^(?:https?|ftp)://[^\s/?#@]+(?:[/?#]\S*)?$", re.I)
-_UNESCAPE = re.compile(r"\\([_&%$#{}~^])")
-_STOP_WORDS = frozenset(("a", "an", "the", "of", "for", "and", "in", "on", "to", "with", "via",
-                         "by", "from", "at", "is", "are"))
-
-
 def lint(survey: Survey, settings: Settings) -> tuple[Problem, ...]:
     """Every finding of this module's rules, in file order of the entries they name."""
     entries = survey.entries
@@ -156,13 +90,11 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
     """[tool.surveybib.check] as {rule: level}; unknown rules or levels are ConfigErrors."""
     levels: dict[str, str] = {}
     for rule, level in check:
-        if rule not in RULES:
-            import difflib
-
-            close = difflib.get_close_matches(rule, list(RULES), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+        if rule not in RULE_IDS:
+            close = closest(rule, RULE_IDS)
+            hint = f"; did you mean '{close}'?" if close else ""
             raise ConfigError(f"[tool.surveybib.check] has an unknown rule '{rule}'{hint} "
-                              f"(rules: {', '.join(sorted(RULES))})")
+                              f"(rules: {', '.join(sorted(RULE_IDS))})")
         if level not in LEVELS:
             raise ConfigError(f"[tool.surveybib.check] {rule} = {level!r}: the level must be "
                               f"one of {', '.join(LEVELS)}")
@@ -171,9 +103,10 @@ def rule_levels(check: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 class _Hints:
-    """How to fix categories that are not known, each name looked up once. difflib compares
-    a name with every known one, so it is asked while the comparisons stay under
-    COMPARISONS in all; past that, only a case slip or a comma-joined list is hinted."""
+    """How to fix categories that are not known, each name looked up once. The closest
+    match compares a name with every known one, so it is asked while the comparisons stay
+    under COMPARISONS in all (20,000 categories once took 9 s); past that, only a case
+    slip or a comma-joined list is hinted."""
 
     COMPARISONS = 20_000
 
@@ -194,15 +127,12 @@ class _Hints:
         parts = [p.strip() for p in name.split(",")]
         if len(parts) > 1 and all(self._known(p) for p in parts):
             return f"separate categories with '; ': '{'; '.join(self._known(p) for p in parts)}'"
-        close: list[str] = []
+        close = None
         if self.left >= len(self.names):
-            import difflib
-
             self.left -= len(self.names)
-            close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.6)
-        if not close and self._known(name):
-            close = [self._known(name)]
-        return f"did you mean '{close[0]}'?" if close else ""
+            close = closest(name, self.names)
+        close = close or self._known(name)
+        return f"did you mean '{close}'?" if close else ""
 
     def _known(self, name: str) -> str:
         """The known category NAME stands for, compared without case ("" if none)."""
@@ -216,9 +146,9 @@ def unknown_categories(unknown: Sequence[tuple[Entry, str]], settings: Settings,
     out = []
     for entry, name in unknown:
         text = hint(name)
-        out.append(_problem(entry, f"{settings.group_by} '{name}' is not in the configured "
-                                   f"list{f' ({text})' if text else ''}", "unknown-taxonomy",
-                            stage="taxonomy"))
+        out.append(Rule.UNKNOWN_TAXONOMY.about(
+            entry, f"{settings.group_by} '{name}' is not in the configured list"
+                   f"{f' ({text})' if text else ''}", "taxonomy"))
     return out
 
 
@@ -229,59 +159,33 @@ def category_hint(name: str, known: Sequence[str]) -> str:
     return _Hints(known)(name)
 
 
-# ---------------------------------------------------------------- identifiers
-
-
-def normalize_doi(value: str) -> str | None:
-    """A DOI as written (bare, doi:, https://doi.org/...) -> lower-case bare DOI, or None."""
-    doi = _DOI_PREFIX.sub("", _plain(value)).strip()
-    return doi.lower() if _DOI.match(doi) else None
-
-
-def _plain(value: str) -> str:
-    """A BibTeX value holding an identifier: LaTeX escapes and braces removed."""
-    return _UNESCAPE.sub(r"\1", value).replace("{", "").replace("}", "").strip()
-
-
-def _arxiv_id(entry: Entry) -> str:
-    prefix = (entry.get("archiveprefix") or entry.get("eprinttype")).lower()
-    return entry.get("eprint") if prefix == "arxiv" else ""
-
-
-def valid_arxiv_id(value: str) -> bool:
-    """2101.01234, 2101.01234v2, hep-th/9901001 (an 'arXiv:' prefix is allowed)."""
-    value = re.sub(r"^arxiv:", "", _plain(value), flags=re.I)
-    return bool(_ARXIV_NEW.match(value) or _ARXIV_OLD.match(value))
-
-
 # ---------------------------------------------------------------- per entry
-
-
-def _problem(entry: Entry, message: str, rule: str, stage: str = "check") -> Problem:
-    return Problem(entry.path, entry.line, entry.key, message, stage, RULES[rule][0], rule)
 
 
 def _entry_problems(entry: Entry, settings: Settings, declared: frozenset[str],
                     hints: _Hints) -> Iterator[Problem]:
     why = key_problem(entry.key)
     if why is not None:
-        yield _problem(entry, f"{why}; BibTeX and biber cannot read it: rename the entry "
-                              "(and its note)", "bad-key")
+        yield Rule.BAD_KEY.about(entry, f"{why}; BibTeX and biber cannot read it: rename the "
+                                        "entry (and its note)", "check")
     yield from _missing_fields(entry)
     yield from _taxonomy(entry, settings, declared, hints)
     doi = entry.get("doi").strip()
-    if doi and normalize_doi(doi) is None:
-        yield _problem(entry, f"doi '{doi}' is not a DOI (expected 10.NNNN/...)", "bad-doi")
-    arxiv = _arxiv_id(entry).strip()
-    if arxiv and not valid_arxiv_id(arxiv):
-        yield _problem(entry, f"eprint '{arxiv}' is not an arXiv id (expected e.g. 2101.01234 "
-                              "or hep-th/9901001)", "bad-arxiv")
+    if doi and normalize_doi(url_from_latex(doi)) is None:
+        yield Rule.BAD_DOI.about(entry, f"doi '{doi}' is not a DOI (expected 10.NNNN/...)",
+                                 "check")
+    archive = (entry.get("archiveprefix") or entry.get("eprinttype")).strip().lower()
+    eprint = entry.get("eprint").strip()
+    if archive == "arxiv" and eprint and parse_arxiv_id(url_from_latex(eprint)) is None:
+        yield Rule.BAD_ARXIV.about(entry, f"eprint '{eprint}' is not an arXiv id (expected "
+                                          "e.g. 2101.01234 or hep-th/9901001)", "check")
     year = entry.get("year").strip()
-    if year and not _YEAR.match(_plain(year)):
-        yield _problem(entry, f"year '{year}' is not a year (expected four digits)", "bad-year")
+    if year and not _YEAR.match(url_from_latex(year)):
+        yield Rule.BAD_YEAR.about(entry, f"year '{year}' is not a year (expected four digits)",
+                                  "check")
     url = entry.get("url").strip()
-    if url and not _URL.match(_plain(url)):
-        yield _problem(entry, f"url '{url}' is not an http(s) or ftp URL", "bad-url")
+    if url and not _URL.match(url_from_latex(url)):
+        yield Rule.BAD_URL.about(entry, f"url '{url}' is not an http(s) or ftp URL", "check")
 
 
 def _missing_fields(entry: Entry) -> Iterator[Problem]:
@@ -290,8 +194,8 @@ def _missing_fields(entry: Entry) -> Iterator[Problem]:
             if alternatives == ("title",):
                 continue  # bibfile's no-title rule already names it
             what = " or ".join(f"'{name}'" for name in alternatives)
-            yield _problem(entry, f"@{entry.type} needs {what} (not in the entry nor in the "
-                                  "metadata store)", "missing-field")
+            yield Rule.MISSING_FIELD.about(entry, f"@{entry.type} needs {what} (not in the "
+                                                  "entry nor in the metadata store)", "check")
 
 
 def _taxonomy(entry: Entry, settings: Settings, declared: frozenset[str],
@@ -299,8 +203,8 @@ def _taxonomy(entry: Entry, settings: Settings, declared: frozenset[str],
     names = split_categories(entry.get(settings.group_by), declared,
                              commas=settings.group_by != "taxonomy")
     if not names:
-        yield _problem(entry, f"no {settings.group_by}; listed under Uncategorized",
-                       "no-taxonomy", stage="taxonomy")
+        yield Rule.NO_TAXONOMY.about(entry, f"no {settings.group_by}; listed under "
+                                            "Uncategorized", "taxonomy")
         return
     if declared:
         unknown = [(entry, n) for n in names if n not in declared]
@@ -312,16 +216,15 @@ def _reader_without_note(entry: Entry, survey: Survey) -> Iterator[Problem]:
     if not reader:
         return
     note = survey.notes.get(entry.key)
-    body = drop_comments(note.body, across_lines=True).strip() if note else ""
-    if body:
-        return
     if note is None:
         message = (f"read by {to_unicode(reader)} but has no note (write one with "
                    f"`surveybib note {entry.key}`)")
-    else:  # `add` or `note` made the file; nobody has written in it yet
+    elif note.is_empty:  # `add` or `note` made the file; nobody has written in it yet
         message = (f"read by {to_unicode(reader)} but its note {note.path} is still the "
                    "empty stub; write the notes below its comment")
-    yield _problem(entry, message, "reader-without-note", stage="notes")
+    else:
+        return
+    yield Rule.READER_WITHOUT_NOTE.about(entry, message, "notes")
 
 
 # ---------------------------------------------------------------- duplicates
@@ -332,29 +235,22 @@ def _case_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
     for entry in entries:
         other = first.setdefault(entry.key.casefold(), entry)
         if other is not entry and other.key != entry.key:
-            yield _problem(entry, f"key differs from '{other.key}' (line {other.line}) only in "
-                                  "case; BibTeX and case-insensitive disks confuse them",
-                           "duplicate-key-case")
+            yield Rule.DUPLICATE_KEY_CASE.about(
+                entry, f"key differs from '{other.key}' (line {other.line}) only in case; "
+                "BibTeX and case-insensitive disks confuse them", "check")
 
 
 def _doi_duplicates(entries: Sequence[Entry]) -> Iterator[Problem]:
+    """Entries naming the same paper by DOI or arXiv id, however each writes it (the rule
+    `add` refuses a duplicate by: identifiers.entry_ids)."""
     first: dict[str, Entry] = {}
     for entry in entries:
-        doi = normalize_doi(entry.get("doi"))
-        if doi is None:
-            continue
-        other = first.setdefault(doi, entry)
-        if other is not entry:
-            yield _problem(entry, f"same DOI as '{other.key}' (line {other.line}): {doi}",
-                           "duplicate-doi")
-
-
-def title_words(title: str) -> tuple[str, ...]:
-    """A title folded for comparison: LaTeX, accents, case, punctuation and stop words gone."""
-    text = unicodedata.normalize("NFKD", to_unicode(title)).casefold()
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    words = re.findall(r"\w+", text)
-    return tuple(w for w in words if w not in _STOP_WORDS)
+        for doi in entry_ids(entry):
+            other = first.setdefault(doi, entry)
+            if other is not entry:
+                yield Rule.DUPLICATE_DOI.about(
+                    entry, f"same DOI as '{other.key}' (line {other.line}): {doi}", "check")
+                break
 
 
 def _title_duplicates(entries: Sequence[Entry],
@@ -380,19 +276,15 @@ def _title_duplicates(entries: Sequence[Entry],
                 continue
             reported.add(pair)
             later, earlier = (entry, other) if other.line <= entry.line else (other, entry)
-            yield _problem(later, f"title (nearly) the same as '{earlier.key}' (line "
-                                  f"{earlier.line}): one paper under two keys, or a preprint "
-                                  "and its published version?", "near-duplicate-title")
+            yield Rule.NEAR_DUPLICATE_TITLE.about(
+                later, f"title (nearly) the same as '{earlier.key}' (line {earlier.line}): one "
+                "paper under two keys, or a preprint and its published version?", "check")
 
 
 def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
     """(arXiv-only preprint, other entry) pairs with the same folded title and at least one
     family name in common (transliteration-aware): one paper listed twice, as a preprint
     and as its published version."""
-    from surveybib.identifiers import arxiv_only
-    from surveybib.metadata.match import matched_authors
-    from surveybib.model import parse_names
-
     by_title: dict[tuple[str, ...], list[Entry]] = {}
     for entry in entries:
         words = title_words(entry.get("title"))
@@ -402,6 +294,7 @@ def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
     for group in by_title.values():
         if len(group) < 2:
             continue
+        group = group[:_MAX_SAME_TITLE]  # each pair is compared: keep it bounded
         for preprint in (e for e in group if arxiv_only(e)):
             people = parse_names(preprint.get("author"))
             for other in group:
@@ -414,12 +307,17 @@ def preprint_pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
     return pairs
 
 
+# More entries than this under one title are no preprint and its version: only the first
+# ones are paired (a file of thousands of copies of one title once made this quadratic).
+_MAX_SAME_TITLE = 32
+
+
 def _preprint_duplicates(pairs: Sequence[tuple[Entry, Entry]]) -> Iterator[Problem]:
     for preprint, published in pairs:
         where = f" (line {published.line})" if published.line else ""
-        yield _problem(preprint, f"arXiv preprint of '{published.key}'{where} (same title, "
-                                 "shared authors): one paper listed twice; keep the published "
-                                 "entry", "preprint-duplicate")
+        yield Rule.PREPRINT_DUPLICATE.about(
+            preprint, f"arXiv preprint of '{published.key}'{where} (same title, shared "
+            "authors): one paper listed twice; keep the published entry", "check")
 
 
 def _similar(words: tuple[str, ...], by_words: dict[tuple[str, ...], Any]) -> Iterator[Any]:

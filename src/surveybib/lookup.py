@@ -8,22 +8,25 @@ outside the configured list, a near-identical title).
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from surveybib.bibtex.parse import declared_coding, make_key, valid_key
+from surveybib.bibtex.keys import make_key, valid_key
+from surveybib.bibtex.names import first_family
 from surveybib.errors import NetworkError, SurveybibError, UsageError
-from surveybib.identifiers import arxiv_doi, entry_doi, normalize_doi, parse_arxiv_id
+from surveybib.identifiers import arxiv_doi, entry_ids, normalize_doi, parse_arxiv_id
 from surveybib.latex import to_unicode
+from surveybib.lint import category_hint, title_duplicates
 from surveybib.metadata.match import Candidate, Query, Verdict, candidates_from_items, judge
-from surveybib.metadata.records import Record, first_author_family, map_record
-from surveybib.metadata.store import MetadataStore, StoredWork, trim_record
-from surveybib.model import Entry, Problem
-from surveybib.net.crossref import Client, Failed
+from surveybib.metadata.records import map_record
+from surveybib.metadata.store import MetadataStore, trimmed
+from surveybib.model import NOT_FOUND, Entry, Problem, Work
+from surveybib.net.fetch import Client, Failed, Trouble
 from surveybib.notes import check_note_name
+from surveybib.readme.taxonomy import split_categories
+from surveybib.rules import Rule
 
 
 class NotFound(SurveybibError):
@@ -66,62 +69,46 @@ def parse_target(text: str) -> Target:
 # ------------------------------------------------------------------ fetching
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A record for the DOI: where it came from and the (trimmed) JSON the store keeps."""
-
-    doi: str
-    source: str  # "crossref" | "datacite"
-    record: Mapping[str, Any]
-    cached: bool = False
-
-    @property
-    def source_name(self) -> str:
-        return {"crossref": "Crossref", "datacite": "DataCite"}.get(self.source, self.source)
-
-    def mapped(self) -> Record:
-        return map_record(self.source, self.record)
-
-
 def fetch(target: Target, store: MetadataStore | None, client: Client | None,
-          offline_by: str = "SURVEYBIB_OFFLINE=1") -> Found:
-    """The stored record if the store has it, else Crossref, then DataCite; client None is
-    offline, because of `offline_by` (the flag or the variable, named in the error).
+          offline_by: str = "SURVEYBIB_OFFLINE=1") -> tuple[Work, bool]:
+    """The stored record if the store has it (then True: from the store), else Crossref,
+    then DataCite (trimmed as the store keeps it); client None is offline, because of
+    `offline_by` (the flag or the variable, named in the error).
 
     Raises NotFound (neither holds it), NetworkError (a request failed; offline without a
     stored record)."""
     if store is not None:
         work = store.works.get(target.doi)
         if work is not None:
-            return Found(target.doi, work.source, work.record, cached=True)
+            return work, True
     if client is None:
         raise NetworkError(f"{target.doi} is not in the metadata store, and {offline_by} "
                            "turns the network off; run again without it")
     outcome = client.get_work(target.doi)
     if isinstance(outcome, Failed):
-        if outcome.not_found:
-            raise NotFound(f"{target.doi}: not found at Crossref or DataCite")
+        if outcome.trouble is Trouble.NOT_FOUND:
+            raise NotFound(f"{target.doi}: {NOT_FOUND}")
         raise NetworkError(f"{target.doi}: {outcome.message}")
-    return Found(target.doi, outcome.source, trim_record(outcome.source, outcome.record))
+    return trimmed(outcome), False
 
 
-def stored(store: MetadataStore, found: Found) -> MetadataStore:
-    """The store with the fetched record in it (unchanged when it came from the store)."""
-    if found.cached:
+def stored(store: MetadataStore, work: Work) -> MetadataStore:
+    """The store with the fetched record in it."""
+    if store.works.get(work.doi) == work:
         return store
-    return store.with_updates(works={found.doi: StoredWork(found.source, found.record)})
+    return store.with_updates(works={work.doi: work})
 
 
 # ------------------------------------------------------------------ the entry
 
 
-def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str = "",
+def build_entry(found: Work, target: Target, taken: Sequence[str], *, key: str = "",
                 extra: Sequence[tuple[str, str]] = ()) -> Entry:
     """The entry for a fetched record: our own mapping (records.py), a generated key
     (`miao2024specinfer`) unless one is given, the short venue, then the extra (custom)
     fields. An arXiv paper keeps `eprint` + `archiveprefix`, and its DOI reads
     `10.48550/arXiv.<id>`."""
-    record = found.mapped()
+    record = map_record(found.source, found.record)
     fields = dict(record.fields)
     if target.arxiv:
         fields["doi"] = f"10.48550/arXiv.{target.arxiv}"
@@ -132,12 +119,12 @@ def build_entry(found: Found, target: Target, taken: Sequence[str], *, key: str 
     fields.update((name, value) for name, value in extra if value)
     if not key:
         year = record.year or fields.get("year", "")
-        key = make_key(to_unicode(first_author_family(record)), year,
+        key = make_key(to_unicode(first_family(record.get("author"))), year,
                        to_unicode(fields.get("title", "")), taken)
     return Entry(key, record.type or "misc", tuple(fields.items()))
 
 
-def entry_for_output(found: Found, target: Target) -> Entry:
+def entry_for_output(found: Work, target: Target) -> Entry:
     """`surveybib doi`: the entry with a generated key and no custom fields."""
     return build_entry(found, target, ())
 
@@ -160,8 +147,8 @@ def check_key(key: str, entries: Sequence[Entry]) -> None:
 
 
 def same_doi(doi: str, entries: Sequence[Entry]) -> Entry | None:
-    """The entry that already has this DOI (its `doi`, or its arXiv id's DOI)."""
-    return next((e for e in entries if entry_doi(e) == doi), None)
+    """The entry that already names this DOI (by the rule `check`'s duplicate-doi uses)."""
+    return next((e for e in entries if doi in entry_ids(e)), None)
 
 
 def refuse_duplicate(doi: str, entries: Sequence[Entry], bib: str) -> None:
@@ -177,9 +164,6 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
     Raises UsageError with a "did you mean"."""
     if not taxonomy or not value.strip():
         return
-    from surveybib.lint import category_hint
-    from surveybib.readme.render import split_categories
-
     for name in split_categories(value, taxonomy, commas=group_by != "taxonomy"):
         if name in taxonomy:
             continue
@@ -193,15 +177,13 @@ def check_categories(value: str, taxonomy: Sequence[str], group_by: str = "taxon
 def near_titles(entry: Entry, entries: Sequence[Entry]) -> tuple[Entry, ...]:
     """Existing entries whose title is (nearly) the same as the new entry's, by the rule
     `check` uses for near-duplicate-title (a preprint and its published version)."""
-    from surveybib.lint import title_duplicates
-
     return tuple(other for other in title_duplicates(entry, entries) if other.key != entry.key)
 
 
-def related_versions(found: Found, entries: Sequence[Entry]) -> tuple[tuple[str, Entry], ...]:
+def related_versions(found: Work, entries: Sequence[Entry]) -> tuple[tuple[str, Entry], ...]:
     """Entries that are the published version or a preprint of the fetched paper:
     (relation, entry) with relation "published version" or "preprint"."""
-    record = found.mapped()
+    record = map_record(found.source, found.record)
     out: list[tuple[str, Entry]] = []
     for relation, dois in (("published version", record.preprint_of),
                            ("preprint", record.has_preprint)):
@@ -213,22 +195,22 @@ def related_versions(found: Found, entries: Sequence[Entry]) -> tuple[tuple[str,
 
 
 def warnings_for(entry: Entry, line: int, entries: Sequence[Entry], bib: str,
-                 found: Found | None = None) -> list[Problem]:
+                 found: Work | None = None) -> list[Problem]:
     """Warnings about a new entry: a near-identical title, a preprint/published version."""
     problems: list[Problem] = []
     seen: set[str] = set()
     if found is not None:
         for relation, other in related_versions(found, entries):
             seen.add(other.key)
-            problems.append(Problem(bib, line, entry.key, f"its {relation} is already in {bib} "
-                                    f"as '{other.key}' (line {other.line})", "add",
-                                    "warning", "near-duplicate-title"))
+            problems.append(Rule.NEAR_DUPLICATE_TITLE.at(
+                bib, line, entry.key, f"its {relation} is already in {bib} as '{other.key}' "
+                f"(line {other.line})", "add"))
     for other in near_titles(entry, entries):
         if other.key in seen:
             continue
-        problems.append(Problem(bib, line, entry.key, f"title (nearly) the same as "
-                                f"'{other.key}' (line {other.line}): a preprint and its "
-                                "published version?", "add", "warning", "near-duplicate-title"))
+        problems.append(Rule.NEAR_DUPLICATE_TITLE.at(
+            bib, line, entry.key, f"title (nearly) the same as '{other.key}' (line "
+            f"{other.line}): a preprint and its published version?", "add"))
     return problems
 
 
@@ -248,18 +230,17 @@ def prepare_pasted(entries: Sequence[Entry], existing: Sequence[Entry], *, key: 
         fields.update((name, value) for name, value in extra if value)
         new_key = key or entry.key
         if not new_key:
-            family = first_author_family(Record("", "", entry.type, entry.fields))
+            family = first_family(entry.get("author"))
             new_key = make_key(to_unicode(family), fields.get("year", "")[:4],
                                to_unicode(fields.get("title", "")),
                                [e.key for e in (*existing, *out)])
         check_key(new_key, [*existing, *out])
-        doi = entry_doi(entry)
-        if doi is not None:
-            for other in (*existing, *out):
-                if entry_doi(other) == doi:
-                    where = "survey.bib" if other in existing else "the pasted text"
-                    raise Refused(f"{new_key}: {doi} is already in {where} as '{other.key}'"
-                                  "; nothing added")
+        for doi in entry_ids(entry):
+            other = same_doi(doi, (*existing, *out))
+            if other is not None:
+                where = "survey.bib" if other in existing else "the pasted text"
+                raise Refused(f"{new_key}: {doi} is already in {where} as '{other.key}'"
+                              "; nothing added")
         out.append(dataclasses.replace(entry, key=new_key, fields=tuple(fields.items()),
                                        path="", line=0, filled=()))
     return tuple(out)
@@ -322,30 +303,3 @@ def candidate_lines(answer: SearchAnswer) -> list[str]:
         lines.append(f"{mark} {c.score:8.3f}  {c.doi}  {c.year or '----'}  "
                      f"{c.first_author or '-'}  {c.title.split(' | ')[0]}{venue}{why}")
     return lines
-
-
-# ------------------------------------------------------------------ the file
-
-
-def file_encoding(raw: bytes, encoding: str | None) -> str:
-    """The encoding survey.bib was read with (bibfile.decode_bib's rules)."""
-    if encoding:
-        return codecs.lookup(encoding).name
-    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        declared = declared_coding(body)
-        if declared:
-            return codecs.lookup(declared).name
-    return "utf-8"
-
-
-def encodable(entry: Entry, encoding: str) -> Entry:
-    """An entry whose values an 8-bit file can hold: non-ASCII as LaTeX accents."""
-    if codecs.lookup(encoding).name == "utf-8":
-        return entry
-    from surveybib.latex import to_ascii_latex
-
-    return dataclasses.replace(entry, fields=tuple((n, to_ascii_latex(v))
-                                                   for n, v in entry.fields))

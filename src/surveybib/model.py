@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["error", "warning"]
 
@@ -16,6 +17,21 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def without_comments(text: str) -> str:
+    """`re.sub(r"<!--.*?-->", "", text, flags=re.S)` in one pass: the regular expression
+    searched the rest of the text from every `<!--` that never closes (quadratic)."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # no comment can close any more
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def printable(text: str) -> str:
@@ -56,6 +72,26 @@ def _one_line(text: str) -> str:
     if "\n" not in text and "\r" not in text:
         return text
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+# The agencies records come from, as the user reads their names.
+SOURCE_NAMES = {"crossref": "Crossref", "datacite": "DataCite"}
+NOT_FOUND = "not found at Crossref or DataCite"
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A record fetched for a DOI: Crossref's `message` or DataCite's `data.attributes`
+    (trimmed of what nothing reads once it is in the metadata store)."""
+
+    doi: str
+    source: str  # "crossref" | "datacite"
+    record: Mapping[str, Any]
+
+    @property
+    def source_name(self) -> str:
+        """`Crossref`, `DataCite`."""
+        return SOURCE_NAMES.get(self.source, self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +142,11 @@ class Note:
     path: str
     body: str
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing written yet: only the template's comment (or nothing at all)."""
+        return not without_comments(self.body).strip()
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedBib:
@@ -115,95 +156,3 @@ class ParsedBib:
     problems: tuple[Problem, ...] = ()
     strings: tuple[tuple[str, str], ...] = field(default=())
     newline: str = "\n"
-
-
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split on `sep` (case-insensitive, whole words) at brace depth 0."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    low = text.lower()
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0 and low.startswith(sep, i):
-            parts.append(text[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
-    parts.append(text[start:])
-    return parts
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in _split_top(" ".join(text.split()), " ") if w]
-
-
-def _is_von(word: str) -> bool:
-    """BibTeX's rule: a von part starts with a lower-case letter (outside braces)."""
-    for ch in word:
-        if ch == "{" or ch == "\\":
-            return False
-        if ch.isalpha():
-            return ch.islower()
-    return False
-
-
-def parse_name(text: str) -> Person:
-    """Parse one BibTeX name ('First von Last', 'von Last, First', 'von Last, Jr, First')."""
-    text = " ".join(text.split()).strip().rstrip(",").strip()
-    if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
-        return Person(literal=text[1:-1])
-    parts = [p.strip() for p in _split_top(text, ",")]
-    if len(parts) == 1:
-        words = _words(parts[0])
-        if not words:
-            return Person()
-        if len(words) == 1:
-            return Person(family=words[0])
-        first_von = next((i for i, w in enumerate(words[:-1]) if _is_von(w)), None)
-        if first_von is None:
-            return Person(family=words[-1], given=" ".join(words[:-1]))
-        last_von = max(i for i, w in enumerate(words[:-1]) if _is_von(w))
-        return Person(
-            given=" ".join(words[:first_von]),
-            von=" ".join(words[first_von : last_von + 1]),
-            family=" ".join(words[last_von + 1 :]),
-        )
-    jr = parts[1] if len(parts) >= 3 else ""
-    given = parts[-1] if len(parts) >= 2 else ""
-    words = _words(parts[0])
-    n_von = 0
-    if len(words) > 1 and _is_von(words[0]):
-        n_von = max(i for i, w in enumerate(words[:-1]) if _is_von(w)) + 1
-    von = " ".join(words[:n_von])
-    family = " ".join(words[n_von:])
-    return Person(family=family, given=given, von=von, jr=jr)
-
-
-def _balanced_outer(text: str) -> bool:
-    """True when the first '{' closes at the very end (the whole name is braced)."""
-    depth = 0
-    for i, c in enumerate(text):
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
-    return depth == 0
-
-
-def parse_names(value: str) -> tuple[Person, ...]:
-    """Split an author/editor field on top-level ' and ' into people."""
-    if not value.strip():
-        return ()
-    return tuple(
-        parse_name(part) for part in _split_top(" ".join(value.split()), " and ") if part.strip()
-    )

@@ -21,6 +21,7 @@ from surveybib.model import Entry, Note, Problem
 from surveybib.readme.blocks import close_open_blocks
 from surveybib.readme.hidden import text_problem
 from surveybib.readme.rawhtml import close_open_elements
+from surveybib.rules import Rule
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 
@@ -73,9 +74,8 @@ def attach_notes(
         key = key_from_filename(name)
         path = f"{notes_dir}/{name}"
         if key not in keys or note_filename(key) != name:
-            problems.append(Problem(path, None, None,
-                                    f"no entry with key '{key}' in the bibliography", "notes",
-                                    rule="orphan-note"))
+            problems.append(Rule.ORPHAN_NOTE.at(
+                path, None, None, f"no entry with key '{key}' in the bibliography", "notes"))
             continue
         hidden = text_problem(path, key, text)
         if hidden is not None:
@@ -84,9 +84,9 @@ def attach_notes(
         body, open_html = close_open_elements(body)
         for what in (unclosed, open_html):
             if what:
-                problems.append(Problem(path, None, key, f"{what}; closed at the end of the "
-                                        "note so it cannot swallow the rest of the README",
-                                        "notes", level="warning", rule="note-unclosed"))
+                problems.append(Rule.NOTE_UNCLOSED.at(
+                    path, None, key, f"{what}; closed at the end of the note so it cannot "
+                    "swallow the rest of the README", "notes"))
         notes[key] = Note(key, path, body)
     problems.extend(_case_collisions(keys, notes_dir))
     return notes, tuple(problems)
@@ -100,10 +100,10 @@ def _case_collisions(keys: set[str], notes_dir: str) -> list[Problem]:
     for key in sorted(keys):
         folded = note_filename(key).lower()
         if folded in seen:
-            problems.append(Problem(f"{notes_dir}/{note_filename(key)}", None, key,
-                                    f"note file name differs from '{seen[folded]}' only in case; "
-                                    "they collide on case-insensitive disks", "notes",
-                                    level="warning", rule="note-collision"))
+            problems.append(Rule.NOTE_COLLISION.at(
+                f"{notes_dir}/{note_filename(key)}", None, key,
+                f"note file name differs from '{seen[folded]}' only in case; they collide on "
+                "case-insensitive disks", "notes"))
         seen.setdefault(folded, key)
     return problems
 

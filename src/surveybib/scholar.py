@@ -19,7 +19,6 @@ from surveybib.identifiers import paper_key
 from surveybib.metadata.published import trim_s2
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Problem
-from surveybib.net.crossref import Unreachable
 from surveybib.net.hfpapers import CodeLinks, HFOutcome, HFPapers
 from surveybib.net.semanticscholar import (
     COUNT_FIELDS,
@@ -30,6 +29,8 @@ from surveybib.net.semanticscholar import (
     SemanticScholar,
     Unknown,
 )
+from surveybib.net.transport import Unreachable
+from surveybib.rules import Rule
 
 STALE_DAYS = 7  # counts, code links and "only a preprint" answers are asked again after this
 S2_SOURCE = "semanticscholar"
@@ -140,8 +141,7 @@ def _count_record(record: Mapping[str, Any], date: str) -> dict[str, Any]:
 
 
 def _missed(entry: Entry, message: str) -> Problem:
-    return Problem(entry.path, entry.line or None, entry.key,
-                   f"{message}; asked again next run", "metadata", "warning", "fetch-failed")
+    return Rule.FETCH_FAILED.about(entry, f"{message}; asked again next run", "metadata")
 
 
 def fetch_code(

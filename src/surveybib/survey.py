@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from surveybib.bibtex.parse import decode_bib, parse_bib
+from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.source import BibSource
 from surveybib.config import Settings, has_survey_table
 from surveybib.errors import BibFileError, FileError
 from surveybib.files import read_regular, resolve
-from surveybib.limits import MAX_BIB_BYTES, MAX_TEXT_BYTES
+from surveybib.limits import MAX_TEXT_BYTES
 from surveybib.metadata.store import MetadataStore, load_store, merge_entries, stored_findings
 from surveybib.model import Entry, Note, Problem
-from surveybib.notes import attach_notes
+from surveybib.notes import attach_notes, key_from_filename
+from surveybib.rules import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +29,7 @@ class Survey:
     entries: tuple[Entry, ...]  # merged: the user's fields, gaps filled from the store
     notes: dict[str, Note]
     problems: tuple[Problem, ...]
-    bib_text: str
-    newline: str = "\n"
+    source: BibSource
     parsed: tuple[Entry, ...] = ()  # as written in survey.bib
     store: MetadataStore = field(default_factory=MetadataStore)
     merge_problems: tuple[Problem, ...] = ()
@@ -59,23 +60,21 @@ def _still_untitled(
     titled = {e.key for e in merged if "title" in e.filled}
     if not titled:
         return problems
-    return tuple(p for p in problems if not (p.rule == "no-title" and p.key in titled))
+    return tuple(p for p in problems if not (p.rule == Rule.NO_TITLE.id and p.key in titled))
 
 
-def read_bib_text(settings: Settings, encoding: str | None = None) -> str:
-    """survey.bib as text (see bibfile.decode_bib for the encoding rules)."""
-    path = settings.bib
-    try:
-        data = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
-    except FileNotFoundError:
+def read_bib(settings: Settings, encoding: str | None = None) -> BibSource:
+    """survey.bib's bytes and text (see bibtex/source.py for the encoding rules)."""
+    if not settings.bib.is_file() and not settings.bib.exists():
         if has_survey_table(settings.root / "pyproject.toml"):
-            raise BibFileError(f"{settings.rel(path)}: no such file (the bibliography "
-                               "[tool.surveybib] names in pyproject.toml)") from None
+            raise BibFileError(f"{settings.rel(settings.bib)}: no such file (the bibliography "
+                               "[tool.surveybib] names in pyproject.toml)")
         raise BibFileError(
             f"no survey here: neither {settings.root} nor a folder above it has a "
-            f"{settings.rel(path)} or a [tool.surveybib] table in pyproject.toml; run "
-            "surveybib inside the survey's folder, or name it with -C DIR") from None
-    return decode_bib(data, settings.rel(path), encoding or settings.encoding or None)
+            f"{settings.rel(settings.bib)} or a [tool.surveybib] table in pyproject.toml; run "
+            "surveybib inside the survey's folder, or name it with -C DIR")
+    return BibSource.read(settings.bib, settings.rel(settings.bib),
+                          encoding or settings.encoding or None)
 
 
 def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
@@ -94,12 +93,12 @@ def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Proble
         except FileNotFoundError:
             continue  # a dangling link, or removed while we looked
         except FileError as exc:
-            problems.append(Problem(shown, None, None, f"{_after_name(str(exc), shown)}; "
-                                    "skipped", "notes", rule="note-unreadable"))
+            problems.append(Rule.NOTE_UNREADABLE.at(
+                shown, None, None, f"{_after_name(str(exc), shown)}; skipped", "notes"))
             continue
         except UnicodeDecodeError as exc:
-            problems.append(Problem(shown, None, None, f"cannot be read as UTF-8 text ({exc}); "
-                                    "skipped", "notes", rule="note-unreadable"))
+            problems.append(Rule.NOTE_UNREADABLE.at(
+                shown, None, None, f"cannot be read as UTF-8 text ({exc}); skipped", "notes"))
             continue
         files.append((path.name, text))
     return files, problems
@@ -114,23 +113,21 @@ def _not_orphans_of_lost(orphans: tuple[Problem, ...], parse_problems: tuple[Pro
                          ) -> tuple[Problem, ...]:
     """A note whose entry could not be read is no orphan: the parse error names the entry
     (and build lists it as lost), so the note is not reported a second time."""
-    lost = {p.key for p in parse_problems if p.rule == "parse-error" and p.key}
+    lost = {p.key for p in parse_problems if p.rule == Rule.PARSE_ERROR.id and p.key}
     if not lost:
         return orphans
-    return tuple(p for p in orphans if not (p.rule == "orphan-note" and p.key is None
+    return tuple(p for p in orphans if not (p.rule == Rule.ORPHAN_NOTE.id and p.key is None
                                             and _note_key(p.path) in lost))
 
 
 def _note_key(path: str) -> str:
-    from surveybib.notes import key_from_filename
-
     return key_from_filename(path.rsplit("/", 1)[-1])
 
 
 def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     """Read survey.bib, the metadata store and notes/, and put them together."""
-    text = read_bib_text(settings, encoding)
-    parsed = parse_bib(text, settings.rel(settings.bib))
+    source = read_bib(settings, encoding)
+    parsed = parse_bib(source.text, source.path)
     store = load_store(settings.metadata)
     entries, merge_problems = _merged(parsed.entries, store)
     files, note_problems = read_note_files(settings.notes)
@@ -138,5 +135,5 @@ def load_survey(settings: Settings, *, encoding: str | None = None) -> Survey:
     orphan_problems = _not_orphans_of_lost(orphan_problems, parsed.problems)
     problems = (*_still_untitled(parsed.problems, entries), *note_problems, *orphan_problems,
                 *merge_problems)
-    return Survey(settings, entries, notes, tuple(problems), text, parsed.newline,
-                  parsed.entries, store, merge_problems)
+    return Survey(settings, entries, notes, tuple(problems), source, parsed.entries, store,
+                  merge_problems)

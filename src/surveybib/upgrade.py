@@ -17,18 +17,19 @@ import datetime
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from surveybib.enrich import _closing, _insertion
-from surveybib.errors import BibFileError
+from surveybib.bibtex.names import parse_names
+from surveybib.bibtex.source import EntryEdit, edit_text, newline_of
 from surveybib.identifiers import arxiv_only, is_arxiv_doi, is_arxiv_venue
 from surveybib.latex import to_unicode
-from surveybib.metadata.match import enough_authors, titles_agree
+from surveybib.metadata.match import enough_authors, matched_authors, titles_agree
 from surveybib.metadata.published import Published, published_version, short_name
 from surveybib.metadata.records import Record, bib_text
 from surveybib.metadata.store import MetadataStore
-from surveybib.model import Entry, Person, Problem, parse_names
+from surveybib.model import Entry, Person, Problem
+from surveybib.rules import Rule
 
 _PREPRINT_TYPES = frozenset({"misc", "article", "unpublished", "online", "preprint",
                              "techreport", "report", "electronic"})
@@ -157,9 +158,8 @@ def plan_upgrades(entries: Sequence[Entry], store: MetadataStore) -> UpgradePlan
         else:
             kept.append(outcome)
             if not outcome.preprint:
-                problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                        f"not upgraded: {outcome.reason}", "metadata",
-                                        "warning", "upgrade-refused"))
+                problems.append(Rule.UPGRADE_REFUSED.about(
+                    entry, f"not upgraded: {outcome.reason}", "metadata"))
     return UpgradePlan(tuple(upgrades), tuple(kept), tuple(problems))
 
 
@@ -197,8 +197,6 @@ def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore) -> Upgra
 
 
 def _without_doi(published: Published) -> Published:
-    from dataclasses import replace
-
     return replace(published, doi="")
 
 
@@ -266,8 +264,6 @@ def _upgrade(entry: Entry, arxiv: str, published: Published,
 
 def _evidence(entry: Entry, arxiv: str, published: Published, record: Record | None,
               year: int | None) -> str:
-    from surveybib.metadata.match import matched_authors
-
     people, _ = _people(entry)
     matched = matched_authors(people, published.authors)
     mine = entry_year(entry, arxiv)
@@ -281,113 +277,15 @@ def _evidence(entry: Entry, arxiv: str, published: Published, record: Record | N
 # ------------------------------------------------------------------ writing
 
 
-def apply_upgrades(text: str, entries: Sequence[Entry], upgrades: Sequence[Upgrade]) -> str:
+def apply_upgrades(text: str, entries: Sequence[Entry], upgrades: Sequence[Upgrade], *,
+                   ascii_values: bool = False) -> str:
     """survey.bib's text with the upgrades made: values replaced in place, new fields added
     at the end of their entries in the entry's own style, the entry type changed; every
-    other byte kept."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    wanted = {u.key: u for u in upgrades}
-    heads = _heads(text) if wanted else {}
-    edits: list[tuple[int, int, str]] = []
-    for entry in entries:
-        upgrade = wanted.get(entry.key)
-        if upgrade is None:
-            continue
-        opener, close = _find(text, heads, entry)
-        spans = field_spans(text, opener, close)
-        added: list[tuple[str, str]] = []
-        for edit in upgrade.edits:
-            span = spans.get(edit.name)
-            if span is not None:
-                edits.append((span[0], span[1], "{" + edit.new + "}"))
-            else:
-                added.append((edit.name, edit.new))
-        if added:
-            at, insertion = _insertion(text, opener, close, added, newline)
-            edits.append((at, at, insertion))
-        if upgrade.new_type != upgrade.old_type:
-            edits.append(_retype(text, opener, upgrade.new_type))
-    for begin, end, new in sorted(edits, reverse=True):
-        text = text[:begin] + new + text[end:]
-    return text
-
-
-_HEAD_RE = re.compile(r"@[ \t]*[A-Za-z][\w-]*[ \t]*([{(])[ \t\r\n]*([^\s,]+?)[ \t\r\n]*,")
-_FIELD_RE = re.compile(r"[\s,]*([^\s=,{}\"#]+)\s*=\s*")
-
-
-def _heads(text: str) -> dict[str, list[tuple[int, int]]]:
-    """Every entry head in one pass: key -> [(line, index of the opening delimiter)]."""
-    heads: dict[str, list[tuple[int, int]]] = {}
-    line, counted = 1, 0
-    for match in _HEAD_RE.finditer(text):
-        line += text.count("\n", counted, match.start())
-        counted = match.start()
-        heads.setdefault(match.group(2), []).append((line, match.start(1)))
-    return heads
-
-
-def _find(text: str, heads: dict[str, list[tuple[int, int]]], entry: Entry) -> tuple[int, int]:
-    """(opening, closing delimiter) of the entry's text: the head with its key nearest to
-    the line the parser gave (a key written twice is a duplicate-key error elsewhere)."""
-    found = heads.get(entry.key)
-    if not found:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: cannot find the entry's "
-                           "text to upgrade; nothing was written")
-    _, opener = min(found, key=lambda head: abs(head[0] - entry.line) if entry.line else 0)
-    close = _closing(text, opener)
-    if close < 0:
-        raise BibFileError(f"{entry.path}:{entry.line}: {entry.key}: the entry is not closed; "
-                           "nothing was written")
-    return opener, close
-
-
-def field_spans(text: str, opener: int, close: int) -> dict[str, tuple[int, int]]:
-    """{lower-case field name: (start, end) of its value} for the entry between `opener`
-    and `close` (top-level fields only; a value runs to the next top-level comma)."""
-    spans: dict[str, tuple[int, int]] = {}
-    index = _next_comma(text, opener + 1, close)  # skip the key
-    while index < close:
-        match = _FIELD_RE.match(text, index, close)
-        if match is None:
-            break
-        start = match.end()
-        end = _next_comma(text, start, close)
-        value_end = start + len(text[start:end].rstrip())
-        spans.setdefault(match.group(1).lower(), (start, value_end))
-        index = end
-    return spans
-
-
-def _next_comma(text: str, start: int, close: int) -> int:
-    """Index of the next comma at brace depth 0 outside quotes (or `close`)."""
-    depth, quoted = 0, False
-    for index in range(start, close):
-        char = text[index]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-        elif char == '"' and depth == 0 and text[index - 1] != "\\":
-            quoted = not quoted
-        elif char == "," and depth == 0 and not quoted:
-            return index
-    return close
-
-
-_TYPE_RE = re.compile(r"@\s*([A-Za-z][\w-]*)")
-
-
-def _retype(text: str, opener: int, new_type: str) -> tuple[int, int, str]:
-    at = text.rfind("@", 0, opener)
-    match = _TYPE_RE.match(text, at)
-    assert match is not None  # _locate found this entry by the same pattern
-    old = match.group(1)
-    if old.isupper():
-        new_type = new_type.upper()
-    elif old[:1].isupper():
-        new_type = new_type.capitalize()
-    return match.start(1), match.end(1), new_type
+    other byte kept (bibtex/source.py does the editing)."""
+    edits = {u.key: EntryEdit(tuple((e.name, e.new) for e in u.edits),
+                              u.new_type if u.new_type != u.old_type else "")
+             for u in upgrades}
+    return edit_text(text, entries, edits, newline=newline_of(text), ascii_values=ascii_values)
 
 
 def upgrade_records(upgrades: Sequence[Upgrade],

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import replace
+
+from surveybib.bibtex.write import SURVEY, BibFormat
 
 # `  title = {`: the indent, the name, the spaces before and after `=`.
 _FIELD_LINE = re.compile(r"^([ \t]+)([A-Za-z][\w:.+-]*)([ \t]*)=([ \t]*)\S", re.M)
 _ENTRY_START = re.compile(r"^[ \t]*@", re.M)
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """How fields are laid out: `indent name before= after value`, names padded so the
-    `=` line up when `align`."""
-
-    indent: str = "  "
-    before_eq: str = " "
-    after_eq: str = " "
-    align: bool = True
-
-
-SURVEYBIB = Layout()  # surveybib's own layout: what a new or empty file gets
-
-
-def file_layout(text: str) -> Layout:
-    """The layout most entries of `text` use (surveybib's own when it has none)."""
+def file_format(text: str, base: BibFormat = SURVEY) -> BibFormat:
+    """`base` (surveybib's own layout by default) in the layout most entries of `text` use:
+    their indent, their spaces around `=`, and whether they align the `=`."""
     indents: Counter[str] = Counter()
     befores: Counter[str] = Counter()
     afters: Counter[str] = Counter()
@@ -48,8 +37,7 @@ def file_layout(text: str) -> Layout:
             plain += 1
             befores.update(before for _, _, before, _ in fields)
     if not indents:
-        return SURVEYBIB
-    return Layout(indent=indents.most_common(1)[0][0],
-                  before_eq=befores.most_common(1)[0][0] if befores else " ",
-                  after_eq=afters.most_common(1)[0][0],
-                  align=aligned > plain)
+        return base
+    return replace(base, indent=indents.most_common(1)[0][0],
+                   before_eq=befores.most_common(1)[0][0] if befores else " ",
+                   after_eq=afters.most_common(1)[0][0], align=aligned > plain)

@@ -1,9 +1,19 @@
 """The command-line interface: the group and its global options live in `app`; each
-command group has its own module, imported here so that it registers its commands."""
+command group has its own module, which registers its commands when it is imported. The
+map below names each command's module, so a run imports only the one it needs."""
 
 from __future__ import annotations
 
-from surveybib.cli import build, enrich, export, init, lookup, site
 from surveybib.cli.app import Context, main
 
-__all__ = ["Context", "build", "enrich", "export", "init", "lookup", "main", "site"]
+COMMANDS = {
+    "build": "build", "check": "build", "note": "build",
+    "enrich": "enrich",
+    "export": "export",
+    "doi": "lookup", "search": "lookup", "add": "lookup",
+    "init": "init",
+    "site": "site",
+}
+main.lazy_commands.update(COMMANDS)
+
+__all__ = ["COMMANDS", "Context", "main"]

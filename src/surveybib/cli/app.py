@@ -3,6 +3,7 @@ Context they fill, how findings are printed, and the one map from errors to exit
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import os
@@ -11,17 +12,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from surveybib import __version__
 from surveybib.config import Settings, find_root, load_settings
+from surveybib.enrich import Counts, progress_line
 from surveybib.errors import SurveybibError, UsageError
 from surveybib.model import Problem, printable
 
-if TYPE_CHECKING:
-    from surveybib.enrich import Counts
 
 @dataclass(slots=True)
 class Context:
@@ -80,7 +80,6 @@ def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
         return None
     if not sys.stderr.isatty():
         return _progress_lines(_seconds(os.environ.get("SURVEYBIB_PROGRESS_INTERVAL"), 30.0))
-    from surveybib.enrich import progress_line
 
     def show(counts: Counts) -> None:
         end = "\n" if counts.done >= counts.total else ""
@@ -202,11 +201,25 @@ KEYS_HELP = "Only these keys: comma-separated (a,b); repeatable."
 
 class _Group(click.Group):
     """Turns SurveybibError into a one-line message and an exit code; every command
-    gets the global options."""
+    gets the global options. A command in `lazy_commands` (name -> module of
+    surveybib.cli) is imported when it is asked for, so `surveybib build` loads none of
+    the code of the other commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         cmd.params.extend(_late_options())
         super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            importlib.import_module(f"surveybib.cli.{self.lazy_commands[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Each command's whole summary (its help's first paragraph), wrapped, never cut

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from surveybib.files import survey_lock
 from surveybib.lint import configure
 from surveybib.model import Problem, json_safe, printable
 from surveybib.survey import Survey, load_survey
+from surveybib.text import closest
 
 
 @main.command()
@@ -30,6 +30,7 @@ from surveybib.survey import Survey, load_survey
 def build(ctx: Context, check_only: bool, strict: bool, force: bool) -> None:
     """Render README.md (and configured exports) from survey.bib and notes/."""
     settings = ctx.settings
+    click.get_current_context().with_resource(pipeline.collector_paused())
     if not check_only:  # held until the command ends: two builds never interleave
         click.get_current_context().with_resource(survey_lock(settings.root))
     survey = load_survey(settings, encoding=ctx.encoding)
@@ -90,8 +91,8 @@ def note(ctx: Context, key: str) -> None:
     survey = load_survey(settings, encoding=ctx.encoding)
     entry = survey.entry(key)
     if entry is None:
-        close = difflib.get_close_matches(key, [e.key for e in survey.entries], n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        close = closest(key, (e.key for e in survey.entries))
+        hint = f"; did you mean '{close}'?" if close else ""
         fail(f"no entry with key '{key}' in {settings.rel(settings.bib)}{hint}")
     path, created = pipeline.ensure_note(settings, entry)
     if created and not ctx.quiet:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import codecs
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from surveybib import enrich as stage
+from surveybib.bibtex.source import BibSource
 from surveybib.cli.app import (
     KEYS_HELP,
     Context,
@@ -22,12 +21,9 @@ from surveybib.cli.app import (
 )
 from surveybib.cli.scholar import Wanted, run_scholarly
 from surveybib.config import Settings
-from surveybib.enrich import EnrichResult, EntryChange
+from surveybib.enrich import EnrichResult
 from surveybib.errors import UsageError
-from surveybib.files import read_regular, survey_lock, write_bytes_atomic
-from surveybib.latex import to_ascii_latex
-from surveybib.limits import MAX_BIB_BYTES
-from surveybib.lookup import file_encoding
+from surveybib.files import survey_lock, write_bytes_atomic
 from surveybib.metadata.store import MetadataStore, pruned, save_store, unused_records
 from surveybib.model import Entry, printable
 from surveybib.survey import load_survey
@@ -93,7 +89,7 @@ def enrich(ctx: Context, keys: tuple[str, ...], key_lists: tuple[str, ...], refr
         for line in stage.change_lines(result.changes):
             click.echo(printable(line))
     if write and result.changes:
-        _write_bib(settings.bib, ctx.encoding or settings.encoding, survey.parsed, result)
+        _write_bib(settings.bib, survey.source, survey.parsed, result)
     got = bool(result.fetched or result.matched)
     if got or not result.unreachable:  # else the failure line below says it all
         click.echo(result.summary(), err=True)
@@ -128,31 +124,11 @@ def _known_keys(keys: Sequence[str], entries: Sequence[Entry], settings: Setting
                          f"{settings.rel(settings.bib)}")
 
 
-def _write_bib(path: Path, encoding: str, entries: Sequence[Entry],
+def _write_bib(path: Path, source: BibSource, entries: Sequence[Entry],
                result: EnrichResult) -> None:
     """Add the filled fields into survey.bib, every other byte as it was (BOM, newlines)."""
-    raw = read_regular(path, MAX_BIB_BYTES, path.name)
-    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
-    name = file_encoding(raw, encoding or None)  # --encoding, else UTF-8 or a coding line
-    try:
-        text = raw[len(bom):].decode(name)
-    except UnicodeDecodeError:
-        raise UsageError(f"{path.name} is not {name}; give its encoding with --encoding to "
-                         "use --write") from None
-    changes: Sequence[EntryChange] = result.changes
-    if codecs.lookup(name).name != "utf-8":  # an 8-bit file gets LaTeX accents instead
-        changes = [_ascii_change(c, to_ascii_latex) for c in changes]
-    try:
-        data = bom + stage.write_fields(text, entries, changes).encode(name)
-    except UnicodeEncodeError as exc:
-        raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
-                         f"{exc}") from None
-    if data != raw:
+    data = source.insert_fields(entries, stage.additions(result.changes))
+    if data != source.raw:
         write_bytes_atomic(path, data, path.name)
-        click.echo(f"added {sum(len(c.fields) for c in changes)} field(s) to {path.name}",
-                   err=True)
-
-
-def _ascii_change(change: EntryChange, convert: Callable[[str], str]) -> EntryChange:
-    fields = tuple(dataclasses.replace(f, new=convert(f.new)) for f in change.fields)
-    return dataclasses.replace(change, fields=fields)
+        click.echo(f"added {sum(len(c.fields) for c in result.changes)} field(s) to "
+                   f"{path.name}", err=True)

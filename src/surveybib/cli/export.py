@@ -10,10 +10,13 @@ import click
 from surveybib.cli.app import KEYS_HELP, Context, counted, main, pass_context, report, split_keys
 from surveybib.config import check_output_path
 from surveybib.errors import FileError, UsageError
+from surveybib.export import DEFAULT_SKIP, ExportOptions, run_export
+from surveybib.export.aux import aux_inputs, parse_aux
+from surveybib.export.select import check_category
 from surveybib.files import read_regular, resolve, write_text_atomic
 from surveybib.limits import MAX_AUX_BYTES, MAX_AUX_FILES
 from surveybib.lint import configure
-from surveybib.model import Problem
+from surveybib.rules import Rule
 from surveybib.survey import load_survey
 
 
@@ -42,12 +45,10 @@ from surveybib.survey import load_survey
               help="Create the folders of -o FILE that do not exist yet.")
 @pass_context
 def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
-                   aux: Path | None, keys: tuple[str, ...], taxonomy: str | None, sort: str | None,
-                   unicode_: bool, keep: tuple[str, ...], output: str | None,
+                   aux: Path | None, keys: tuple[str, ...], taxonomy: str | None,
+                   sort: str | None, unicode_: bool, keep: tuple[str, ...], output: str | None,
                    parents: bool) -> None:
     """Citation export for the survey paper: exactly the cited papers, custom fields stripped."""
-    from surveybib.export import DEFAULT_SKIP, check_category, run_export
-
     settings = ctx.settings
     if output is not None:
         check_output_path(settings, ctx.path(Path(output)), output)
@@ -61,15 +62,17 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
         check_category(taxonomy, survey.entries, group_by=settings.group_by,
                        declared=settings.taxonomy)
     csl_file = ctx.path(Path(csl)) if csl else None
-    result, unknown = run_export(
-        survey.entries, fmt, keys=wanted, taxonomy=taxonomy, group_by=settings.group_by,
-        declared=settings.taxonomy, style=style,
+    options = ExportOptions(
+        keys=None if wanted is None else tuple(wanted), taxonomy=taxonomy,
+        group_by=settings.group_by, declared=settings.taxonomy, style=style,
         csl=str(csl_file) if csl_file and csl_file.is_file() else csl,
         unicode=unicode_, keep=frozenset(k.lower() for k in keep),
         skip_fields=DEFAULT_SKIP | frozenset(settings.export_skip_fields), sort=sort)
+    result, unknown = run_export(survey.entries, fmt, options)
     bib = settings.rel(settings.bib)
-    missing = [Problem(sources.get(key, "--keys"), None, key, f"cited but not in {bib}",
-                       "export", rule="export-unknown-key") for key in unknown]
+    missing = [Rule.EXPORT_UNKNOWN_KEY.at(sources.get(key, "--keys"), None, key,
+                                          f"cited but not in {bib}", "export")
+               for key in unknown]
     found = configure([*result.problems, *missing], settings)
     errors, warnings = report([*configure(survey.problems, settings), *found], ctx.quiet)
     if output is None:
@@ -91,8 +94,6 @@ def _under(root: Path, path: Path) -> Path:
 def _wanted_keys(root: Path, aux: Path | None, keys: tuple[str, ...]
                  ) -> tuple[list[str] | None, dict[str, str]]:
     """The keys --aux and --keys ask for (None: all), and which .aux cited each key."""
-    from surveybib.export import aux_inputs, parse_aux
-
     wanted: list[str] = []
     sources: dict[str, str] = {}
     cite_all = aux is None and not keys

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
-from surveybib import scaffold
+from surveybib.build import refuse_foreign_readme
 from surveybib.cli.app import Context, main, pass_context
+from surveybib.config import load_settings
 from surveybib.errors import SurveybibError, UsageError
+from surveybib.scaffold import files as scaffold
 
 
 @main.command("init")
@@ -75,15 +77,13 @@ def _tell(ctx: Context, root: Path, written: list[str], existed: set[str],
     click.echo(f"next{where}: `surveybib add DOI --taxonomy C` for each paper, `surveybib "
                "build` (or `make readme`), then git init, commit (survey.bib, notes/, "
                "README.md and the metadata store survey.lock.json) and push; on GitHub, "
-               "create the label 'add-paper' for the issue form", err=True)
+               "create the label 'add-paper' for the issue form, and choose Settings -> "
+               "Pages -> Source: GitHub Actions to publish the paper explorer", err=True)
 
 
 def _foreign_readme(root: Path) -> str:
     """Why `build` will not replace the README that is there (a repository made on GitHub
     has one), or ""."""
-    from surveybib.build import refuse_foreign_readme
-    from surveybib.config import load_settings
-
     try:
         refuse_foreign_readme(load_settings(root))
     except SurveybibError as exc:

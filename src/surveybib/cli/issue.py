@@ -13,9 +13,10 @@ from typing import NoReturn
 import click
 
 from surveybib import issueform, lookup
-from surveybib.bibtex.parse import format_entry
+from surveybib.bibtex.write import format_entry
+from surveybib.cli.adding import Added, add_paper, added_source, print_added
 from surveybib.cli.app import Context, report
-from surveybib.cli.lookup import Added, add_paper, added_source, print_added
+from surveybib.enrich import open_client
 from surveybib.errors import FileError, NetworkError, SurveybibError, UsageError
 from surveybib.files import read_regular
 from surveybib.limits import MAX_TEXT_BYTES
@@ -61,8 +62,6 @@ def _read_body(source: str) -> str:
 def _by_title(ctx: Context, request: issueform.PaperRequest) -> lookup.Target:
     """No identifier in the issue: the DOI of the one Crossref record that passes the
     match guard for its title, first author and year."""
-    from surveybib.enrich import open_client
-
     settings = ctx.settings
     lookup.check_categories(request.taxonomy, settings.taxonomy, settings.group_by)
     with open_client(settings.mailto, offline=ctx.offline) as client:
@@ -114,7 +113,7 @@ def _answer_added(ctx: Context, added: Added, fmt: str, note_given: bool) -> Non
     entry, line = added.entries[0], added.lines[0]
     path, created = added.notes[0]
     note = settings.rel(path) if created else None
-    source = added_source(added.found)
+    source = added_source(added)
     warnings = [str(p) for p in added.problems]
     if fmt == "json":
         click.echo(json.dumps({

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
 from surveybib import lookup
-from surveybib.bibtex.layout import file_layout
-from surveybib.bibtex.parse import append_entries, format_entry, parse_bib
-from surveybib.build import ensure_note
-from surveybib.cli.app import Context, fail, main, offline_by, pass_context, report
+from surveybib.bibtex.layout import file_format
+from surveybib.bibtex.parse import parse_bib
+from surveybib.bibtex.write import format_entry
+from surveybib.cli.adding import add_paper, print_added
+from surveybib.cli.app import Context, fail, main, offline_by, pass_context
+from surveybib.cli.issue import add_from_issue
 from surveybib.config import Settings, has_survey_table
 from surveybib.enrich import open_client
-from surveybib.errors import FileError, MetadataStoreError, SurveybibError, UsageError
+from surveybib.errors import BibFileError, FileError, MetadataStoreError, UsageError
 from surveybib.export import render_export
-from surveybib.files import read_regular, survey_lock, write_bytes_atomic
-from surveybib.limits import MAX_BIB_BYTES, MAX_QUERY, MAX_TEXT_BYTES
+from surveybib.files import survey_lock
+from surveybib.limits import MAX_QUERY
 from surveybib.metadata.store import load_store, save_store
-from surveybib.model import Entry, Problem, json_safe, printable
-from surveybib.notes import check_note_name, note_filename
-from surveybib.survey import load_survey
+from surveybib.model import Entry, json_safe, printable
+from surveybib.survey import read_bib
 
 
 def _in_survey(ctx: Context) -> bool:
     """A survey repository: its survey.bib exists, or pyproject.toml has [tool.surveybib]."""
-
     return ctx.settings.bib.is_file() or has_survey_table(ctx.root / "pyproject.toml")
+
+
+def _survey_entries(settings: Settings) -> tuple[str, tuple[Entry, ...]]:
+    """survey.bib's text and entries, for a look at its layout and DOIs (nothing when it
+    is missing or cannot be read: `doi` works outside a survey too)."""
+    try:
+        source = read_bib(settings)
+    except (BibFileError, FileError):  # FileError: not a regular file, too large
+        return "", ()
+    return source.text, parse_bib(source.text, source.path).entries
 
 
 @main.command("doi")
@@ -50,35 +56,22 @@ def doi_command(ctx: Context, doi: str, fmt: str) -> None:
         click.get_current_context().with_resource(survey_lock(settings.root))
     store = load_store(settings.metadata) if survey else None
     with open_client(settings.mailto if survey else "", offline=ctx.offline) as client:
-        found = lookup.fetch(target, store, client, offline_by(ctx))
+        found, cached = lookup.fetch(target, store, client, offline_by(ctx))
+    text, entries = _survey_entries(settings) if survey else ("", ())
     entry = lookup.entry_for_output(found, target)
     if fmt == "bibtex":  # as add would append it: in survey.bib's own layout
-        click.echo(format_entry(entry, file_layout(_bib_text(settings))), nl=False)
+        click.echo(format_entry(entry, file_format(text)), nl=False)
     else:
         click.echo(render_export([entry], fmt), nl=False)
-    if store is not None and _cited(settings, found.doi):  # the store keeps what entries use
-        try:  # the answer is printed; a store that cannot be written only loses the cache
+    if store is not None and lookup.same_doi(found.doi, entries) is not None:
+        try:  # what entries use only; the answer is printed, a full disk only loses the cache
             save_store(settings.metadata, lookup.stored(store, found))
         except MetadataStoreError as exc:
             click.echo(f"surveybib: warning: {printable(str(exc))}; the record was not kept",
                        err=True)
     if ctx.verbose:
-        how = "metadata store" if found.cached else found.source_name
+        how = "metadata store" if cached else found.source_name
         click.echo(f"{found.doi}: from {how}", err=True)
-
-
-def _bib_text(settings: Settings) -> str:
-    """survey.bib's text for a look at its entries and layout ("" when there is none)."""
-    try:
-        return read_regular(settings.bib, MAX_BIB_BYTES).decode("utf-8", "replace")
-    except (FileNotFoundError, FileError):
-        return ""
-
-
-def _cited(settings: Settings, doi: str) -> bool:
-    """Whether an entry of survey.bib has this DOI (its own, or its arXiv id's)."""
-    entries = parse_bib(_bib_text(settings), settings.rel(settings.bib)).entries
-    return lookup.same_doi(doi, entries) is not None
 
 
 @main.command("search")
@@ -147,8 +140,6 @@ def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key
 
     Every byte already in survey.bib stays as it was."""
     if issue is not None:
-        from surveybib.cli.issue import add_from_issue
-
         if paper or taxonomy or reader:
             raise UsageError("--from-issue takes the paper, category and reader from the "
                              "issue; leave out DOI_OR_ARXIV_ID, --taxonomy and --reader")
@@ -160,161 +151,3 @@ def add_command(ctx: Context, paper: str | None, taxonomy: str, reader: str, key
     if fmt != "text":
         raise UsageError("--format json/github go with --from-issue")
     print_added(ctx, add_paper(ctx, paper, taxonomy, reader, key))
-
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    """What `add` did: the entries it appended and the line each starts on, the record
-    they came from (None for pasted BibTeX), its warnings, and each entry's note."""
-
-    entries: tuple[Entry, ...]
-    lines: tuple[int, ...]
-    found: lookup.Found | None
-    problems: tuple[Problem, ...]
-    notes: tuple[tuple[Path, bool], ...]  # (path, whether add created it)
-
-
-def add_paper(ctx: Context, paper: str | lookup.Target, taxonomy: str, reader: str,
-              key: str, note: str = "") -> Added:
-    """`add`: look PAPER up (a DOI or arXiv id, a Target, or `-` for BibTeX on stdin),
-    check it against survey.bib, append it, store its record, and start its note (with
-    NOTE as its text when given). Raises UsageError or lookup's errors; writes nothing
-    then."""
-    settings = ctx.settings
-    bib = settings.rel(settings.bib)
-    lookup.check_categories(taxonomy, settings.taxonomy, settings.group_by)
-    extra = [(settings.group_by, taxonomy.strip()), ("reader", reader.strip())]
-    target = paper if isinstance(paper, lookup.Target) else \
-        None if paper == "-" else lookup.parse_target(paper)
-    pasted = _read_stdin() if target is None else ""
-    click.get_current_context().with_resource(survey_lock(settings.root))
-    survey = load_survey(settings, encoding=ctx.encoding)
-    if key:
-        lookup.check_key(key, survey.entries)
-    if target is None:
-        entries = _pasted_entries(pasted, survey.entries, key, extra, settings)
-        found = None
-    else:
-        lookup.refuse_duplicate(target.doi, survey.entries, bib)
-        store = load_store(settings.metadata)
-        with open_client(settings.mailto, offline=ctx.offline) as client:
-            found = lookup.fetch(target, store, client, offline_by(ctx))
-        taken = [e.key for e in survey.entries]
-        entries = (lookup.build_entry(found, target, taken, key=key, extra=extra),)
-        if note:
-            _refuse_taken_note(settings, entries[0])
-        save_store(settings.metadata, lookup.stored(store, found))
-    for entry in entries:  # before anything is written: all or nothing
-        check_note_name(entry.key)
-    lines, before = _append_entries(settings, ctx.encoding, survey.newline, entries)
-    notes = _notes_or_undo(settings, entries, before, note)
-    problems = []
-    for entry, line in zip(entries, lines, strict=True):
-        problems += lookup.warnings_for(entry, line, survey.entries, bib, found)
-    return Added(entries, tuple(lines), found, tuple(problems), notes)
-
-
-def _notes_or_undo(settings: Settings, entries: Sequence[Entry], before: bytes, note: str
-                   ) -> tuple[tuple[Path, bool], ...]:
-    """Each new entry's note (created unless it exists); if one cannot be written,
-    survey.bib gets its old bytes back and nothing is added."""
-    made: list[tuple[Path, bool]] = []
-    try:
-        for entry in entries:
-            made.append(ensure_note(settings, entry, note))
-    except (SurveybibError, OSError) as exc:
-        write_bytes_atomic(settings.bib, before, settings.rel(settings.bib))
-        for path, created in made:
-            if created:
-                path.unlink(missing_ok=True)
-        raise SurveybibError(f"{exc}; nothing added") from None
-    return tuple(made)
-
-
-def _refuse_taken_note(settings: Settings, entry: Entry) -> None:
-    """A note to write for a key whose note file is there already (left by a removed
-    entry): refused before anything is written, so neither text is lost."""
-    path = settings.notes / note_filename(entry.key)
-    if path.exists():
-        raise lookup.Refused(f"{settings.rel(path)} already exists (a note without an "
-                             f"entry?); move it away or give another key with --key; "
-                             "nothing added")
-
-
-def added_source(found: lookup.Found | None) -> str:
-    """Where the entry came from, for the "added" line: `Crossref 10.1/x`."""
-    if found is None:
-        return ""
-    return f"{found.source_name} {found.doi}" + \
-        (", from the metadata store" if found.cached else "")
-
-
-def print_added(ctx: Context, added: Added) -> None:
-    """`add`'s report: warnings, each entry on stdout, what was added and created."""
-    settings = ctx.settings
-    report(added.problems, ctx.quiet)
-    source = added_source(added.found)
-    layout = file_layout(_bib_text(settings))  # as appended: in the file's own layout
-    for number, (entry, line, (path, created)) in enumerate(zip(
-            added.entries, added.lines, added.notes, strict=True)):
-        click.echo(("\n" if number else "") + format_entry(entry, layout), nl=False)
-        if ctx.quiet:  # -q: the entries (the result) and errors only
-            continue
-        where = f" ({source})" if source else ""
-        click.echo(printable(f"added {entry.key} to {settings.rel(settings.bib)}:{line}{where}"),
-                   err=True)
-        if created:
-            click.echo(f"created {settings.rel(path)}", err=True)
-
-
-def _read_stdin() -> str:
-    """What was pasted on stdin, up to limits.MAX_TEXT_BYTES."""
-    text = sys.stdin.read(MAX_TEXT_BYTES + 1)
-    if len(text) > MAX_TEXT_BYTES:
-        raise UsageError(f"stdin: more than {MAX_TEXT_BYTES:,} characters; paste fewer entries")
-    return text
-
-
-def _pasted_entries(text: str, existing: Sequence[Entry], key: str,
-                    extra: Sequence[tuple[str, str]], settings: Settings) -> tuple[Entry, ...]:
-    """`add -`: the BibTeX entries on stdin, parsed and checked like a looked-up one."""
-
-    parsed = parse_bib(text, "<stdin>")
-    errors = [p for p in parsed.problems if p.level == "error"]
-    if errors:
-        report(errors)
-        fail(f"stdin: {len(errors)} error(s) in the pasted BibTeX; nothing added", 2)
-    if not parsed.entries:
-        raise UsageError("no BibTeX entry on stdin (paste one, e.g. from the publisher's page)")
-    for entry in parsed.entries:
-        if not any(value for name, value in extra if name == settings.group_by):
-            lookup.check_categories(entry.get(settings.group_by), settings.taxonomy,
-                                    settings.group_by)
-    return lookup.prepare_pasted(parsed.entries, existing, key=key, extra=extra)
-
-
-def _append_entries(settings: Settings, encoding: str | None, newline: str,
-                    entries: Sequence[Entry]) -> tuple[list[int], bytes]:
-    """Append the entries to survey.bib in its own encoding and line ends; the old bytes
-    are kept as they were (the new text is encoded alone and added after them). Returns
-    the line each entry starts on, and the file's bytes before."""
-
-    path = settings.bib
-    raw = read_regular(path, MAX_BIB_BYTES, settings.rel(path))
-    name = lookup.file_encoding(raw, encoding or settings.encoding or None)
-    text = raw.decode(name)
-    layout = file_layout(text)  # the file's own: indent, spaces around =, alignment
-    blocks = [format_entry(lookup.encodable(e, name), layout) for e in entries]
-    suffix = append_entries(text, blocks, newline)[len(text):]
-    try:
-        data = raw + suffix.encode(name)
-    except UnicodeEncodeError as exc:
-        raise UsageError(f"{path.name}: the new entry cannot be written as {name}: "
-                         f"{exc}") from None
-    line = append_entries(text, [], newline).count("\n") + 1
-    lines = []
-    for block in blocks:
-        lines.append(line)
-        line += block.count("\n") + 1
-    write_bytes_atomic(path, data, settings.rel(path))
-    return lines, raw

@@ -4,31 +4,29 @@
 
 from __future__ import annotations
 
-import codecs
 import datetime
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from surveybib import scholar, upgrade
 from surveybib.cli.app import Context, progress_bar, report
 from surveybib.config import Settings, is_offline
-from surveybib.errors import SurveybibError, UsageError
+from surveybib.enrich import open_client
+from surveybib.errors import SurveybibError
 from surveybib.files import write_bytes_atomic
 from surveybib.identifiers import arxiv_only, paper_keys
-from surveybib.lookup import file_encoding
-from surveybib.metadata.store import NOT_FOUND, MetadataStore, StoredWork, save_store, trim_record
-from surveybib.model import Entry, Problem
+from surveybib.metadata.store import MetadataStore, save_store, trimmed
+from surveybib.model import NOT_FOUND, Entry, Problem, Work
+from surveybib.net.fetch import Failed, Outcome, Trouble
+from surveybib.net.hfpapers import HFConfig, HFPapers, hf_config
+from surveybib.net.semanticscholar import S2Config, SemanticScholar, s2_config
+from surveybib.net.transport import Unreachable
 from surveybib.survey import Survey
-from surveybib.upgrade import Edit, Upgrade
-
-if TYPE_CHECKING:
-    from surveybib.net.hfpapers import HFConfig
-    from surveybib.net.semanticscholar import S2Config
+from surveybib.upgrade import Upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +90,6 @@ def run_scholarly(ctx: Context, survey: Survey, keys: Sequence[str], wanted: Wan
     if offline:
         run.lines.append("offline: nothing asked; working from the metadata store")
     else:
-        from surveybib.net.hfpapers import hf_config
-        from surveybib.net.semanticscholar import s2_config
-
         # Both read now, so a mistyped URL stops the run before any request.
         s2, hf = s2_config(settings.mailto), hf_config(settings.mailto)
         try:
@@ -120,8 +115,6 @@ def run_scholarly(ctx: Context, survey: Survey, keys: Sequence[str], wanted: Wan
 def _ask_semantic_scholar(config: S2Config, ctx: Context, entries: Sequence[Entry], run: _Run,
                           wanted: Wanted, day: datetime.date,
                           save: Callable[[MetadataStore], None]) -> None:
-    from surveybib.net.semanticscholar import SemanticScholar
-
     todo: dict[str, list[Entry]] = {}
     if wanted.upgrade:
         for entry in entries:
@@ -158,22 +151,20 @@ def _confirm_dois(settings: Settings, dois: Sequence[str], run: _Run,
     upgrade can check them and build can render them offline."""
     if not dois:
         return
-    from surveybib.enrich import open_client
-    from surveybib.net.crossref import Failed, Fetched, Outcome, Unreachable
-
     confirmed = [0, 0]
 
     def take(outcomes: Sequence[Outcome]) -> None:
-        works = {o.doi: StoredWork(o.source, trim_record(o.source, o.record))
-                 for o in outcomes if isinstance(o, Fetched)}
-        missing = {o.doi: NOT_FOUND for o in outcomes if isinstance(o, Failed) and o.not_found}
+        works = {o.doi: trimmed(o) for o in outcomes if isinstance(o, Work)}
+        missing = {o.doi: NOT_FOUND for o in outcomes
+                   if isinstance(o, Failed) and o.trouble is Trouble.NOT_FOUND}
         confirmed[0] += len(works)
         confirmed[1] += len(outcomes) - len(works)
         run.store = run.store.with_updates(works=works, missing=missing)
         save(run.store)
 
     with open_client(settings.mailto) as client:
-        assert client is not None  # only asked when online
+        if client is None:  # not reached: the caller asks only when online
+            return
         try:
             client.fetch_works(dois, take)
         except Unreachable as exc:
@@ -185,8 +176,6 @@ def _confirm_dois(settings: Settings, dois: Sequence[str], run: _Run,
 def _ask_hugging_face(config: HFConfig, ctx: Context, entries: Sequence[Entry], run: _Run,
                       wanted: Wanted, day: datetime.date,
                       save: Callable[[MetadataStore], None]) -> None:
-    from surveybib.net.hfpapers import HFPapers
-
     todo = scholar.code_keys(entries, run.store, day, wanted.refresh)
     if not todo:
         run.lines.append("hugging face: nothing to ask")
@@ -210,12 +199,12 @@ def _upgrade(ctx: Context, survey: Survey, entries: Sequence[Entry], run: _Run, 
     plan = upgrade.plan_upgrades(entries, run.store)
     report(plan.problems, ctx.quiet)
     path = ctx.settings.bib
-    raw = path.read_bytes()
-    bom, name, text = _decode(path, raw, ctx.encoding or ctx.settings.encoding)
+    source = survey.source
     upgrades: Sequence[Upgrade] = plan.upgrades
-    if codecs.lookup(name).name != "utf-8":  # an 8-bit file gets LaTeX accents instead
-        upgrades = [_ascii(u) for u in upgrades]
-    new_text = upgrade.apply_upgrades(text, survey.parsed, upgrades)
+    text = source.text
+    # an 8-bit file gets LaTeX accents instead of the fetched UTF-8
+    new_text = upgrade.apply_upgrades(text, survey.parsed, upgrades,
+                                      ascii_values=source.eight_bit)
     if upgrades and not (wanted.write and ctx.quiet):
         for line in upgrade.review(upgrades, text, new_text, ctx.settings.rel(path)):
             click.echo(line)
@@ -227,32 +216,10 @@ def _upgrade(ctx: Context, survey: Survey, entries: Sequence[Entry], run: _Run, 
         if upgrades and not wanted.dry_run:
             run.lines.append("upgrade: run `surveybib enrich --upgrade --write` to apply")
         return
-    try:
-        data = bom + new_text.encode(name)
-    except UnicodeEncodeError as exc:
-        raise UsageError(f"{path.name}: a fetched value cannot be written as {name}: "
-                         f"{exc}") from None
-    write_bytes_atomic(path, data)
+    write_bytes_atomic(path, source.encode(new_text))
     run.store = run.store.with_updates(upgrades=upgrade.upgrade_records(upgrades, day))
     run.lines.append(f"upgraded {len(upgrades)} entr{'ies' if len(upgrades) != 1 else 'y'} "
                      f"in {path.name}; run `make readme` (surveybib build) to show the venues")
-
-
-def _decode(path: Path, raw: bytes, encoding: str) -> tuple[bytes, str, str]:
-    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
-    name = file_encoding(raw, encoding or None)
-    try:
-        return bom, name, raw[len(bom):].decode(name)
-    except UnicodeDecodeError:
-        raise UsageError(f"{path.name} is not {name}; give its encoding with --encoding to "
-                         "use --upgrade") from None
-
-
-def _ascii(item: Upgrade) -> Upgrade:
-    from surveybib.latex import to_ascii_latex
-
-    edits = tuple(Edit(e.name, e.old, to_ascii_latex(e.new)) for e in item.edits)
-    return replace(item, edits=edits)
 
 
 def _counts_line(entries: Sequence[Entry], store: MetadataStore) -> str:

@@ -13,48 +13,37 @@ from __future__ import annotations
 import html
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
+from surveybib.bibtex.dates import MONTH_NAMES, month_number
+from surveybib.bibtex.names import bibtex_name_list
+from surveybib.bibtex.write import balance_braces, dash_pages, protect_case
 from surveybib.errors import UsageError
-from surveybib.export import (
-    MONTH_NAMES,
-    Export,
-    balance_braces,
-    bibtex_name_list,
-    clean_fields,
-    dash_pages,
-    month_number,
-    protect_case,
-    to_csl_json,
-)
+from surveybib.export.base import Export, ExportOptions, braces_problem
+from surveybib.export.csl_json import to_csl_json
+from surveybib.export.fields import clean_fields
 from surveybib.latex import to_text
 from surveybib.limits import MAX_BRACE_DEPTH
-from surveybib.model import Entry, Problem
+from surveybib.model import Entry, Level, Problem
+from surveybib.readme.markdown import md_escape
+from surveybib.rules import Rule
 
+_BRACE = re.compile("[{}]")
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 BUNDLED_CSL = "surveybib-numeric"
-_BRACE = re.compile("[{}]")
 _SAFE_SCHEME = re.compile(r"^(?:https?|ftp)://[^\s]|^mailto:[^\s]", re.I)
 
 
-def format_references(
-    entries: Sequence[Entry],
-    fmt: str,
-    *,
-    style: str | None = None,
-    csl: str | None = None,
-    strip: frozenset[str] = frozenset(),
-    sorted_by_user: bool = False,
-) -> Export:
+def format_references(fmt: str, entries: Sequence[Entry], options: ExportOptions) -> Export:
     """Entries -> formatted references (`text`, `markdown` or `html`)."""
-    if csl:
-        return format_with_csl(entries, fmt, csl_path(csl), strip=strip)
-    return format_with_pybtex(entries, fmt, style or "plain", strip=strip,
-                              keep_order=sorted_by_user)
+    if options.csl:
+        return format_with_csl(entries, fmt, csl_path(options.csl), strip=options.strip)
+    return format_with_pybtex(entries, fmt, options.style or "plain", strip=options.strip,
+                              keep_order=options.sort is not None)
 
 
 # ---------------------------------------------------------------- pybtex
@@ -81,9 +70,12 @@ def pybtex_data(entries: Sequence[Entry], strip: frozenset[str]
             problems.append(_problem(entry, f"field '{deep}' nests braces more than "
                                             f"{MAX_BRACE_DEPTH} deep; this entry is left out"))
             continue
-        fields = {name: value if name in ("doi", "url") else
-                  balance_braces(entry, name, value, problems)
-                  for name, value in clean_fields(entry, strip).items()}
+        fields = clean_fields(entry, strip)
+        for name, value in fields.items():
+            if name not in ("doi", "url"):
+                fields[name], ok = balance_braces(value)
+                if not ok:
+                    problems.append(braces_problem(entry, name))
         persons = {role: [_person(PybtexPerson(name))
                           for name in bibtex_name_list(fields.pop(role))]
                    for role in ("author", "editor") if role in fields}
@@ -178,8 +170,7 @@ def format_with_pybtex(entries: Sequence[Entry], fmt: str, style: str, *,
                 rendered.append((pybtex_entry.key, label, text.render(backend)))
     source = entries[0].path if entries else ""
     for error in captured:  # not tied to an entry by pybtex (a name it could not split)
-        problems.append(Problem(source, None, None, f"pybtex: {error}", "export",
-                                level="warning", rule="export-format"))
+        problems.append(Rule.EXPORT_FORMAT.at(source, None, None, f"pybtex: {error}", "export"))
     return Export(_write(fmt, rendered, backend), tuple(problems), len(rendered))
 
 
@@ -223,9 +214,8 @@ def brace_depth(value: str) -> int:
     return deepest
 
 
-def _problem(entry: Entry, message: str, level: str = "error") -> Problem:
-    return Problem(entry.path, entry.line, entry.key, message, "export",
-                   level="warning" if level == "warning" else "error", rule="export-format")
+def _problem(entry: Entry, message: str, level: Level = "error") -> Problem:
+    return Rule.EXPORT_FORMAT.at(entry.path, entry.line, entry.key, message, "export", level)
 
 
 def _pybtex_backend(fmt: str) -> Any:
@@ -241,27 +231,27 @@ def _pybtex_backend(fmt: str) -> Any:
             return text
 
         def format_href(self, url: str, text: str, external: bool = False) -> str:
-            if not text:
-                return ""
-            if not _SAFE_SCHEME.match(url):
-                return text
-            return f'<a href="{html.escape(url, quote=True)}">{text}</a>'
+            return _link(url, text, lambda: f'<a href="{html.escape(url, quote=True)}">'
+                                            f'{text}</a>')
 
     class MarkdownBackend(markdown_backend.Backend):  # type: ignore[misc]
         """pybtex's markdown, with link targets percent-encoded and safe schemes only."""
 
         def format_href(self, url: str, text: str, external: bool = False) -> str:
-            if not text:
-                return ""
-            if not _SAFE_SCHEME.match(url):
-                return text
-            return f"[{text}]({_markdown_url(url)})"
+            return _link(url, text, lambda: f"[{text}]({_markdown_url(url)})")
 
     if fmt == "html":
         return HtmlBackend()
     if fmt == "markdown":
         return MarkdownBackend()
     return plaintext.Backend()
+
+
+def _link(url: str, text: str, link: Callable[[], str]) -> str:
+    """A link to `url` only for the safe schemes (http(s), ftp, mailto); else the text."""
+    if not text:
+        return ""
+    return link() if _SAFE_SCHEME.match(url) else text
 
 
 def _markdown_url(url: str) -> str:
@@ -301,7 +291,7 @@ def format_with_csl(entries: Sequence[Entry], fmt: str, style_path: Path, *,
 
     items = to_csl_json(entries, strip=strip)
     if fmt != "text":  # citeproc-py escapes its own terms but not the data: we do
-        escape = _md_escape if fmt == "markdown" else _html_escape
+        escape = _md_text if fmt == "markdown" else _html_escape
         items = [_escaped(item, escape) for item in items]
     # citeproc-py lower-cases ids; ours are positions, so keys differing in case survive.
     ids = [f"item{i}" for i in range(len(items))]
@@ -362,11 +352,8 @@ def _write_csl(fmt: str, rendered: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{text}\n" for _, text in rendered)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def _md_escape(text: object) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("&", "&amp;")
+def _md_text(text: object) -> str:
+    return md_escape(str(text))
 
 
 def _md_wrap(before: str, after: str) -> Any:
@@ -375,7 +362,7 @@ def _md_wrap(before: str, after: str) -> Any:
 
 # A citeproc-py formatter (a module-like namespace) that writes markdown.
 _MARKDOWN = SimpleNamespace(
-    preformat=_md_escape,
+    preformat=_md_text,
     Italic=_md_wrap("*", "*"),
     Oblique=_md_wrap("*", "*"),
     Bold=_md_wrap("**", "**"),

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from surveybib.bibtex.names import first_family
 from surveybib.identifiers import normalize_doi
 from surveybib.latex import to_unicode
 from surveybib.limits import MAX_COMPARE, MAX_QUERY
-from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles, plain_text
-from surveybib.model import Entry, Person, parse_names
+from surveybib.metadata.records import crossref_authors, crossref_date, iter_titles
+from surveybib.model import Entry, Person
+from surveybib.text import fold, normalize_title, plain_text
 
 Status = Literal["matched", "ambiguous", "no match"]
 
@@ -70,27 +71,8 @@ class Verdict:
     reason: str = ""
 
 
-@lru_cache(maxsize=1 << 14)
-def _fold(text: str) -> str:
-    """Accents removed, case folded, everything but letters and digits made a space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
-
-
-def _delatex(value: str) -> str:
-    """A BibTeX value -> plain text, well enough to compare titles and names."""
-    return to_unicode(value)
-
-
-@lru_cache(maxsize=1 << 14)
-def normalize_title(text: str) -> str:
-    """LaTeX and markup removed, accents, case and punctuation folded, spaces collapsed."""
-    return _fold(plain_text(_delatex(text)))
-
-
 def normalize_family(text: str) -> str:
-    return _fold(_delatex(text))
+    return fold(to_unicode(text))
 
 
 def no_doi_venue(entry: Entry) -> str:
@@ -98,14 +80,14 @@ def no_doi_venue(entry: Entry) -> str:
     for name in ("booktitle", "journal", "howpublished", "publisher", "series"):
         value = entry.get(name)
         if value and _publishes_without_dois(value):
-            return _delatex(value)
+            return to_unicode(value)
     return ""
 
 
 @lru_cache(maxsize=4096)
 def _publishes_without_dois(venue: str) -> bool:
     """Cached: a bibliography names the same few venues thousands of times."""
-    return bool(_NO_DOI_VENUE_RE.search(_fold(_delatex(venue))))
+    return bool(_NO_DOI_VENUE_RE.search(fold(to_unicode(venue))))
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -165,16 +147,16 @@ class Query:
         """The `query.bibliographic` string: title, first author's family name, year; at
         most limits.MAX_QUERY characters of the title (a 100 KB one made a URL that every
         run sent and got 414 for)."""
-        title = _delatex(self.title[: 4 * MAX_QUERY])
+        title = to_unicode(self.title[: 4 * MAX_QUERY])
         if len(title) > MAX_QUERY:
             title = title[:MAX_QUERY].rsplit(" ", 1)[0]
-        family = _delatex(self.family[:MAX_QUERY])[:100]
+        family = to_unicode(self.family[:MAX_QUERY])[:100]
         return " ".join(p for p in (title, family, self.year) if p)
 
     @property
     def cut(self) -> bool:
         """Whether the search sends only part of the title."""
-        return len(self.title) > MAX_QUERY and len(_delatex(self.title[: 4 * MAX_QUERY])) > \
+        return len(self.title) > MAX_QUERY and len(to_unicode(self.title[: 4 * MAX_QUERY])) > \
             MAX_QUERY
 
 
@@ -183,10 +165,7 @@ def query_for(entry: Entry) -> Query | None:
     title = entry.get("title")
     if not title.strip():
         return None
-    people = parse_names(entry.get("author")) or parse_names(entry.get("editor"))
-    family = ""
-    if people:
-        family = people[0].family or people[0].literal
+    family = first_family(entry.get("author")) or first_family(entry.get("editor"))
     match = re.search(r"\d{4}", entry.get("year") or entry.get("date"))
     return Query(title, family, match.group(0) if match else "", no_doi_venue(entry))
 
@@ -195,7 +174,7 @@ def _check(query: Query, candidate: Candidate) -> str:
     """Why the candidate is not the entry's paper ("" when every check holds)."""
     wanted = normalize_title(query.title)
     best = max(
-        (title_similarity(wanted, _fold(t)) for t in candidate.title.split(" | ")), default=0.0
+        (title_similarity(wanted, fold(t)) for t in candidate.title.split(" | ")), default=0.0
     )
     if best < TITLE_SIMILARITY:
         return "title differs"
@@ -259,14 +238,14 @@ def name_keys(family: str) -> frozenset[str]:
     """A family name folded for comparison, transliteration-aware: LaTeX removed, letters
     NFKD keeps whole transliterated (ø, ł, ß, æ), accents and case folded; a German umlaut
     also gives its two-letter spelling (Müller: muller and mueller)."""
-    text = _delatex(family)
-    keys = {_fold(text.translate(_TRANSLIT)), _fold(text.translate(_UMLAUTS).translate(_TRANSLIT))}
+    text = to_unicode(family)
+    keys = {fold(text.translate(_TRANSLIT)), fold(text.translate(_UMLAUTS).translate(_TRANSLIT))}
     return frozenset(k for k in keys if k)
 
 
 def _display_family(name: str) -> tuple[str, str]:
     """(family, first word) of a display name such as Semantic Scholar's "Xupeng Miao"."""
-    words = _delatex(name).replace(",", " ").split()
+    words = to_unicode(name).replace(",", " ").split()
     return (words[-1], words[0]) if words else ("", "")
 
 
@@ -312,7 +291,7 @@ def titles_agree(mine: str, theirs: str) -> bool:
 
 
 def _plus_subtitle(longer: str, shorter: str) -> bool:
-    parts = _SUBTITLE.split(plain_text(_delatex(longer)), maxsplit=1)
+    parts = _SUBTITLE.split(plain_text(to_unicode(longer)), maxsplit=1)
     if len(parts) != 2 or len(shorter.split()) < 2:
         return False
     head, tail = normalize_title(parts[0]), normalize_title(parts[1])

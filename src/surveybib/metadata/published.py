@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from surveybib.identifiers import is_arxiv_doi, is_arxiv_venue, normalize_doi
-from surveybib.metadata.records import format_pages, plain_text
+from surveybib.metadata.records import format_pages
+from surveybib.text import plain_text
 
 Kind = Literal["conference", "journal"]
 

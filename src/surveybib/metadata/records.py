@@ -2,19 +2,23 @@
 
 Our own mapping, not Crossref's BibTeX transform: every value comes out as a BibTeX
 field value (Unicode kept, LaTeX specials escaped), like the values read from survey.bib.
+
+About 530 lines, on purpose: the two agencies' mappings are read side by side (a field
+one maps, the other must map the same way) and share every value helper; most of the
+length is the two type tables.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from surveybib.identifiers import doi_url, normalize_doi, parse_arxiv_id
 from surveybib.latex import escape_latex
+from surveybib.text import CONTROL_RE, plain_text
 
 Json = Mapping[str, Any]
 
@@ -41,32 +45,10 @@ class Record:
 
 # ------------------------------------------------------------------ text cleaning
 
-_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")  # tags only: "x < y" is text
-_SPACE_RE = re.compile(r"\s+")
-_PLAIN_RE = re.compile(r"[<&\s]")
-# Control characters and bidirectional overrides in an API's text: never data, and an
-# escape sequence in a title would reach the terminal of whoever prints it.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def plain_text(value: str) -> str:
-    """Strip inline markup (HTML, JATS, MathML) and control characters, decode entities,
-    collapse whitespace."""
-    if not value.isprintable():
-        value = _CONTROL_RE.sub("", value)
-    if not _PLAIN_RE.search(value.replace(" ", "")) and "  " not in value:
-        return value.strip()  # the common case: nothing to strip
-    text = _TAG_RE.sub("", value) if "<" in value else value
-    if "&" in text:
-        # Twice: some deposits double-encode (`&amp;amp;`); a literal `&amp;` in a title is rarer.
-        text = _CONTROL_RE.sub("", html.unescape(html.unescape(text)))
-    return _SPACE_RE.sub(" ", text).strip()
-
-
-def verbatim(value: str) -> str:
+def identifier_value(value: str) -> str:
     """A DOI, URL or eprint id: kept as typed (BibTeX reads these fields verbatim, and users
     write `10.1007/..._49`, not `\\_`); only what would unbalance the value is encoded."""
-    text = _CONTROL_RE.sub("", value).strip()
+    text = CONTROL_RE.sub("", value).strip()
     return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
@@ -140,18 +122,18 @@ def format_literal(name: str) -> str:
     return "{" + bib_text(name) + "}"
 
 
-def _crossref_people(people: Any) -> str:
-    names: list[str] = []
-    for person in people if isinstance(people, list) else []:
-        if not isinstance(person, Mapping):
-            continue
-        family = str(person.get("family") or "")
-        given = str(person.get("given") or "")
-        if family or given:
-            names.append(format_person(family, given, str(person.get("suffix") or "")))
-        elif person.get("name"):
-            names.append(format_literal(str(person["name"])))
-    return " and ".join(n for n in names if n)
+def _name_list(people: Any, name_of: Callable[[Mapping[str, Any]], str]) -> str:
+    """A JSON list of people -> a BibTeX name list; items that name nobody are skipped."""
+    items = people if isinstance(people, list) else []
+    return " and ".join(n for p in items if isinstance(p, Mapping) and (n := name_of(p)))
+
+
+def _crossref_person(person: Mapping[str, Any]) -> str:
+    family = str(person.get("family") or "")
+    given = str(person.get("given") or "")
+    if family or given:
+        return format_person(family, given, str(person.get("suffix") or ""))
+    return format_literal(str(person["name"])) if person.get("name") else ""
 
 
 # ------------------------------------------------------------------ dates, pages
@@ -200,7 +182,7 @@ def format_pages(page: str) -> str:
 _ACRONYM_YEAR_RE = re.compile(r"(?<!\s)\s*+(?:'|’|‘)?\s*+\d{2}(?:\d{2})?\s*$")
 
 
-def short_venue(acronym: str) -> str:
+def acronym_venue(acronym: str) -> str:
     """`ASPLOS '24` -> `ASPLOS`, `SIGMOD/PODS '21` -> `SIGMOD/PODS`, `ICSE 2020` -> `ICSE`."""
     value = plain_text(acronym)
     stripped = _ACRONYM_YEAR_RE.sub("", value).strip()
@@ -277,10 +259,10 @@ def map_crossref(message: Json) -> Record:
     title = join_title(_first(message.get("title")), _first(message.get("subtitle")))
     if title:
         out["title"] = escape_latex(title)
-    authors = _crossref_people(message.get("author"))
+    authors = _name_list(message.get("author"), _crossref_person)
     if authors:
         out["author"] = authors
-    editors = _crossref_people(message.get("editor"))
+    editors = _name_list(message.get("editor"), _crossref_person)
     if editors and (bibtype in ("book", "proceedings") or not authors):
         out["editor"] = editors
     containers = _strings(message.get("container-title"))
@@ -318,12 +300,12 @@ def map_crossref(message: Json) -> Record:
     if isbn:
         out["isbn"] = bib_text(isbn[0])
     if doi:
-        out["doi"] = verbatim(doi)
-        out["url"] = verbatim(doi_url(doi))
+        out["doi"] = identifier_value(doi)
+        out["url"] = identifier_value(doi_url(doi))
     event = message.get("event")
     venue = ""
     if isinstance(event, Mapping) and event.get("acronym"):
-        venue = short_venue(str(event["acronym"]))
+        venue = acronym_venue(str(event["acronym"]))
         if venue:
             out["venue"] = venue
     relation = message.get("relation")
@@ -383,26 +365,20 @@ _GENERAL_TYPES = {
 }
 
 
-def _datacite_people(people: Any) -> str:
-    names: list[str] = []
-    for person in people if isinstance(people, list) else []:
-        if not isinstance(person, Mapping):
-            continue
-        family = str(person.get("familyName") or "")
-        given = str(person.get("givenName") or "")
-        name = str(person.get("name") or "")
-        if person.get("nameType") == "Organizational" or not (family or given):
-            if name:
-                # "Family, Given" in `name` of a personal name without parts stays one name
-                # only for organisations; a personal one is split at its comma.
-                if person.get("nameType") == "Personal" and "," in name:
-                    fam, _, giv = name.partition(",")
-                    names.append(format_person(fam, giv))
-                else:
-                    names.append(format_literal(name))
-        else:
-            names.append(format_person(family, given))
-    return " and ".join(names)
+def _datacite_person(person: Mapping[str, Any]) -> str:
+    family = str(person.get("familyName") or "")
+    given = str(person.get("givenName") or "")
+    name = str(person.get("name") or "")
+    if person.get("nameType") != "Organizational" and (family or given):
+        return format_person(family, given)
+    if not name:
+        return ""
+    # "Family, Given" in `name` of a personal name without parts stays one name only for
+    # organisations; a personal one is split at its comma.
+    if person.get("nameType") == "Personal" and "," in name:
+        fam, _, giv = name.partition(",")
+        return format_person(fam, giv)
+    return format_literal(name)
 
 
 def _publisher_name(value: Any) -> str:
@@ -469,7 +445,7 @@ def map_datacite(attributes: Json) -> Record:
     title = _datacite_title(attributes)
     if title:
         out["title"] = escape_latex(title)
-    authors = _datacite_people(attributes.get("creators"))
+    authors = _name_list(attributes.get("creators"), _datacite_person)
     if authors:
         out["author"] = authors
     container_title, series, container = _datacite_container(attributes)
@@ -496,13 +472,13 @@ def map_datacite(attributes: Json) -> Record:
         out["publisher"] = bib_text(publisher)
     arxiv = _datacite_arxiv(attributes, doi)
     if arxiv:
-        out["eprint"] = verbatim(arxiv)
+        out["eprint"] = identifier_value(arxiv)
         out["archiveprefix"] = "arXiv"
     if doi:
-        out["doi"] = verbatim(doi)
+        out["doi"] = identifier_value(doi)
     url = str(attributes.get("url") or "") or (doi_url(doi) if doi else "")
     if url:
-        out["url"] = verbatim(url)
+        out["url"] = identifier_value(url)
     return Record(
         doi=doi,
         source="datacite",
@@ -544,17 +520,6 @@ def map_record(source: str, record: Json) -> Record:
     if source == "datacite":
         return map_datacite(record)
     return map_crossref(record)
-
-
-def first_author_family(record: Record) -> str:
-    """The family name of the first author (or the literal name), for matching."""
-    from surveybib.model import parse_names
-
-    people = parse_names(record.get("author"))
-    if not people:
-        return ""
-    first = people[0]
-    return first.family or first.literal
 
 
 def crossref_authors(message: Json) -> Sequence[Mapping[str, Any]]:

@@ -21,15 +21,16 @@ from surveybib.metadata.match import (
     Candidate,
     Status,
     no_doi_venue,
-    normalize_title,
     query_for,
     title_similarity,
 )
+from surveybib.metadata.published import s2_doi
 from surveybib.metadata.records import Record, map_record
-from surveybib.model import Entry, Problem
+from surveybib.model import SOURCE_NAMES, Entry, Problem, Work
+from surveybib.rules import Rule
+from surveybib.text import normalize_title
 
 FORMAT = 1
-NOT_FOUND = "not found at Crossref or DataCite"
 
 # Large or volatile parts of a record that nothing here reads: dropping them keeps the
 # committed file small and its diffs quiet (`indexed` and `score` change on every fetch).
@@ -39,16 +40,7 @@ _DATACITE_DROP = frozenset(
      "viewCount", "downloadCount", "partCount", "partOfCount", "versionCount",
      "versionOfCount", "referenceCount"}
 )
-_SOURCES = {"crossref": "Crossref", "datacite": "DataCite"}
 _VENUE_FIELDS = ("journal", "booktitle", "howpublished")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredWork:
-    """One fetched record: its source ("crossref" or "datacite") and the trimmed JSON."""
-
-    source: str
-    record: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +58,7 @@ class SearchResult:
 class MetadataStore:
     """Everything fetched so far. Treated as immutable: updates return a new store."""
 
-    works: Mapping[str, StoredWork] = field(default_factory=dict)
+    works: Mapping[str, Work] = field(default_factory=dict)
     missing: Mapping[str, str] = field(default_factory=dict)
     searches: Mapping[str, SearchResult] = field(default_factory=dict)
     # Semantic Scholar and Hugging Face (enrich --upgrade / --counts), as JSON records that
@@ -92,7 +84,7 @@ class MetadataStore:
 
     def with_updates(
         self,
-        works: Mapping[str, StoredWork] | None = None,
+        works: Mapping[str, Work] | None = None,
         missing: Mapping[str, str] | None = None,
         searches: Mapping[str, SearchResult] | None = None,
         *,
@@ -113,10 +105,11 @@ class MetadataStore:
                              upgrades={**self.upgrades, **(upgrades or {})})
 
 
-def trim_record(source: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop the large arrays (references, licences, links, assertions, DataCite's xml)."""
-    drop = _DATACITE_DROP if source == "datacite" else _CROSSREF_DROP
-    return {k: v for k, v in record.items() if k not in drop}
+def trimmed(work: Work) -> Work:
+    """The work without its large arrays (references, licences, links, assertions,
+    DataCite's xml): what the store keeps."""
+    drop = _DATACITE_DROP if work.source == "datacite" else _CROSSREF_DROP
+    return Work(work.doi, work.source, {k: v for k, v in work.record.items() if k not in drop})
 
 
 # ------------------------------------------------------------------ (de)serialising
@@ -160,7 +153,7 @@ def store_from_json(text: str, where: str) -> MetadataStore:
     if not isinstance(data, dict) or data.get("surveybib-metadata") != FORMAT:
         raise _unreadable(where, f"not a surveybib metadata store (format {FORMAT})")
     try:
-        works = {str(doi): StoredWork(str(w["source"]), dict(w["record"]))
+        works = {str(doi): Work(str(doi), str(w["source"]), dict(w["record"]))
                  for doi, w in data.get("works", {}).items()}
         missing = {str(k): str(v) for k, v in data.get("not-found", {}).items()}
         searches = {str(k): _search_from_json(v) for k, v in data.get("searches", {}).items()}
@@ -295,9 +288,10 @@ def merge_entry(entry: Entry, store: MetadataStore) -> tuple[Entry, tuple[Proble
     if entry.type == "misc" and record.type != "misc":
         # A bare `@misc{key, doi = ...}` is a placeholder: show it as what it is.
         merged = replace(merged, type=record.type)
-    source = f"{_SOURCES.get(record.source, record.source)} ({record.doi})"
-    cut = tuple(_warn(entry, f"field '{name}' from {source} is {size:,} characters long; cut "
-                             f"at {MAX_VALUE:,}", "value-cut") for name, size in long)
+    source = f"{SOURCE_NAMES.get(record.source, record.source)} ({record.doi})"
+    cut = tuple(Rule.VALUE_CUT.about(entry, f"field '{name}' from {source} is {size:,} "
+                                            f"characters long; cut at {MAX_VALUE:,}", "metadata")
+                for name, size in long)
     return merged, conflicts(entry, record) + cut
 
 
@@ -329,20 +323,20 @@ def fill_fields(entry: Entry, record: Record, *, from_search: bool) -> tuple[tup
 
 def conflicts(entry: Entry, record: Record) -> tuple[Problem, ...]:
     """Where the user's fields and the record disagree, as warnings (nothing is changed)."""
-    source = f"{_SOURCES.get(record.source, record.source)} ({record.doi})"
+    source = f"{SOURCE_NAMES.get(record.source, record.source)} ({record.doi})"
     problems: list[Problem] = []
     mine_year = _year(entry.get("year") or entry.get("date"))
     if mine_year and record.year and mine_year != record.year:
-        problems.append(_warn(entry, f"year {mine_year} here, {record.year} at {source}; "
-                                     f"keeping {mine_year}", "conflict"))
+        problems.append(Rule.CONFLICT.about(entry, f"year {mine_year} here, {record.year} at "
+                                                   f"{source}; keeping {mine_year}", "metadata"))
     mine_title, theirs = entry.get("title"), record.get("title")
     if mine_title and theirs and not _same_title(mine_title, theirs):
         shown = theirs if len(theirs) <= 300 else theirs[:299] + "…"  # a message, not a dump
-        problems.append(_warn(entry, f"title differs from {source}: {shown!r}; keeping yours",
-                              "conflict"))
+        problems.append(Rule.CONFLICT.about(
+            entry, f"title differs from {source}: {shown!r}; keeping yours", "metadata"))
     for published in record.preprint_of:
-        problems.append(_warn(entry, f"this preprint has a published version: {published}",
-                              "preprint"))
+        problems.append(Rule.PREPRINT.about(
+            entry, f"this preprint has a published version: {published}", "metadata"))
     return tuple(problems)
 
 
@@ -360,9 +354,6 @@ def _year(value: str) -> str:
     digits = value.strip()[:4]
     return digits if len(digits) == 4 and digits.isdigit() else ""
 
-
-def _warn(entry: Entry, message: str, rule: str) -> Problem:
-    return Problem(entry.path, entry.line or None, entry.key, message, "metadata", "warning", rule)
 
 
 def merge_entries(
@@ -390,13 +381,13 @@ def stored_findings(entries: Iterable[Entry], store: MetadataStore) -> tuple[Pro
     for entry in entries:
         doi = entry_doi(entry)
         if doi is not None and doi in store.missing:
-            out.append(_warn(entry, f"{doi} {store.missing[doi]}", "not-found"))
+            out.append(Rule.NOT_FOUND.about(entry, f"{doi} {store.missing[doi]}", "metadata"))
         elif doi is None:
             result = current_search(entry, store)
             if result is not None and result.status == "ambiguous":
                 names = ", ".join(c.doi for c in result.candidates if not c.note)
-                out.append(_warn(entry, f"title search is ambiguous ({names}); add the right "
-                                        "DOI by hand", "ambiguous"))
+                out.append(Rule.AMBIGUOUS.about(entry, f"title search is ambiguous ({names}); "
+                                                "add the right DOI by hand", "metadata"))
     return tuple(out)
 
 
@@ -405,8 +396,6 @@ def unused_records(entries: Iterable[Entry], store: MetadataStore
     """(section, id) of the Crossref/DataCite part of the store that no entry uses: works
     and not-found DOIs no entry names (nor a title search of one, nor a published version
     Semantic Scholar gave for one), title searches of keys no longer in survey.bib."""
-    from surveybib.metadata.published import s2_doi
-
     entries = tuple(entries)
     used = {doi for e in entries for doi in (entry_doi(e), stored_doi(e, store)) if doi}
     used |= {doi for record in store.scholar.values() if (doi := s2_doi(record))}

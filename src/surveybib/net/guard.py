@@ -16,11 +16,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
-
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.response import HTTPResponse
 
 from surveybib.errors import NetworkError
 
@@ -125,30 +122,34 @@ class Watch:
                 self._sock.shutdown(socket.SHUT_RDWR)
 
 
-def _attach(conn: HTTPConnection) -> None:
+def _attach(sock: Any) -> None:
     watch = getattr(_watch, "current", None)
     if watch is not None:
-        watch.attach(conn.sock)
+        watch.attach(sock)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
-        _attach(self)
-        return super().getresponse()
+@cache
+def watched_pools() -> dict[str, type[Any]]:
+    """urllib3's connection pools whose connections hand their socket to this thread's
+    Watch as the answer is awaited. Made on first use, so urllib3 is imported only by a
+    run that asks the network."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+    class WatchedHTTPConnection(HTTPConnection):
+        def getresponse(self) -> Any:
+            _attach(self.sock)
+            return super().getresponse()
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
-        _attach(self)
-        return super().getresponse()
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def getresponse(self) -> Any:
+            _attach(self.sock)
+            return super().getresponse()
 
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
 
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
 
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}

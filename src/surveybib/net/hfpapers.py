@@ -26,29 +26,21 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib.parse import quote
 
 from surveybib.config import base_url
-from surveybib.errors import NetworkError
-from surveybib.net.crossref import (
-    RequestFailed,
-    Unreachable,
-    _address,
-    _connect_reason,
-    _FailFast,
-    _Gate,
-    _Hosts,
-    _number,
-    _Retry,
-    _short,
-    user_agent,
-)
-from surveybib.net.ratelimit import WindowLimiter
+from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.semanticscholar import not_json
+from surveybib.net.transport import (
+    SCHOLARLY_DEADLINE,
+    BadAnswer,
+    HttpTransport,
+    Patience,
+    RequestFailed,
+    Transport,
+    WindowClient,
+    patience_from_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +53,19 @@ _REMAINING_RE = re.compile(r";\s*r=(\d+)\s*;\s*t=(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
-class HFConfig:
+class HFConfig(Patience):
     """Where and how to ask Hugging Face. Built from the environment by `hf_config`."""
 
     base_url: str = DEFAULT_HF_URL
-    mailto: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 0.5
     workers: int = 4
 
 
 def hf_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> HFConfig:
     """SURVEYBIB_HF_URL, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
-    timeout = _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return HFConfig(
         base_url=base_url("SURVEYBIB_HF_URL", DEFAULT_HF_URL, environ),
         mailto=mailto,
-        connect_timeout=min(5.0, timeout),
-        read_timeout=timeout,
-        retries=int(_number(environ.get("SURVEYBIB_RETRIES"), 4)),
-        backoff=min(0.5, timeout / 4),
+        **patience_from_env(environ, SCHOLARLY_DEADLINE),
     )
 
 
@@ -109,89 +92,19 @@ class HFMissed:
 HFOutcome = CodeLinks | HFMissed
 
 
-class HFPapers:
-    """`/api/papers/{id}` over one session, a few at a time. Use as a context manager."""
+class HFPapers(WindowClient):
+    """`/api/papers/{id}` over one transport, a few at a time. Use as a context manager.
+    It is the transport's Limiter for its host: `limiter` spaces the starts."""
 
-    def __init__(self, config: HFConfig) -> None:
+    def __init__(self, config: HFConfig, transport: Transport | None = None) -> None:
         self.config = config
-        self.requests_made = 0
-        self._lock = threading.Lock()
-        self._down = ""
         self.limiter = WindowLimiter.published(*ANONYMOUS)
-        self._gate = _Gate(config.workers)
-        self._hosts = _Hosts(on_throttle=lambda host: self.limiter.slow_down())
-        retry = _Retry(
-            total=config.retries + 2, connect=2, read=2, status=config.retries, other=0,
-            redirect=3, backoff_factor=config.backoff, backoff_jitter=config.backoff,
-            backoff_max=30.0, retry_after_max=15, status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
-            raise_on_status=False, hosts=self._hosts,
-        )
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=2,
-                              pool_maxsize=max(2, config.workers + 1))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = user_agent(config.mailto)
-        self.session.headers["Accept"] = "application/json"
+        self.gate = Gate(config.workers)
+        self.transport: Transport = transport if transport is not None else HttpTransport(
+            config, max_body=MAX_BODY)
+        self.transport.register(config.base_url, self)
 
-    def __enter__(self) -> HFPapers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
-
-    def paper_url(self, arxiv_id: str) -> str:
-        """`{base}/api/papers/{arxiv_id}`, the id percent-encoded into one path segment."""
-        return f"{self.config.base_url}/api/papers/{quote(arxiv_id, safe='')}"
-
-    def get_paper(self, arxiv_id: str) -> HFOutcome:
-        """One paper's code links; a failed request is an outcome (Unreachable raises)."""
-        url = self.paper_url(arxiv_id)
-        try:
-            status, body = self._get(url)
-        except RequestFailed as exc:
-            return HFMissed(arxiv_id, f"Hugging Face: {exc}", throttled=exc.status == 429)
-        if status == 404:
-            return CodeLinks(arxiv_id, indexed=False)
-        if status == 429 or status >= 500:
-            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status} (after retries)",
-                            throttled=status == 429)
-        if status >= 400:
-            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status}")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
-            return HFMissed(arxiv_id, f"Hugging Face {not_json(body)}")
-        if not isinstance(data, dict):
-            return HFMissed(arxiv_id, "Hugging Face answered something other than a paper")
-        return code_links(arxiv_id, data)
-
-    def _get(self, url: str) -> tuple[int, bytes]:
-        host = _address(url)
-        if self._down:
-            raise Unreachable(self._down)
-        with self._gate:
-            if self._down:
-                raise Unreachable(self._down)
-            self.limiter.take()
-            with self._lock:
-                self.requests_made += 1
-            try:
-                response = self.session.get(
-                    url, stream=True, timeout=(self.config.connect_timeout,
-                                               self.config.read_timeout))
-            except requests.RequestException as exc:
-                raise self._transport_error(host, urlsplit(url).netloc, exc) from None
-            try:
-                self._hosts.mark(host)
-                self._follow(response.headers)
-                body = _read(response)
-            finally:
-                response.close()
-        return response.status_code, body
-
-    def _follow(self, headers: Mapping[str, str]) -> None:
+    def update(self, route: str, headers: Mapping[str, str]) -> None:
         """Follow the announced window (RateLimit-Policy) and an exhausted one (RateLimit)."""
         policy = _POLICY_RE.search(headers.get("RateLimit-Policy") or "")
         if policy and int(policy.group(1)) > 0 and int(policy.group(2)) > 0:
@@ -200,16 +113,33 @@ class HFPapers:
         if left and int(left.group(1)) == 0:
             self.limiter.pause(float(left.group(2)))
 
-    def _transport_error(self, host: str, shown: str,
-                         exc: requests.RequestException) -> NetworkError:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, MaxRetryError):
-            cause = reason.reason
-            if isinstance(reason, _FailFast) or isinstance(cause, ConnectTimeoutError):
-                self._down = f"cannot reach {shown}: {_connect_reason(cause)}"
-                return Unreachable(self._down)
-            return RequestFailed(f"{shown}: {_short(cause)} (after retries)")
-        return RequestFailed(f"{shown}: {_short(exc)}")
+    def paper_url(self, arxiv_id: str) -> str:
+        """`{base}/api/papers/{arxiv_id}`, the id percent-encoded into one path segment."""
+        return f"{self.config.base_url}/api/papers/{quote(arxiv_id, safe='')}"
+
+    def get_paper(self, arxiv_id: str) -> HFOutcome:
+        """One paper's code links; a failed request is an outcome (Unreachable raises)."""
+        try:
+            reply = self.transport.get(self.paper_url(arxiv_id), self, "single")
+        except RequestFailed as exc:
+            return HFMissed(arxiv_id, f"Hugging Face: {exc}", throttled=exc.status == 429)
+        except BadAnswer as exc:
+            return HFMissed(arxiv_id, f"Hugging Face: {exc}")
+        status = reply.status
+        if status == 404:
+            return CodeLinks(arxiv_id, indexed=False)
+        if status == 429 or status >= 500:
+            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status} (after retries)",
+                            throttled=status == 429)
+        if status >= 400:
+            return HFMissed(arxiv_id, f"Hugging Face answered HTTP {status}")
+        try:
+            data = json.loads(reply.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
+            return HFMissed(arxiv_id, f"Hugging Face {not_json(reply.body)}")
+        if not isinstance(data, dict):
+            return HFMissed(arxiv_id, "Hugging Face answered something other than a paper")
+        return code_links(arxiv_id, data)
 
     def fetch_papers(self, arxiv_ids: Sequence[str],
                      on_done: Callable[[Sequence[HFOutcome]], None]) -> None:
@@ -256,17 +186,3 @@ def _url(value: Any) -> str:
         return ""
     value = value.strip()
     return value if re.match(r"^https?://[^\s/]+", value, re.I) and len(value) < 500 else ""
-
-
-def _read(response: requests.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise RequestFailed(f"answer is over the {MAX_BODY:,}-byte limit")
-            chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise RequestFailed(f"answer broke off: {_short(exc)}") from None
-    return b"".join(chunks)

@@ -12,9 +12,10 @@ without a key a pool shared by everyone of about 100 requests per 5 minutes; wit
 key 1 request a second on every endpoint; 429 beyond that. The client stays under them
 with a WindowLimiter, retries 429/5xx through urllib3 with backoff and Retry-After (a
 longer wait asked for is cut to 15 s; a batch still failing after the retries is asked
-again on the next run), stops at once when the API key is refused (403), and shares the
-Crossref client's discipline: one session, a concurrency gate, bodies read with a size
-cap, a host that never answered is reported at once as unreachable.
+again on the next run), stops at once when the API key is refused (403), and goes through
+the same transport as Crossref (net/transport.py): one session, a concurrency gate,
+bodies read with a size cap, a host that never answered is reported at once as
+unreachable.
 """
 
 from __future__ import annotations
@@ -22,32 +23,23 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from surveybib.config import base_url
 from surveybib.errors import NetworkError
-from surveybib.net.crossref import (
+from surveybib.net.ratelimit import Gate, WindowLimiter
+from surveybib.net.transport import (
+    SCHOLARLY_DEADLINE,
+    BadAnswer,
+    HttpTransport,
+    Patience,
     RequestFailed,
-    Unreachable,
-    _address,
-    _connect_reason,
-    _FailFast,
-    _Gate,
-    _Hosts,
-    _number,
-    _Retry,
-    _short,
-    user_agent,
+    Transport,
+    WindowClient,
+    patience_from_env,
 )
-from surveybib.net.ratelimit import WindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +62,11 @@ COUNT_FIELDS = ("externalIds", "citationCount", "influentialCitationCount")
 
 
 @dataclass(frozen=True, slots=True)
-class S2Config:
+class S2Config(Patience):
     """Where and how to ask Semantic Scholar. Built from the environment by `s2_config`."""
 
     base_url: str = DEFAULT_S2_URL
     api_key: str = ""
-    mailto: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 0.5
     max_body: int = MAX_BODY
     batch_size: int = BATCH_SIZE
     workers: int = 2
@@ -87,15 +74,11 @@ class S2Config:
 
 def s2_config(mailto: str = "", environ: Mapping[str, str] = os.environ) -> S2Config:
     """SURVEYBIB_S2_URL, SURVEYBIB_S2_API_KEY, SURVEYBIB_TIMEOUT, SURVEYBIB_RETRIES."""
-    timeout = _number(environ.get("SURVEYBIB_TIMEOUT"), 30.0)
     return S2Config(
         base_url=base_url("SURVEYBIB_S2_URL", DEFAULT_S2_URL, environ),
         api_key=(environ.get("SURVEYBIB_S2_API_KEY") or "").strip(),
         mailto=mailto,
-        connect_timeout=min(5.0, timeout),
-        read_timeout=timeout,
-        retries=int(_number(environ.get("SURVEYBIB_RETRIES"), 4)),
-        backoff=min(0.5, timeout / 4),
+        **patience_from_env(environ, SCHOLARLY_DEADLINE),
     )
 
 
@@ -130,10 +113,6 @@ class Missed:
 S2Outcome = Found | Unknown | Missed
 
 
-class _BadAnswer(Exception):
-    """An answer no retry fixes (not JSON, not a list, 400, too large)."""
-
-
 class KeyRefused(NetworkError):
     """Semantic Scholar refused SURVEYBIB_S2_API_KEY: every later request would be too."""
 
@@ -141,43 +120,22 @@ class KeyRefused(NetworkError):
 # ------------------------------------------------------------------ the client
 
 
-class SemanticScholar:
-    """The batch endpoint over one session. Thread-safe; use as a context manager."""
+class SemanticScholar(WindowClient):
+    """The batch endpoint over one transport. Thread-safe; use as a context manager.
+    It is the transport's Limiter for its host: `limiter` spaces the starts."""
 
-    def __init__(self, config: S2Config) -> None:
+    def __init__(self, config: S2Config, transport: Transport | None = None) -> None:
         self.config = config
-        self.requests_made = 0
-        self._count_lock = threading.Lock()
-        self._down = ""
         if config.api_key:  # one start a second, with a margin for timing jitter
             self.limiter = WindowLimiter(1, KEYED[1] / 0.9)
         else:  # the shared pool's 5-minute budget, spread out: others use the pool too
             self.limiter = WindowLimiter.published(*UNKEYED, spacing=1.0)
-        self._gate = _Gate(config.workers if config.api_key else 1)
-        self._hosts = _Hosts(on_throttle=lambda host: self.limiter.slow_down())
-        retry = _Retry(
-            total=config.retries + 2, connect=2, read=2, status=config.retries, other=0,
-            redirect=3, backoff_factor=config.backoff, backoff_jitter=config.backoff,
-            backoff_max=30.0, retry_after_max=15,  # a longer wait fails the batch, reported
-            status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"POST"}),  # the batch only reads: safe to repeat
-            respect_retry_after_header=True, raise_on_status=False, hosts=self._hosts,
-        )
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=2,
-                              pool_maxsize=max(2, config.workers + 1))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = user_agent(config.mailto)
-        self.session.headers["Accept"] = "application/json"
-        if config.api_key:
-            self.session.headers["x-api-key"] = config.api_key
-
-    def __enter__(self) -> SemanticScholar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
+        self.gate = Gate(config.workers if config.api_key else 1)
+        headers = {"x-api-key": config.api_key} if config.api_key else {}
+        self.transport: Transport = transport if transport is not None else HttpTransport(
+            config, headers=headers, methods=("POST",),  # the batch only reads: safe to repeat
+            max_body=config.max_body)
+        self.transport.register(config.base_url, self)
 
     @property
     def batch_url(self) -> str:
@@ -192,50 +150,18 @@ class SemanticScholar:
 
     def fetch_batch(self, ids: Sequence[str], fields: Sequence[str]) -> list[Any]:
         """One POST: Semantic Scholar's list (a record or None per id, in the ids' order).
-        Raises Unreachable, KeyRefused, RequestFailed or _BadAnswer."""
-        body = self._post(list(ids), ",".join(dict.fromkeys(fields)))
+        Raises Unreachable, KeyRefused, RequestFailed or BadAnswer."""
+        reply = self.transport.request("POST", self.batch_url, self, "list",
+                                       params={"fields": ",".join(dict.fromkeys(fields))},
+                                       json={"ids": list(ids)})
+        body = _check_status(reply.status, reply.body, keyed=bool(self.config.api_key))
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
-            raise _BadAnswer(f"Semantic Scholar {not_json(body)}") from None
+            raise BadAnswer(f"Semantic Scholar {not_json(body)}") from None
         if not isinstance(data, list):
-            raise _BadAnswer("Semantic Scholar answered something other than a list")
+            raise BadAnswer("Semantic Scholar answered something other than a list")
         return data
-
-    def _post(self, ids: list[str], fields: str) -> bytes:
-        url = self.batch_url
-        host = _address(url)
-        if self._down:
-            raise Unreachable(self._down)
-        with self._gate:
-            if self._down:
-                raise Unreachable(self._down)
-            self.limiter.take()
-            with self._count_lock:
-                self.requests_made += 1
-            try:
-                response = self.session.post(
-                    url, params={"fields": fields}, json={"ids": ids}, stream=True,
-                    timeout=(self.config.connect_timeout, self.config.read_timeout))
-            except requests.RequestException as exc:
-                raise self._transport_error(host, urlsplit(url).netloc, exc) from None
-            try:
-                self._hosts.mark(host)
-                body = _read(response, self.config.max_body)
-            finally:
-                response.close()
-        return _check_status(response.status_code, body, keyed=bool(self.config.api_key))
-
-    def _transport_error(self, host: str, shown: str,
-                         exc: requests.RequestException) -> NetworkError:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, MaxRetryError):
-            cause = reason.reason
-            if isinstance(reason, _FailFast) or isinstance(cause, ConnectTimeoutError):
-                self._down = f"cannot reach {shown}: {_connect_reason(cause)}"
-                return Unreachable(self._down)
-            return RequestFailed(f"{shown}: {_short(cause)} (after retries)")
-        return RequestFailed(f"{shown}: {_short(exc)}")
 
     # -------------------------------------------------------------- many ids
 
@@ -253,7 +179,7 @@ class SemanticScholar:
     def _batch_outcomes(self, ids: Sequence[str], fields: Sequence[str]) -> list[S2Outcome]:
         try:
             answer = self.fetch_batch(ids, fields)
-        except (RequestFailed, _BadAnswer) as exc:
+        except (RequestFailed, BadAnswer) as exc:
             return [Missed(i, _named(exc)) for i in ids]
         outcomes, left = _pair(ids, answer)
         if left:
@@ -262,7 +188,7 @@ class SemanticScholar:
                      len(ids) - len(left), len(ids))
             try:
                 again, still = _pair(left, self.fetch_batch(left, fields))
-            except (RequestFailed, _BadAnswer) as exc:
+            except (RequestFailed, BadAnswer) as exc:
                 again, still = [], []
                 outcomes.extend(Missed(i, _named(exc)) for i in left)
             outcomes.extend(again)
@@ -307,23 +233,6 @@ def paper_ids(record: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _read(response: requests.Response, limit: int) -> bytes:
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise _BadAnswer(f"answer of {int(length):,} bytes is over the {limit:,}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise _BadAnswer(f"answer is over the {limit:,}-byte limit; not read further")
-            chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise RequestFailed(f"answer broke off: {_short(exc)}") from None
-    return b"".join(chunks)
-
-
 def _named(exc: Exception) -> str:
     """A failure's message, naming Semantic Scholar once."""
     text = str(exc)
@@ -353,5 +262,5 @@ def _check_status(status: int, body: bytes, keyed: bool = False) -> bytes:
         if keyed and status in (401, 403):
             raise KeyRefused(f"Semantic Scholar refused the API key in SURVEYBIB_S2_API_KEY "
                              f"({answer}); check it, or unset it to use the shared pool")
-        raise _BadAnswer(f"Semantic Scholar answered {answer}")
+        raise BadAnswer(f"Semantic Scholar answered {answer}")
     return body

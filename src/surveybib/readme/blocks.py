@@ -10,6 +10,10 @@ the end of the note.
 
 Linear in the input: a line is matched against at most MAX_DEPTH open containers, and
 no regular expression here can backtrack more than a bounded amount.
+
+About 700 lines, on purpose: one state machine (CommonMark's block algorithm) whose
+container, leaf and table steps all read and change the same open-block state; split
+into modules, each part would need all of it.
 """
 
 from __future__ import annotations

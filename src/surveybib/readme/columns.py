@@ -10,7 +10,7 @@ from typing import Any
 from surveybib.identifiers import paper_keys
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry
-from surveybib.readme.render import safe_url
+from surveybib.readme.markdown import safe_url
 
 HEADINGS = {"citations": "Citations", "code": "Code"}
 

@@ -9,11 +9,11 @@ import unicodedata
 from collections.abc import Iterable
 
 from surveybib.model import Entry, Problem
+from surveybib.rules import Rule
 
 HIDDEN = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")
 # ... together with the private-use characters the renderer marks headings and links with.
 HIDDEN_OR_PRIVATE = re.compile("[\x00\u202a-\u202e\u2066-\u2069\ue000-\ue004]")
-RULE = "hidden-character"
 
 
 def describe(text: str) -> str | None:
@@ -33,9 +33,8 @@ def entry_problems(entries: Iterable[Entry], bib_text: str) -> list[Problem]:
         fields = [("key", entry.key), *entry.fields]
         named = [(name, what) for name, value in fields if (what := describe(value))]
         for name, what in named:
-            problems.append(Problem(entry.path, entry.line or None, entry.key,
-                                    f"{name} holds {what}; dropped from the README", "render",
-                                    level="warning", rule=RULE))
+            problems.append(Rule.HIDDEN_CHARACTER.about(
+                entry, f"{name} holds {what}; dropped from the README", "render"))
     return problems
 
 
@@ -44,5 +43,5 @@ def text_problem(path: str, key: str | None, text: str) -> Problem | None:
     what = describe(text)
     if what is None:
         return None
-    return Problem(path, None, key, f"holds {what}; dropped from the README", "render",
-                   level="warning", rule=RULE)
+    return Rule.HIDDEN_CHARACTER.at(path, None, key, f"holds {what}; dropped from the README",
+                                    "render")

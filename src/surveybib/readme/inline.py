@@ -16,6 +16,8 @@ import re
 from bisect import bisect_left
 from itertools import pairwise
 
+from surveybib.model import without_comments
+
 _MARKUP = re.compile(r"[<\[`*_\\&]")
 _ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
 _DELIMITER = re.compile("[*_]")
@@ -37,6 +39,8 @@ def heading_plain_text(markdown: str) -> str:
 def drop_comments(text: str, *, across_lines: bool = False) -> str:
     """`re.sub(r"<!--.*?-->", "", text)` (with `flags=re.S` when `across_lines`): HTML
     comments removed."""
+    if across_lines:
+        return without_comments(text)
     out: list[str] = []
     pos = 0
     end = -1  # the first "-->" at or after the latest comment opener

@@ -22,6 +22,8 @@ MAX_CHARS = 40_000  # GitHub refuses a diagram of about 50,000 characters
 LEAVES_PER_CATEGORY = 8  # more papers than this in a category: the rest are counted
 MAX_LEAVES = 80  # more leaves than this in the whole figure: counts only, no paper names
 LABEL_CHARS = 32  # a label longer than this is cut at a word, with an ellipsis
+TITLE_CHARS = 64  # the root, the survey's title: cut only when it is very long
+CATEGORY_CHARS = 48  # a category's name (Mermaid wraps it), then its count, never cut
 MAX_YEARS = 40  # a longer span of years: the earliest are gathered in one "≤ year" bar
 
 
@@ -63,6 +65,11 @@ def short_name(title: str) -> str:
     return head if colon and head and len(head) <= LABEL_CHARS else title.strip()
 
 
+def _counted(name: str, count: int) -> str:
+    """`Name (count)`: a very long name is cut, never the count."""
+    return f"{label(name, CATEGORY_CHARS)} {label(f'({count})')}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Node:
     depth: int
@@ -79,7 +86,7 @@ def taxonomy_mindmap(title: str, categories: Sequence[_Category]) -> str:
     and the papers' short names as leaves while the figure stays readable."""
     leaves = sum(min(len(c.papers), LEAVES_PER_CATEGORY + 1) for c in _walk(categories))
     with_papers = leaves <= MAX_LEAVES
-    nodes = [_Node(1, label(title), "(())")]
+    nodes = [_Node(1, label(title, TITLE_CHARS), "(())")]
     counts = _paper_counts(categories)
     for category in categories:
         _add_category(nodes, category, 2, with_papers, counts)
@@ -101,7 +108,7 @@ def _add_category(nodes: list[_Node], top: _Category, depth: int, with_papers: b
     stack = [(top, depth)]
     while stack:
         category, depth = stack.pop()
-        nodes.append(_Node(depth, label(f"{category.label} ({counts[id(category)]})")))
+        nodes.append(_Node(depth, _counted(category.label, counts[id(category)])))
         if with_papers:
             shown = category.papers[:LEAVES_PER_CATEGORY]
             rest = len(category.papers) - len(shown)
@@ -140,6 +147,12 @@ def _walk(categories: Iterable[_Category]) -> Iterable[_Category]:
         stack.extend(reversed(category.children))
 
 
+# Mermaid's default bars (#ECECFF) are all but invisible on GitHub's white page; this blue
+# reads on its light and its dark page alike (3.7:1 and 5:1), whichever theme GitHub picks.
+_BAR_COLOUR = ("---\nconfig:\n  themeVariables:\n    xyChart:\n"
+               '      plotColorPalette: "#3b82f6"\n---\n')
+
+
 def year_chart(years: Iterable[int | None]) -> str | None:
     """An `xychart-beta` bar chart of papers per year, years without papers shown as 0;
     None when no paper has a year."""
@@ -158,7 +171,7 @@ def year_chart(years: Iterable[int | None]) -> str | None:
         values.append(counts.get(year, 0))
     top = max(values)
     axis = ", ".join(f'"{text}"' for text in labels)
-    return ("xychart-beta\n"
+    return (_BAR_COLOUR + "xychart-beta\n"
             '  title "Papers per year"\n'
             f"  x-axis [{axis}]\n"
             f'  y-axis "Papers" 0 --> {top + (1 if top < 5 else top // 5)}\n'

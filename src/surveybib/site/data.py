@@ -14,17 +14,24 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from surveybib.export import CUSTOM_FIELDS, DEFAULT_SKIP, to_bibtex, year_number
+from surveybib.bibtex.dates import year_number
+from surveybib.bibtex.names import parse_names
+from surveybib.export.base import ExportOptions
+from surveybib.export.bibtex import to_bibtex
+from surveybib.export.fields import CUSTOM_FIELDS, DEFAULT_SKIP
 from surveybib.identifiers import arxiv_id, doi_url, normalize_doi, paper_keys
-from surveybib.latex import to_text, to_unicode, url_from_latex
+from surveybib.latex import to_text, url_from_latex
 from surveybib.lint import unknown_categories
 from surveybib.metadata.store import MetadataStore
-from surveybib.model import Entry, Person, Problem, parse_names
-from surveybib.readme import render
+from surveybib.model import Entry, Person, Problem
+from surveybib.notes import note_filename
+from surveybib.readme.markdown import safe_url
+from surveybib.readme.papers import short_venue
+from surveybib.readme.taxonomy import Category, build_categories
+from surveybib.rules import Rule
+from surveybib.site.links import NoteLinks
 from surveybib.site.markup import render_note
 from surveybib.survey import Survey
-
-UNCATEGORIZED = render.UNCATEGORIZED
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,7 @@ class SiteData:
     papers: tuple[SitePaper, ...]
     categories: tuple[SiteCategory, ...]  # depth-first, as numbered in the README
     problems: tuple[Problem, ...] = ()
+    sources: tuple[Link, ...] = ()  # survey.bib and notes/ in the repository, when known
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -110,28 +118,56 @@ class SiteData:
         return tuple(out)
 
 
-def site_data(survey: Survey, title: str = "") -> SiteData:
-    """The explorer's content for a survey."""
+def site_data(survey: Survey, title: str = "", *, files_url: str = "",
+              page_folder: str | None = None) -> SiteData:
+    """The explorer's content for a survey. A note's relative links go to the papers'
+    notes on the page, else to `files_url` + the file's path, else (a page written in
+    the survey's `page_folder`) to the file relative to the page, else nowhere (see
+    links.py)."""
     settings = survey.settings
-    tops, shown, unknown = render.build_categories(survey.entries, survey.notes,
-                                                   settings.taxonomy, settings.group_by,
-                                                   venues=settings.venues)
+    tops, shown, unknown = build_categories(survey.entries, survey.notes, settings.taxonomy,
+                                            settings.group_by, venues=settings.venues)
     strip = DEFAULT_SKIP | CUSTOM_FIELDS | set(settings.export_skip_fields) | {settings.group_by}
     anchors: set[str] = set()
+    ids = [_unique(f"paper-{_id_text(entry.key)}", anchors) for entry in survey.entries]
+    notes = settings.rel(settings.notes)
+    links = NoteLinks(notes, files_url, page_folder, {
+        f"{notes}/{note_filename(entry.key)}": anchor
+        for entry, anchor in zip(survey.entries, ids, strict=True)})
     papers: list[SitePaper] = []
     problems = unknown_categories(unknown, settings)  # those papers go under Uncategorized
     for index, (entry, paper) in enumerate(zip(survey.entries, shown, strict=True)):
-        export = to_bibtex([entry], strip=frozenset(strip))
+        export = to_bibtex([entry], ExportOptions(skip_fields=frozenset(strip),
+                                                  group_by=settings.group_by))
         problems.extend(export.problems)
-        found = _site_paper(index, entry, [c.name for c in paper.categories],
-                            _unique(f"paper-{_id_text(entry.key)}", anchors),
-                            render_note(paper.source) if paper.source else "", export.text,
-                            settings.venues)
+        note_html = ""
+        if paper.source:
+            note_html, dropped = _note_html(paper.source, links)
+            path = f"{notes}/{note_filename(entry.key)}"
+            problems.extend(Rule.SITE_LINK.at(path, None, entry.key, links.why_dropped(target),
+                                              "site") for target in dropped)
+        found = _site_paper(index, entry, [c.name for c in paper.categories], ids[index],
+                            note_html, export.text, settings.venues)
         papers.append(_from_store(found, entry, survey.store))
     order = {id(p): i for i, p in enumerate(shown)}
     categories = tuple(_site_category(c, order, anchors) for top in tops for c in top.walk())
+    sources = (Link(settings.rel(settings.bib), files_url + quote(settings.rel(settings.bib))),
+               Link("the reading notes", files_url + quote(notes) + "/")) if files_url else ()
     return SiteData(title or settings.title or "Reading List", tuple(papers),
-                    _with_parents(categories), tuple(problems))
+                    _with_parents(categories), tuple(problems), sources)
+
+
+def _note_html(source: str, links: NoteLinks) -> tuple[str, list[str]]:
+    """A note as the page shows it, and the targets it had to leave without a place."""
+    dropped: dict[str, None] = {}
+
+    def resolve(target: str) -> str | None:
+        found = links.resolve(target)
+        if found is None:
+            dropped[target] = None
+        return found
+
+    return render_note(source, resolve), list(dropped)
 
 
 def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str,
@@ -141,13 +177,13 @@ def _site_paper(index: int, entry: Entry, categories: Sequence[str], anchor: str
         index=index, key=entry.key, anchor=anchor,
         title=_plain(to_text(f.get("title", ""))) or entry.key,  # no $math$: no TeX here
         authors=authors(f.get("author") or f.get("editor", "")),
-        venue=render.short_venue(entry, venues),
+        venue=short_venue(entry, venues),
         year=year_number(f.get("year") or f.get("date", "")[:4]),
         categories=tuple(categories), readers=readers(f.get("reader", "")),
         links=links(f), note_html=note_html, bibtex=bibtex)
 
 
-def _site_category(category: render.Category, order: Mapping[int, int],
+def _site_category(category: Category, order: Mapping[int, int],
                    anchors: set[str]) -> SiteCategory:
     return SiteCategory(category.name, category.label, category.number, category.depth,
                         _unique(f"category-{_id_text(category.name)}", anchors),
@@ -195,13 +231,13 @@ def authors(value: str) -> tuple[str, ...]:
 
 def _display_name(person: Person) -> str:
     if person.literal:
-        return _plain(to_unicode(person.literal))
+        return _plain(to_text(person.literal))
     if person.family.lower() == "others" and not person.given:
         return "et al."
     name = " ".join(p for p in (person.given, person.von, person.family) if p)
     if person.jr:
         name += f", {person.jr}"
-    return _plain(to_unicode(name))
+    return _plain(to_text(name))
 
 
 _READERS = re.compile(r";|\s+and\s+")
@@ -209,14 +245,14 @@ _READERS = re.compile(r";|\s+and\s+")
 
 def readers(value: str) -> tuple[str, ...]:
     """`Yin, Lihao; Doe, Jane` (or `and`) -> each reader as written."""
-    out = [_plain(to_unicode(r)) for r in _READERS.split(value)]
+    out = [_plain(to_text(r)) for r in _READERS.split(value)]
     return tuple(dict.fromkeys(r for r in out if r))
 
 
 def links(f: Mapping[str, str]) -> tuple[Link, ...]:
     """Paper (the `url` field, http(s) only), DOI and arXiv links, without repeats."""
     found: list[Link] = []
-    url = render.safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
+    url = safe_url(url_from_latex(f["url"])) if f.get("url", "").strip() else None
     doi = normalize_doi(url_from_latex(f.get("doi", "")))
     arxiv = arxiv_id(f)
     if url:
@@ -257,4 +293,4 @@ def _count(record: Mapping[str, Any] | None, name: str) -> int | None:
 def _url(record: Mapping[str, Any] | None, name: str) -> str | None:
     """An http(s) link from a stored record; anything else (javascript:, data:) is dropped."""
     value = record.get(name) if record else None
-    return render.safe_url(value) if isinstance(value, str) else None
+    return safe_url(value) if isinstance(value, str) else None

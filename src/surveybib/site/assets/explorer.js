@@ -22,6 +22,7 @@
   const hasCode = $("has-code");
   const results = $("results"), status = $("status"), more = $("more");
   const empty = $("empty"), announce = $("announce"), allVenues = $("all-venues");
+  const facetsBox = $("facets"), activeFilters = $("active-filters");
   // a template without the filters (or the result list) keeps the plain page
   if (![form, search, sortSelect, hasNotes, results, status, more, empty, announce,
     $("reset"), $("reset-empty"), $("explorer"), $("results-view"), $("catalogue")].every(Boolean)) {
@@ -267,7 +268,16 @@
     setText(status, `${number(shown.length)} of ${number(N)} papers` +
       (rest ? `; showing the first ${number(visible.length)}` : ""));
     showCounts(counts(fails));
+    showActive();
     return visible;
+  }
+
+  // Folded under "Filters" (a narrow screen), the facets say how many of them are in use.
+  function showActive() {
+    const n = state.taxonomy.size + state.venue.size + state.reader.size +
+      (state.from !== null || state.to !== null ? 1 : 0) + (state.notes ? 1 : 0) +
+      (state.code ? 1 : 0);
+    setText(activeFilters, n ? `(${number(n)} in use)` : "");
   }
 
   function showCounts(c) {
@@ -453,6 +463,12 @@
     title.focus();
     items[i].scrollIntoView();
   }
+
+  // A narrow screen shows the search and the papers first; the facets open on demand.
+  const wide = window.matchMedia("(min-width: 60rem)");
+  const fitFacets = () => { if (facetsBox) facetsBox.open = wide.matches; };
+  wide.addEventListener("change", fitFacets);
+  fitFacets();
 
   document.documentElement.classList.add("js");
   $("catalogue").remove();  // the plain list; its papers now live in `items`, shown in #results
