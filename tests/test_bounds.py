@@ -129,6 +129,7 @@ def test_a_value_longer_than_the_cap_is_cut_in_the_readme_and_the_export(
     pytest.param(lambda n: "# " + "<!--" * (5 * n), id="comment-openers"),
     pytest.param(lambda n: "# " + "*a " * (3 * n), id="emphasis-openers"),
     pytest.param(lambda n: "# x" + " " * (10 * n) + "#x", id="space-run"),
+    pytest.param(lambda n: "# x" + " " * (10 * n) + "x #", id="space-run-closed"),
     pytest.param(lambda n: ("[" * 50 + "\n") * (n // 10) + "===", id="setext-of-brackets"),
     pytest.param(lambda n: "a\n" + "=\n" * (n // 2), id="setext-underlines"),
 ])
@@ -141,6 +142,22 @@ def test_note_and_intro_headings_cost_linear_time(tmp_path: Path, cli: Cli,
         assert result.exit_code == 0, result.output
 
     assert_linear(run_at, 1_000)
+
+
+@pytest.mark.parametrize("field", ["author", "reader", "journal"])
+def test_runs_in_field_values_cost_linear_time(tmp_path: Path, cli: Cli, field: str) -> None:
+    """Patterns such as `\\s+and\\s+` or an arXiv id in a journal field were tried at every
+    position of a long run of spaces (or of `arxiv`), each try scanning the rest of it."""
+
+    def run_at(n: int) -> None:
+        value = "arxiv" * n if field == "journal" else "a" + " " * (5 * n) + "b"
+        root = survey(tmp_path / str(n), f"@misc{{k, title={{T}}, taxonomy={{A}}, "
+                                         f"{field}={{{value}}}}}\n",
+                      notes={"k": "x" + " " * (5 * n) + "y\n"})
+        assert cli("-C", root, "build").exit_code == 0
+        assert cli("-C", root, "site", "-o", root / "site", "--offline").exit_code == 0
+
+    assert_linear(run_at, 2_000)
 
 
 # ---------------------------------------------------------------- 3. near-duplicate titles

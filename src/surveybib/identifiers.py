@@ -129,7 +129,7 @@ def doi_path(doi: str) -> str:
 
 # The arXiv id an entry carries in any of the ways real bibliographies write it (shared by
 # the README, the exports and check, so they never disagree about an entry).
-_ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+_ARXIV_ID = r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]{0,30}(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
 _ARXIV_TEXT = re.compile(
     r"ar\{?x\}?iv(?:\s++e-?prints?)?(?:\s++preprint)?(?:\s*+,?\s*+ar\{?x\}?iv)?\s*+[:.]?\s*+(?:abs/)?"
     rf"({_ARXIV_ID})", re.I)

@@ -101,7 +101,7 @@ def parse_names(value: str) -> tuple[Person, ...]:
     return tuple(parse_name(name) for name in split_names(value))
 
 
-_AND = re.compile(r"\s+and\s+", re.I)
+_AND = re.compile(r"(?<!\s)\s+and\s+", re.I)
 
 
 def split_names(value: str) -> list[str]:

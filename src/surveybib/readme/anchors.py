@@ -38,7 +38,7 @@ _HEAD_MARK = "\ue000"
 _LINK_OPEN, _LINK_CLOSE = "\ue001", "\ue002"
 _LINK_MARK = re.compile(f"{_LINK_OPEN}([^{_LINK_CLOSE}]*){_LINK_CLOSE}")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
-_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_CLOSING_HASHES = re.compile(r"(?:^|(?<![ \t])[ \t]+)#+[ \t]*$")
 
 
 # Ruby's \p{Word} beyond ASCII, as github-slugger keeps it: letters, marks, decimal digits,

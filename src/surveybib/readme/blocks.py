@@ -27,7 +27,7 @@ from functools import lru_cache
 MAX_DEPTH = 32
 
 _ATX = re.compile(r"#{1,6}(?=[ \t]|$)")
-_ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_ATX_CLOSING = re.compile(r"(?:^|(?<![ \t])[ \t]+)#+[ \t]*$")
 _FENCE_OPEN = re.compile(r"`{3,}(?=[^`]*$)|~{3,}")
 _FENCE_CLOSE = re.compile(r"(`{3,}|~{3,})[ \t]*$")
 _SETEXT = re.compile(r"(?:=+|-+)[ \t]*$")

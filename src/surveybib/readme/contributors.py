@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-_SEPARATOR = re.compile(r"\s*;\s*|\s+and\s+")
+_SEPARATOR = re.compile(r";\s*|(?<!\s)\s+and\s+")
 
 
 class _Paper(Protocol):

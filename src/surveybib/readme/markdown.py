@@ -98,7 +98,7 @@ def next_fence(fence: str | None, mark: str) -> str | None:
     return None if mark[0] == fence[0] and len(mark) >= len(fence) else fence
 
 
-_TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
+_TRAILING_SPACE = re.compile(r"(?<![ \t])[ \t]+$", re.M)
 
 
 def strip_line_ends(text: str) -> str:

@@ -240,7 +240,7 @@ def _display_name(person: Person) -> str:
     return _plain(to_text(name))
 
 
-_READERS = re.compile(r";|\s+and\s+")
+_READERS = re.compile(r";|(?<!\s)\s+and\s+")
 
 
 def readers(value: str) -> tuple[str, ...]:
