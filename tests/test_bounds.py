@@ -281,6 +281,7 @@ def test_symlink_loops_are_named(tmp_path: Path, name: str,
     result = cli("-C", root, "build")
     assert "internal error" not in result.stderr
     assert f"{name}: a loop of symbolic links" in result.stderr
+    assert "[tool.surveybib]" not in result.stderr  # the default: no setting to blame
 
 
 def test_a_note_that_is_not_a_regular_file_is_named(tmp_path: Path,
