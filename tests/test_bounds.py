@@ -339,6 +339,16 @@ def test_export_writes_into_a_fifo_as_it_is(tmp_path: Path, cli: Cli) -> None:
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
+def test_export_o_dev_stdout_writes_into_a_pipe(tmp_path: Path) -> None:
+    """`export -o /dev/stdout | ...`: the link goes to /proc/self/fd/1, whose target
+    (`pipe:[1234]`) is no path; surveybib looked for a file there and failed."""
+    root = survey(tmp_path, TITLED.format(key="k", title="T"))
+    done = subprocess_run(root, "export", "-o", "/dev/stdout")  # stdout: a pipe
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("@misc{k,")
+    assert "wrote 1 entry to /dev/stdout" in done.stderr
+
+
 def test_export_writes_into_a_character_device(tmp_path: Path,
                                                cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))

@@ -115,14 +115,16 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
     name = shown or str(path)
     target = resolve(path, name) if path.is_symlink() else path
     try:
-        mode = os.stat(target).st_mode
+        # the path itself, links followed by the kernel: /dev/stdout is a link to
+        # /proc/self/fd/1, whose "target" (`pipe:[1234]`) is no path at all
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise _os_error(name, "written", exc) from None
     if mode is not None and not stat.S_ISREG(mode):
         if devices and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-            _write_stream(target, data, name)
+            _write_stream(path, data, name)
             return
         raise FileError(f"{name}: is {kind(mode)}; surveybib writes only regular files")
     try:

@@ -80,7 +80,8 @@ def export_command(ctx: Context, fmt: str, style: str | None, csl: str | None,
     else:
         write_text_atomic(ctx.path(Path(output)), result.text, shown=output, devices=True)
         if not ctx.quiet:
-            click.echo(f"wrote {result.count} entries to {output}; {counted(errors, warnings)}",
+            click.echo(f"wrote {result.count} {'entry' if result.count == 1 else 'entries'} to "
+                       f"{output}; {counted(errors, warnings)}",
                        err=True)
     if any(p.level == "error" for p in found):
         sys.exit(1)
