@@ -132,6 +132,16 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                        "SURVEYBIB_DATACITE_URL")
 
 
+@pytest.fixture
+def api(fake_api: Any) -> Any:
+    """The fake Crossref/DataCite API that also knows SpecInfer (ASPLOS 2024, the paper the
+    add and lookup tests add; fakeapi.add_specinfer). A module may define its own `api`."""
+    from fakeapi import add_specinfer
+
+    add_specinfer(fake_api)
+    return fake_api
+
+
 class Cli(Protocol):
     def __call__(self, *args: str | Path, input: str | bytes | None = None,
                  cwd: Path | None = None, env: Mapping[str, str | None] | None = None

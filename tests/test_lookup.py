@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import DATA, Cli
-from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
+from fakeapi import SPECINFER_DOI, SPECINFER_TITLE
+from surveys import entries, write_survey
 
 from surveybib.bibtex.parse import parse_bib
 
@@ -48,27 +49,13 @@ def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api(fake_api: Any) -> Any:
-    add_specinfer(fake_api)
-    return fake_api
-
-
-@pytest.fixture
 def survey(tmp_path: Path) -> Path:
-    (tmp_path / "survey.bib").write_text(OLD_BIB, encoding="utf-8")
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    return tmp_path
+    return write_survey(tmp_path, OLD_BIB, PYPROJECT)
 
 
 def unaligned(text: str) -> str:
     """Entry text with `name   =` written `name =`, as in a file that does not align."""
     return re.sub(r"^([ \t]+[\w-]+) +=", r"\1 =", text, flags=re.M)
-
-
-def entries(root: Path) -> dict[str, Any]:
-    parsed = parse_bib((root / "survey.bib").read_bytes().decode("utf-8"))
-    assert [p for p in parsed.problems if p.level == "error"] == []
-    return {e.key: e for e in parsed.entries}
 
 
 # ---------------------------------------------------------------- doi
