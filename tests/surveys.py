@@ -41,6 +41,24 @@ def paper(key: str, **fields: str) -> str:
     return f"@{kind}{{{key},\n{lines}}}\n"
 
 
+_READING_LIST = """\
+% A reading list.
+@inproceedings{kwon2023vllm,
+  title = {Efficient Memory Management for Large Language Model Serving with PagedAttention},
+  author = {Kwon, Woosuk},
+  booktitle = {SOSP},
+  year = 2023,
+  doi = {10.1145/3600006.3613165},
+"""
+
+
+def reading_list(**fields: str) -> str:
+    """The survey.bib the add and lookup tests add to: one paper as a user typed it (an
+    acronym for its booktitle, a bare year), `fields` after its own."""
+    lines = "".join(f"  {name} = {{{value}}},\n" for name, value in fields.items())
+    return f"{_READING_LIST}{lines}}}\n"
+
+
 def write_survey(root: Path, bib: str, pyproject: str, *,
                  notes: Mapping[str, str] | None = None,
                  files: Mapping[str, str] | None = None) -> Path:

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE
 from hypothesis import given
 from hypothesis import strategies as st
-from surveys import entries, write_survey
+from surveys import entries, reading_list, write_survey
 
 from surveybib.cli import main
 from surveybib.issueform import (
@@ -37,17 +37,7 @@ title = "Efficient Inference"
 taxonomy = ["Dynamic Inference", "Quantization", "Search, Retrieval"]
 issue_form = true
 """
-OLD_BIB = """\
-% A reading list.
-@inproceedings{kwon2023vllm,
-  title = {Efficient Memory Management for Large Language Model Serving with PagedAttention},
-  author = {Kwon, Woosuk},
-  booktitle = {SOSP},
-  year = 2023,
-  doi = {10.1145/3600006.3613165},
-  taxonomy = {Dynamic Inference},
-}
-"""
+OLD_BIB = reading_list(taxonomy="Dynamic Inference")
 NOTE = ("**Idea:** a small model drafts a *tree* of tokens; the big one verifies it.\r\n"
         "\r\n"
         "- 1.5-2.8x faster decoding\r\n"

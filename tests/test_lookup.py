@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import DATA, Cli
 from fakeapi import SPECINFER_DOI, SPECINFER_TITLE
-from surveys import entries, write_survey
+from surveys import entries, reading_list, write_survey
 
 from surveybib.bibtex.parse import parse_bib
 
@@ -28,16 +28,7 @@ Support for Programming Languages and Operating Systems, Volume 3}},
   url       = {{https://doi.org/10.1145/3620666.3651335}},
   venue     = {{ASPLOS}},
 """
-OLD_BIB = """\
-% A reading list.
-@inproceedings{kwon2023vllm,
-  title = {Efficient Memory Management for Large Language Model Serving with PagedAttention},
-  author = {Kwon, Woosuk},
-  booktitle = {SOSP},
-  year = 2023,
-  doi = {10.1145/3600006.3613165},
-}
-"""
+OLD_BIB = reading_list()
 PYPROJECT = '[tool.surveybib]\ntaxonomy = ["Dynamic Inference", "Quantization"]\n'
 
 
