@@ -91,12 +91,16 @@ def test_exponential_string_expansion_is_capped_and_named(tmp_path: Path,
     lines = ['@string{s0 = "ab"}']
     lines += [f"@string{{s{i} = s{i - 1} # s{i - 1}}}" for i in range(1, 22)]
     lines.append("@misc{big, title = s21, taxonomy = {A}}")
-    lines.append("@misc{fine, title = {A fine title}, taxonomy = {A}}")
+    lines.append("@misc{fine, title = {A fine title}, year = 2021, month = jun, "
+                 "taxonomy = {A}}")
     root = survey(tmp_path, "\n".join(lines) + "\n")
     result = cli("-C", root, "build")
     assert result.exit_code == 0, result.output
     assert (root / "README.md").stat().st_size < 20_000  # 4 MB titles, five times each
     assert "A fine title" in (root / "README.md").read_text(encoding="utf-8")
+    # the budget spent by one entry's macros never cuts another entry's own values
+    assert "fine:" not in result.stderr, result.stderr
+    assert "year = {2021}" in cli("-C", root, "export", "--keys", "fine").stdout
     assert "survey.bib:23: big: field 'title' uses @string s21, whose value was cut" \
         in result.stderr
     assert "@string expansion in this file passes" in result.stderr
@@ -277,6 +281,7 @@ def test_symlink_loops_are_named(tmp_path: Path, name: str,
     result = cli("-C", root, "build")
     assert "internal error" not in result.stderr
     assert f"{name}: a loop of symbolic links" in result.stderr
+    assert "[tool.surveybib]" not in result.stderr  # the default: no setting to blame
 
 
 def test_a_note_that_is_not_a_regular_file_is_named(tmp_path: Path,

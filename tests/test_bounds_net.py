@@ -137,6 +137,18 @@ def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path, fake_api: 
     assert "asked (" not in quiet.stderr
 
 
+def test_progress_lines_while_one_slow_request_holds_the_run(tmp_path: Path, fake_api: Any,
+                                                            cli: Cli) -> None:
+    """Progress was printed only when a batch finished: a throttled batch that took
+    minutes printed nothing in CI."""
+    fake_api.latency = 2.0  # one answer, slow to come
+    env = api_env(fake_api, SURVEYBIB_TIMEOUT="10", SURVEYBIB_PROGRESS_INTERVAL="0.2")
+    result = cli("-C", survey(tmp_path, KNOWN[:1]), "build", env=env)
+    assert result.exit_code == 0, result.output
+    assert "metadata: 0/1 asked (0 fetched, 0 not found, 0 failed)" in result.stderr.splitlines()
+    assert "metadata: 1 fetched" in result.stderr
+
+
 def test_every_entry_that_could_not_be_fetched_is_named_with_its_reason(
         tmp_path: Path, fake_api: Any, cli: Cli) -> None:
     fake_api.inject("500", 999)

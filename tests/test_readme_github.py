@@ -468,6 +468,27 @@ def test_nul_and_bidirectional_overrides_are_dropped_and_named(cli: Cli, tmp_pat
     assert "title holds U+0000 NUL" in check.stderr
 
 
+def test_terminal_escapes_never_reach_the_readme(cli: Cli, tmp_path: Path) -> None:
+    """An OSC sequence in a title (`ESC ] 0;... BEL` sets a terminal's title; others do
+    worse) reached README.md, its headings and its mindmap: whoever ran `cat README.md`
+    ran it. Dropped from every part, and named."""
+    bib = entry("k", "Fast \x1b]0;owned\x07decoding", "A") + entry("j", "Other", "A")
+    root = survey(tmp_path, bib, notes={"k": "Red \x1b[31m text."})
+    result = run(cli, root, "build")
+    assert result.exit_code == 0, result.output
+    text = (root / "README.md").read_text(encoding="utf-8")
+    assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", text)
+    assert "Fast #93;0#59;owneddecoding" in text  # the mindmap's leaf, without #27; or #7;
+    shown = page(text)
+    assert shown.heading("Fast ]0;owneddecoding").level == 3
+    assert "Red [31m text." in shown.html
+    assert sorted(line for line in result.stderr.splitlines() if "dropped" in line) == [
+        "notes/k.md: k: warning: holds U+001B ESCAPE; dropped from the README",
+        "survey.bib:1: k: warning: title holds U+0007 BELL, U+001B ESCAPE; dropped from the "
+        "README",
+    ]
+
+
 # ---------------------------------------------------------------- templates (issue 10)
 
 

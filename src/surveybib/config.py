@@ -273,8 +273,8 @@ def _inside(root: Path, value: str, key: str) -> Path:
     could otherwise make a build read or write any file through a link)."""
     try:
         path = resolve(root / value, value)
-    except FileError as exc:
-        raise ConfigError(f"[tool.surveybib] {key} = {value!r}: {exc}") from None
+    except FileError as exc:  # it names the path; the default needs no setting named
+        raise ConfigError(str(exc)) from None
     if path != root and root not in path.parents:
         link = _link_outside(root, value)
         if link is not None:

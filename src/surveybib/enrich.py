@@ -9,6 +9,7 @@ through a crossref.Client, guards title matches, and reports per-entry field cha
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -183,14 +184,41 @@ def run_enrich(
         if progress is not None:
             progress(run.counts)
         try:
-            if to_fetch:
-                client.fetch_works(to_fetch, lambda outcomes: _take(run, outcomes))
-            if to_search and not run.unreachable:
-                _search_all(run, client, to_search)
+            with _heartbeat(None if progress is None else lambda: progress(run.counts)):
+                if to_fetch:
+                    client.fetch_works(to_fetch, lambda outcomes: _take(run, outcomes))
+                if to_search and not run.unreachable:
+                    _search_all(run, client, to_search)
         except Unreachable as exc:
             run.unreachable = str(exc)
         run.save()
     return _result(run, selected, cached, client is None)
+
+
+HEARTBEAT = 0.5  # seconds between calls of the progress callback while nothing finishes
+
+
+@contextmanager
+def _heartbeat(beat: Callable[[], None] | None) -> Iterator[None]:
+    """Call `beat` every HEARTBEAT seconds while the body runs: progress is otherwise
+    reported only when a batch finishes, and one batch that a throttling server holds
+    for minutes left a CI log silent. The callback decides whether to print."""
+    if beat is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(HEARTBEAT):
+            beat()
+
+    thread = threading.Thread(target=loop, name="surveybib-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:

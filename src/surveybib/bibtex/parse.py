@@ -50,19 +50,24 @@ class _Macros:
         self.total = self.budget
 
     def expand(self, raw: str) -> tuple[str, list[str], str]:
-        """(value, undefined macro names, why the value is not whole or "")."""
-        room = max(0, min(MAX_VALUE, self.budget))
+        """(value, undefined macro names, why the value is not whole or "").
+
+        Only what macros add to a value is charged to the file's budget: a value written
+        out in full is bounded by the file's size already, and is never cut for another
+        entry's expansions. Three times the raw text is always room enough for what needs
+        no @string ("sep" is "September"), and still linear in the file's size."""
+        room = min(MAX_VALUE, 3 * len(raw) + max(0, self.budget))
         value, undefined, cut = _resolve(raw, self.values, room)
-        self.budget -= len(value)
+        self.budget -= max(0, len(value) - len(raw))
+        if self.cut:  # the first cause is the one to name
+            used = [name for name in _macro_names(raw) if name in self.cut]
+            if used:
+                return value, undefined, f"uses @string {used[0]}, whose value was cut"
         if cut and room == MAX_VALUE:
             return value, undefined, f"is longer than {MAX_VALUE:,} characters; cut there"
         if cut:
             return value, undefined, (f"is cut: @string expansion in this file passes "
                                       f"{self.total:,} characters in all")
-        if self.cut:
-            used = [name for name in _macro_names(raw) if name in self.cut]
-            if used:
-                return value, undefined, f"uses @string {used[0]}, whose value was cut"
         return value, undefined, ""
 
     def define(self, name: str, raw: str) -> tuple[list[str], str]:

@@ -72,8 +72,9 @@ class Breaker:
             count = self._failures.get(host, 0) + 1
             self._failures[host] = count
             if count >= self.threshold and host not in self._open:
-                self._open[host] = (f"stopped asking {shown} after {count} failed requests in "
-                                    f"a row (the last: {why}; SURVEYBIB_BREAKER)")
+                self._open[host] = (f"stopped asking {shown} after {count} requests in a row "
+                                    f"failed, each after its retries (the last: {why}; "
+                                    "SURVEYBIB_BREAKER)")
 
     def trip(self, host: str, reason: str) -> None:
         with self._lock:

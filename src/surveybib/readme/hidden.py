@@ -1,6 +1,8 @@
-"""Characters that must never reach README.md: NUL (git then treats the file as binary)
-and the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make
-text read differently from what it is. They are dropped, and each is reported."""
+"""Characters that must never reach README.md: NUL (git then treats the file as binary),
+the other control characters (an escape sequence such as `ESC ] 0;... BEL` acts on the
+terminal of whoever prints the file) and the bidirectional overrides and isolates
+(U+202A-U+202E, U+2066-U+2069), which make text read differently from what it is. They
+are dropped, and each is reported. Tab, line feed, form feed and carriage return are text."""
 
 from __future__ import annotations
 
@@ -10,10 +12,14 @@ from collections.abc import Iterable
 
 from surveybib.model import Entry, Problem
 from surveybib.rules import Rule
+from surveybib.text import CONTROL_RE
 
-HIDDEN = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")
+HIDDEN = CONTROL_RE
 # ... together with the private-use characters the renderer marks headings and links with.
-HIDDEN_OR_PRIVATE = re.compile("[\x00\u202a-\u202e\u2066-\u2069\ue000-\ue004]")
+HIDDEN_OR_PRIVATE = re.compile(CONTROL_RE.pattern[:-1] + "\ue000-\ue004]")
+# Unicode gives control characters no name; these are the ones people know by name.
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x1B: "ESCAPE",
+                  0x7F: "DELETE", 0x9B: "CONTROL SEQUENCE INTRODUCER"}
 
 
 def describe(text: str) -> str | None:
@@ -21,7 +27,11 @@ def describe(text: str) -> str | None:
     found = sorted(set(HIDDEN.findall(text)))
     if not found:
         return None
-    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'NUL')}" for c in found)
+    return ", ".join(f"U+{ord(c):04X} {_name(c)}" for c in found)
+
+
+def _name(char: str) -> str:
+    return unicodedata.name(char, "") or _CONTROL_NAMES.get(ord(char), "control character")
 
 
 def entry_problems(entries: Iterable[Entry], bib_text: str) -> list[Problem]:

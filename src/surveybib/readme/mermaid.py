@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from surveybib.readme.hidden import HIDDEN
+
 MAX_NODES = 250  # edges = nodes - 1, under GitHub's 500; Mermaid 11's mindmap layout
 # itself fails past about 400 nodes
 MAX_CHARS = 40_000  # GitHub refuses a diagram of about 50,000 characters
@@ -48,8 +50,8 @@ class _Category(Protocol):
 
 def label(text: str, limit: int = LABEL_CHARS) -> str:
     """Text as a quoted Mermaid label: one line, cut to limit, every character that could
-    be syntax written as an entity code."""
-    text = " ".join(text.split())
+    be syntax written as an entity code, every hidden character dropped."""
+    text = " ".join(HIDDEN.sub("", text).split())
     if len(text) > limit:
         cut = text[: limit - 1]
         space = cut.rfind(" ") if text[limit - 1] != " " else len(cut)  # mid-word: back up
