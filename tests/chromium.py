@@ -9,17 +9,15 @@ that installs it; in CI (CI=true) a missing browser fails.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from localserver import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = ROOT / "node_modules"
@@ -69,24 +67,15 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def serve() -> Iterator[Any]:
     """serve(folder) -> the http://127.0.0.1:PORT/ URL of a static server over that folder."""
-    servers: list[http.server.ThreadingHTTPServer] = []
+    servers: list[LocalServer] = []
 
     def start(folder: Path) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
+        servers.append(LocalServer.static(folder))
+        return servers[-1].url + "/"
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.stop()

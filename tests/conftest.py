@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 from click.testing import CliRunner, Result
+from localserver import serving
 
 from surveybib.cli import main
 
@@ -127,13 +128,18 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     and SURVEYBIB_DATACITE_URL name it). Stopped after the test."""
     from fakeapi import FakeAPI
 
-    api = FakeAPI(DATA).start()
-    monkeypatch.setenv("SURVEYBIB_CROSSREF_URL", api.url)
-    monkeypatch.setenv("SURVEYBIB_DATACITE_URL", api.url)
-    try:
-        yield api
-    finally:
-        api.stop()
+    yield from serving(FakeAPI(DATA), monkeypatch, "SURVEYBIB_CROSSREF_URL",
+                       "SURVEYBIB_DATACITE_URL")
+
+
+@pytest.fixture
+def api(fake_api: Any) -> Any:
+    """The fake Crossref/DataCite API that also knows SpecInfer (ASPLOS 2024, the paper the
+    add and lookup tests add; fakeapi.add_specinfer). A module may define its own `api`."""
+    from fakeapi import add_specinfer
+
+    add_specinfer(fake_api)
+    return fake_api
 
 
 class Cli(Protocol):

@@ -12,21 +12,19 @@ an answer dripped one byte at a time, and (`flaky`) a share of all requests fail
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
-import socket
-import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from localserver import Fake, FakeHandler
 
 # Crossref's pools since December 2025: (requests, seconds) per route, and concurrency.
 POOLS = {
@@ -75,7 +73,7 @@ class Seen:
 
 
 @dataclass
-class FakeAPI:
+class FakeAPI(Fake):
     data: Path
     latency: float = 0.0
     enforce: bool = True
@@ -96,8 +94,6 @@ class FakeAPI:
         self._inflight: dict[str, int] = {"polite": 0, "public": 0}
         self._answered = 0  # requests counted for `flaky`
         self.max_inflight = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.load_real()
 
     # ------------------------------------------------------------ data
@@ -191,30 +187,6 @@ class FakeAPI:
     def statuses(self) -> list[int]:
         with self.lock:
             return [s.status for s in self.seen]
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeAPI:
-        api = self
-
-        class Handler(_Handler):
-            fake = api
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     # ------------------------------------------------------------ the limits
 
@@ -315,12 +287,8 @@ class FakeAPI:
         return (200, body) if body is not None else (404, DATACITE_404)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     fake: FakeAPI
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -342,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.fake._fault(route, self.path)
         if fault is not None and fault.kind == "reset":
             seen.status = -1
-            self._reset()
+            self.reset()
             return
         refused = self.fake._admit(pool, route)
         if refused:
@@ -391,14 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in [*self._headers(pool, route), *extra]:
             self.send_header(name, value)
         self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(data)
-
-    def _reset(self) -> None:
-        """Close with a TCP RST: the client sees 'connection reset by peer'."""
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-        self.connection.close()
+        self.write_body(data)
 
     def _misbehave(self, fault: Fault, pool: str, route: str) -> int:
         kind = fault.kind
@@ -471,6 +432,9 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
+
+
+FakeAPI.handler = _Handler
 
 
 SPECINFER_DOI = "10.1145/3620666.3651335"

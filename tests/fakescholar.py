@@ -33,21 +33,18 @@ every id.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import socket
-import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from localserver import Fake, FakeHandler, serving
 
 # The FullPaper properties the batch endpoint accepts in `fields`.
 _FIELDS_TEXT = """
@@ -167,7 +164,7 @@ class Seen:
 
 
 @dataclass
-class FakeScholar:
+class FakeScholar(Fake):
     latency: float = 0.0
     enforce: bool = True
     hang_seconds: float = 2.0
@@ -181,7 +178,6 @@ class FakeScholar:
 
     def __post_init__(self) -> None:
         self._windows: dict[str, deque[float]] = {}
-        self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------ data
 
@@ -210,29 +206,6 @@ class FakeScholar:
     def requests(self, route: str = "") -> list[Seen]:
         with self.lock:
             return [s for s in self.seen if not route or s.route == route]
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeScholar:
-        fake = self
-
-        class Handler(_Handler):
-            scholar = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     # ------------------------------------------------------------ limits and faults
 
@@ -282,13 +255,9 @@ class FakeScholar:
         return out
 
 
-class _Handler(BaseHTTPRequestHandler):
-    scholar: FakeScholar
+class _Handler(FakeHandler):
+    fake: FakeScholar
     asked: tuple[list[str], str] = ([], "")
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
@@ -307,9 +276,9 @@ class _Handler(BaseHTTPRequestHandler):
         keyed = bool(key)
         self.asked = (ids, fields)
         seen = Seen("s2", parts.path, ids, fields, keyed, time.monotonic())
-        with self.scholar.lock:
-            self.scholar.seen.append(seen)
-        if keyed and self.scholar.keys and key not in self.scholar.keys:
+        with self.fake.lock:
+            self.fake.seen.append(seen)
+        if keyed and self.fake.keys and key not in self.fake.keys:
             self._send(403, {"message": "Forbidden"})
             seen.status = 403
             return
@@ -322,22 +291,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         arxiv = unquote(parts.path[len("/api/papers/"):])
         seen = Seen("hf", parts.path, [arxiv], "", False, time.monotonic())
-        with self.scholar.lock:
-            self.scholar.seen.append(seen)
+        with self.fake.lock:
+            self.fake.seen.append(seen)
         seen.status = self._serve("hf", False, lambda: self._hf(arxiv))
 
     def _serve(self, route: str, keyed: bool, answer: Any) -> int:
-        fault = self.scholar.fault(route)
+        fault = self.fake.fault(route)
         if fault is not None and fault.kind == "reset":
-            self._reset()
+            self.reset()
             return -1
-        if not self.scholar.admit(route, keyed):
+        if not self.fake.admit(route, keyed):
             self._send(429, {"message": "Too Many Requests. Please wait and try again or apply "
                                         "for a key for higher rate limits.", "code": "429"},
                        route=route)
             return 429
-        if self.scholar.latency:
-            time.sleep(self.scholar.latency)
+        if self.fake.latency:
+            time.sleep(self.fake.latency)
         if fault is not None:
             return self._misbehave(fault, route)
         status, body = answer()
@@ -352,10 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
         if len(ids) > 500:
             return 400, {"error": "Too many ids in request. Can only process 500 paper ids "
                                   "at a time."}
-        return 200, self.scholar.batch(ids, wanted)
+        return 200, self.fake.batch(ids, wanted)
 
     def _hf(self, arxiv: str) -> tuple[int, Any]:
-        body = self.scholar.hf.get(arxiv)
+        body = self.fake.hf.get(arxiv)
         return (200, body) if body is not None else (404, {"error": "Paper not found"})
 
     def _misbehave(self, fault: Fault, route: str) -> int:
@@ -365,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(int(kind), {"message": kind}, extra, route=route)
             return int(kind)
         if kind == "hang":
-            time.sleep(self.scholar.hang_seconds)
+            time.sleep(self.fake.hang_seconds)
             self.close_connection = True
             return -2
         if kind == "malformed":
@@ -377,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 200
         if kind in ("partial", "nulls"):
             ids, fields = self.asked
-            answer = self.scholar.batch(ids, set(fields.split(",")))
+            answer = self.fake.batch(ids, set(fields.split(",")))
             if kind == "partial":  # a list shorter than asked, its order lost
                 answer = list(reversed(answer[: max(1, len(answer) // 2)]))
             else:
@@ -395,29 +364,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         if route == "hf":
-            left = max(0, self.scholar.hf_left())
+            left = max(0, self.fake.hf_left())
             self.send_header("RateLimit", f'"api";r={left};t=300')
             self.send_header("RateLimit-Policy", '"fixed window";"api";q=500;w=300')
         for name, value in extra:
             self.send_header(name, value)
         self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(data)
+        self.write_body(data)
 
-    def _reset(self) -> None:
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-        self.connection.close()
+
+FakeScholar.handler = _Handler
 
 
 @pytest.fixture
 def fake_scholar(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeScholar]:
     """A fake Semantic Scholar + Hugging Face on 127.0.0.1; the CLI of this test talks to it
     (SURVEYBIB_S2_URL and SURVEYBIB_HF_URL name it). Stopped after the test."""
-    fake = FakeScholar().start()
-    monkeypatch.setenv("SURVEYBIB_S2_URL", fake.url)
-    monkeypatch.setenv("SURVEYBIB_HF_URL", fake.url)
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from serving(FakeScholar(), monkeypatch, "SURVEYBIB_S2_URL", "SURVEYBIB_HF_URL")

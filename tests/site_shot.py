@@ -9,16 +9,14 @@ OUT-dark.png (dark scheme, filtered by a search). Not a test: nothing is asserte
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from chromium import CHROMIUM_FLAGS
+from localserver import LocalServer
 
 WIDTH, HEIGHT = 1280, 1400
 
@@ -40,16 +38,9 @@ def _driver(profile: str) -> Any:
     return driver
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def shoot(site: Path, out: Path) -> list[Path]:
-    handler = functools.partial(_Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server = LocalServer.static(site)
+    url = server.url + "/index.html"
     profile = tempfile.mkdtemp(prefix="surveybib-shot-")
     driver = _driver(profile)
     written = []
@@ -72,8 +63,7 @@ def shoot(site: Path, out: Path) -> list[Path]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-        server.shutdown()
-        server.server_close()
+        server.stop()
     return written
 
 

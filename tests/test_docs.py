@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fakeapi import add_specinfer
+from surveys import paper, write_survey
 
 from surveybib.cli import main
 
@@ -32,23 +33,8 @@ PYPROJECT = """\
 title = "Docs Survey"
 taxonomy = ["Quantization", "Dynamic Inference", "Systems"]
 """
-BIB = """\
-@inproceedings{lin2024awq,
-  title = {{AWQ}: Activation-aware Weight Quantization for {LLM} Compression and Acceleration},
-  author = {Lin, Ji and Tang, Jiaming},
-  booktitle = {Proceedings of Machine Learning and Systems},
-  year = {2024},
-  taxonomy = {Quantization},
-}
-
-@inproceedings{kwon2023efficient,
-  title = {Efficient Memory Management for Large Language Model Serving with {PagedAttention}},
-  author = {Kwon, Woosuk and Li, Zhuohan},
-  booktitle = {Proceedings of the 29th Symposium on Operating Systems Principles},
-  year = {2023},
-  taxonomy = {Systems},
-}
-"""
+BIB = (paper("lin2024awq", taxonomy="Quantization") + "\n"
+       + paper("kwon2023efficient", taxonomy="Systems"))
 FILES = {
     "issue.md": ("### DOI or arXiv id\n\n10.1145/3448016.3452841\n\n### Title\n\n_No response_"
                  "\n\n### First author\n\n_No response_\n\n### Year\n\n_No response_\n\n"
@@ -86,13 +72,7 @@ def _commands(block: str) -> list[list[str]]:
 
 
 def make_survey(root: Path) -> Path:
-    (root / "notes").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    (root / "survey.bib").write_text(BIB, encoding="utf-8")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
+    return write_survey(root, BIB, PYPROJECT, notes={}, files=FILES)
 
 
 def _known_to_the_fake(api: Any, block: str) -> None:

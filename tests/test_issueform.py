@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
+from fakeapi import SPECINFER_DOI, SPECINFER_TITLE
 from hypothesis import given
 from hypothesis import strategies as st
+from surveys import entries, reading_list, write_survey
 
-from surveybib.bibtex.parse import parse_bib
 from surveybib.cli import main
 from surveybib.issueform import (
     FORM_PATH,
@@ -37,17 +37,7 @@ title = "Efficient Inference"
 taxonomy = ["Dynamic Inference", "Quantization", "Search, Retrieval"]
 issue_form = true
 """
-OLD_BIB = """\
-% A reading list.
-@inproceedings{kwon2023vllm,
-  title = {Efficient Memory Management for Large Language Model Serving with PagedAttention},
-  author = {Kwon, Woosuk},
-  booktitle = {SOSP},
-  year = 2023,
-  doi = {10.1145/3600006.3613165},
-  taxonomy = {Dynamic Inference},
-}
-"""
+OLD_BIB = reading_list(taxonomy="Dynamic Inference")
 NOTE = ("**Idea:** a small model drafts a *tree* of tokens; the big one verifies it.\r\n"
         "\r\n"
         "- 1.5-2.8x faster decoding\r\n"
@@ -80,28 +70,14 @@ def run(root: Path, api: Any, *args: str, stdin: str | None = None, **env: str) 
 
 
 @pytest.fixture
-def api(fake_api: Any) -> Any:
-    add_specinfer(fake_api)
-    return fake_api
-
-
-@pytest.fixture
 def survey(tmp_path: Path) -> Path:
-    (tmp_path / "survey.bib").write_text(OLD_BIB, encoding="utf-8")
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    return tmp_path
+    return write_survey(tmp_path, OLD_BIB, PYPROJECT)
 
 
 def from_issue(survey: Path, api: Any, body: str, *args: str, **env: str) -> Result:
     (survey.parent / "issue.md").write_bytes(body.encode("utf-8"))
     return run(survey, api, "add", "--from-issue", str(survey.parent / "issue.md"), *args,
                **env)
-
-
-def entries(root: Path) -> dict[str, Any]:
-    parsed = parse_bib((root / "survey.bib").read_bytes().decode("utf-8"))
-    assert [p for p in parsed.problems if p.level == "error"] == []
-    return {e.key: e for e in parsed.entries}
 
 
 # ---------------------------------------------------------------- adding from an issue

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import DATA, Cli
-from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
+from fakeapi import SPECINFER_DOI, SPECINFER_TITLE
+from surveys import entries, reading_list, write_survey
 
 from surveybib.bibtex.parse import parse_bib
 
@@ -27,16 +28,7 @@ Support for Programming Languages and Operating Systems, Volume 3}},
   url       = {{https://doi.org/10.1145/3620666.3651335}},
   venue     = {{ASPLOS}},
 """
-OLD_BIB = """\
-% A reading list.
-@inproceedings{kwon2023vllm,
-  title = {Efficient Memory Management for Large Language Model Serving with PagedAttention},
-  author = {Kwon, Woosuk},
-  booktitle = {SOSP},
-  year = 2023,
-  doi = {10.1145/3600006.3613165},
-}
-"""
+OLD_BIB = reading_list()
 PYPROJECT = '[tool.surveybib]\ntaxonomy = ["Dynamic Inference", "Quantization"]\n'
 
 
@@ -48,27 +40,13 @@ def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api(fake_api: Any) -> Any:
-    add_specinfer(fake_api)
-    return fake_api
-
-
-@pytest.fixture
 def survey(tmp_path: Path) -> Path:
-    (tmp_path / "survey.bib").write_text(OLD_BIB, encoding="utf-8")
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    return tmp_path
+    return write_survey(tmp_path, OLD_BIB, PYPROJECT)
 
 
 def unaligned(text: str) -> str:
     """Entry text with `name   =` written `name =`, as in a file that does not align."""
     return re.sub(r"^([ \t]+[\w-]+) +=", r"\1 =", text, flags=re.M)
-
-
-def entries(root: Path) -> dict[str, Any]:
-    parsed = parse_bib((root / "survey.bib").read_bytes().decode("utf-8"))
-    assert [p for p in parsed.problems if p.level == "error"] == []
-    return {e.key: e for e in parsed.entries}
 
 
 # ---------------------------------------------------------------- doi

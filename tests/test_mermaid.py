@@ -66,8 +66,8 @@ def test_long_labels_are_cut_at_a_word() -> None:
     ("Mixture of Experts Without a Colon", "Mixture of Experts Without a Colon"),
     (": starts with a colon", ": starts with a colon"),
 ])
-def test_short_name_is_the_part_before_the_colon(title: str, short: str) -> None:
-    assert mermaid.short_name(title) == short
+def test_short_title_is_the_part_before_the_colon(title: str, short: str) -> None:
+    assert mermaid.short_title(title) == short
 
 
 def _paper(key: str, title: str = "T", year: int | None = None, reader: str = "",

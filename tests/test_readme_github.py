@@ -297,7 +297,7 @@ def test_the_readme_shows_the_usual_short_venue_name(cli: Cli, tmp_path: Path,
 
 
 def test_the_packaged_table_knows_the_issues_venues() -> None:
-    from surveybib.readme.venues import _packaged
+    from surveybib.venues import _packaged
 
     shorts = {short for _, short in _packaged()}
     assert {"ICML", "NeurIPS", "ICLR", "ACL", "EMNLP", "NAACL", "CVPR", "ICCV", "ECCV", "OSDI",
@@ -306,7 +306,7 @@ def test_the_packaged_table_knows_the_issues_venues() -> None:
 
 
 def test_the_packaged_table_never_gives_one_name_two_short_names() -> None:
-    from surveybib.readme.venues import _packaged, venue_key
+    from surveybib.venues import _packaged, venue_key
 
     seen: dict[str, str] = {}
     for name, short in _packaged():

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from surveys import paper, write_survey
 
 from surveybib.cli import main
 
@@ -17,49 +18,17 @@ PYPROJECT = """\
 title = "Efficient Inference"
 taxonomy = ["大算子", "Quantization", "System-level Optimization"]
 """
-BIB = """\
-% Our reading list.
-@inproceedings{dao2022flashattention,
-  title = {{FlashAttention}: Fast and Memory-Efficient Exact Attention with {IO}-Awareness},
-  author = {Dao, Tri and Fu, Daniel Y.},
-  booktitle = {Advances in Neural Information Processing Systems},
-  year = {2022},
-  venue = {NeurIPS},
-  taxonomy = {大算子},
-  reader = {王小明},
-}
-
-@inproceedings{lin2024awq,
-  title = {{AWQ}: Activation-aware Weight Quantization for {LLM} Compression and Acceleration},
-  author = {Lin, Ji and Tang, Jiaming},
-  booktitle = {Proceedings of Machine Learning and Systems},
-  year = {2024},
-  venue = {MLSys},
-  taxonomy = {Quantization},
-}
-
-@inproceedings{kwon2023efficient,
-  title = {Efficient Memory Management for Large Language Model Serving with {PagedAttention}},
-  author = {Kwon, Woosuk and Li, Zhuohan},
-  booktitle = {Proceedings of the 29th Symposium on Operating Systems Principles},
-  year = {2023},
-  venue = {SOSP},
-  taxonomy = {System-level Optimization},
-  reader = {Yin, Lihao},
-}
-"""
+BIB = ("% Our reading list.\n"
+       + paper("dao2022flashattention", venue="NeurIPS", taxonomy="大算子", reader="王小明")
+       + "\n" + paper("lin2024awq", venue="MLSys", taxonomy="Quantization")
+       + "\n" + paper("kwon2023efficient", venue="SOSP", taxonomy="System-level Optimization",
+                       reader="Yin, Lihao"))
 NOTES = {"kwon2023efficient": "PagedAttention keeps the KV cache in pages.\n",
          "dao2022flashattention": "IO-aware tiling.\n"}
 
 
 def make_survey(root: Path, bib: str = BIB, pyproject: str = PYPROJECT) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    (root / "survey.bib").write_text(bib, encoding="utf-8")
-    (root / "notes").mkdir(exist_ok=True)
-    for key, text in NOTES.items():
-        (root / "notes" / f"{key}.md").write_text(text, encoding="utf-8")
-    return root
+    return write_survey(root, bib, pyproject, notes=NOTES)
 
 
 @pytest.fixture

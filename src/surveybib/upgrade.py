@@ -25,7 +25,7 @@ from surveybib.bibtex.source import EntryEdit, edit_text, newline_of
 from surveybib.identifiers import arxiv_only, is_arxiv_doi, is_arxiv_venue
 from surveybib.latex import to_unicode
 from surveybib.metadata.match import enough_authors, matched_authors, titles_agree
-from surveybib.metadata.published import Published, published_version, short_name
+from surveybib.metadata.published import Published, published_version, s2_short_name
 from surveybib.metadata.records import Record, bib_text
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem
@@ -141,9 +141,12 @@ def crossref_guard(entry: Entry, arxiv: str, record: Record) -> str:
 # ------------------------------------------------------------------ the plan
 
 
-def plan_upgrades(entries: Sequence[Entry], store: MetadataStore) -> UpgradePlan:
+def plan_upgrades(entries: Sequence[Entry], store: MetadataStore,
+                  venues: tuple[tuple[str, str], ...] = ()) -> UpgradePlan:
     """For each arXiv-only entry whose paper the store has from Semantic Scholar: the
-    upgrade, or why it is kept. Entries the store has no answer for are skipped."""
+    upgrade, or why it is kept. Entries the store has no answer for are skipped. The
+    `venue` an upgrade writes is the venue's short name from the table the README uses,
+    with the user's `venues` over it."""
     upgrades: list[Upgrade] = []
     kept: list[Kept] = []
     problems: list[Problem] = []
@@ -152,7 +155,7 @@ def plan_upgrades(entries: Sequence[Entry], store: MetadataStore) -> UpgradePlan
         stored = store.scholar.get(f"arxiv:{arxiv}") if arxiv else None
         if stored is None:
             continue
-        outcome = _judge(entry, arxiv, stored.get("record"), store)
+        outcome = _judge(entry, arxiv, stored.get("record"), store, venues)
         if isinstance(outcome, Upgrade):
             upgrades.append(outcome)
         else:
@@ -163,13 +166,14 @@ def plan_upgrades(entries: Sequence[Entry], store: MetadataStore) -> UpgradePlan
     return UpgradePlan(tuple(upgrades), tuple(kept), tuple(problems))
 
 
-def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore) -> Upgrade | Kept:
+def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore,
+           venues: tuple[tuple[str, str], ...]) -> Upgrade | Kept:
     def keep(reason: str, preprint: bool = False) -> Kept:
         return Kept(entry.key, entry.path, entry.line, arxiv, reason, preprint)
 
     if not isinstance(record, dict):
         return keep("Semantic Scholar does not know this paper", preprint=True)
-    published = published_version(record)
+    published = published_version(record, venues)
     if published is None:
         return keep("Semantic Scholar knows it only as a preprint", preprint=True)
     if published.workshop:
@@ -193,7 +197,7 @@ def _judge(entry: Entry, arxiv: str, record: Any, store: MetadataStore) -> Upgra
             if "workshop" in venue.lower():  # S2 may file a workshop paper under the conference
                 return keep(f"Crossref's record of {published.doi} is a workshop paper "
                             f"({to_unicode(venue)})")
-    return _upgrade(entry, arxiv, published, confirmed)
+    return _upgrade(entry, arxiv, published, confirmed, venues)
 
 
 def _without_doi(published: Published) -> Published:
@@ -215,8 +219,8 @@ def crossref_dois(entries: Sequence[Entry], store: MetadataStore) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _upgrade(entry: Entry, arxiv: str, published: Published,
-             record: Record | None) -> Upgrade:
+def _upgrade(entry: Entry, arxiv: str, published: Published, record: Record | None,
+             venues: tuple[tuple[str, str], ...]) -> Upgrade:
     conference = published.kind == "conference"
     # Semantic Scholar's text is data: escaped like Crossref's (pages are, by format_pages).
     venue, volume, pages = bib_text(published.venue), bib_text(published.volume), \
@@ -229,7 +233,7 @@ def _upgrade(entry: Entry, arxiv: str, published: Published,
         volume = record.get("volume") or volume
         pages = record.get("pages") or pages
         year = int(record.year) if record.year.isdigit() else year
-        short = record.venue or short_name(to_unicode(venue), {})
+        short = record.venue or s2_short_name(to_unicode(venue), {}, venues)
     new_type = "inproceedings" if conference else "article"
     own = {name: value.strip() for name, value in entry.fields}
     edits: list[Edit] = []

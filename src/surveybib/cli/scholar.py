@@ -196,7 +196,7 @@ def _ask_hugging_face(config: HFConfig, ctx: Context, entries: Sequence[Entry], 
 
 def _upgrade(ctx: Context, survey: Survey, entries: Sequence[Entry], run: _Run, wanted: Wanted,
              day: datetime.date) -> None:
-    plan = upgrade.plan_upgrades(entries, run.store)
+    plan = upgrade.plan_upgrades(entries, run.store, ctx.settings.venues)
     report(plan.problems, ctx.quiet)
     path = ctx.settings.bib
     source = survey.source

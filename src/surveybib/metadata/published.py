@@ -20,6 +20,7 @@ from typing import Any, Literal
 from surveybib.identifiers import is_arxiv_doi, is_arxiv_venue, normalize_doi
 from surveybib.metadata.records import format_pages
 from surveybib.text import plain_text
+from surveybib.venues import table_entry
 
 Kind = Literal["conference", "journal"]
 
@@ -27,37 +28,6 @@ Kind = Literal["conference", "journal"]
 _KEEP = ("paperId", "title", "year", "venue", "publicationVenue", "externalIds",
          "publicationTypes", "publicationDate", "journal", "authors")
 
-# The names people write for the venues of an ML survey, by a venue's folded name or any of
-# its alternate names (Semantic Scholar's `alternate_names` lists both "NeurIPS" and "NIPS").
-_SHORT = {
-    "neural information processing systems": "NeurIPS",
-    "advances in neural information processing systems": "NeurIPS",
-    "conference on neural information processing systems": "NeurIPS",
-    "neurips": "NeurIPS", "nips": "NeurIPS",
-    "international conference on machine learning": "ICML", "icml": "ICML",
-    "international conference on learning representations": "ICLR", "iclr": "ICLR",
-    "computer vision and pattern recognition": "CVPR",
-    "ieee cvf conference on computer vision and pattern recognition": "CVPR", "cvpr": "CVPR",
-    "ieee international conference on computer vision": "ICCV",
-    "international conference on computer vision": "ICCV", "iccv": "ICCV",
-    "european conference on computer vision": "ECCV", "eccv": "ECCV",
-    "annual meeting of the association for computational linguistics": "ACL", "acl": "ACL",
-    "conference on empirical methods in natural language processing": "EMNLP",
-    "emnlp": "EMNLP",
-    "north american chapter of the association for computational linguistics": "NAACL",
-    "naacl": "NAACL",
-    "aaai conference on artificial intelligence": "AAAI", "aaai": "AAAI",
-    "international joint conference on artificial intelligence": "IJCAI", "ijcai": "IJCAI",
-    "transactions on machine learning research": "TMLR", "trans mach learn res": "TMLR",
-    "tmlr": "TMLR",
-    "journal of machine learning research": "JMLR", "jmlr": "JMLR",
-    "knowledge discovery and data mining": "KDD", "kdd": "KDD",
-    "the web conference": "WWW", "conference on robot learning": "CoRL", "corl": "CoRL",
-    "international conference on artificial intelligence and statistics": "AISTATS",
-    "aistats": "AISTATS", "conference on learning theory": "COLT", "colt": "COLT",
-    "uncertainty in artificial intelligence": "UAI", "uai": "UAI",
-    "conference on machine learning and systems": "MLSys", "mlsys": "MLSys",
-}
 _ACRONYM = re.compile(r"^[A-Z][A-Za-z0-9&-]{1,11}$")
 
 
@@ -132,8 +102,10 @@ def preprint_only(record: Mapping[str, Any]) -> bool:
     return not _venue(record)[0] and not s2_doi(record)
 
 
-def published_version(record: Mapping[str, Any]) -> Published | None:
-    """The version of record, or None for a paper known only as a preprint."""
+def published_version(record: Mapping[str, Any],
+                      venues: tuple[tuple[str, str], ...] = ()) -> Published | None:
+    """The version of record, or None for a paper known only as a preprint (`venues`:
+    the user's short venue names, over the packaged table)."""
     venue, place = _venue(record)
     if not venue:
         return None
@@ -150,7 +122,7 @@ def published_version(record: Mapping[str, Any]) -> Published | None:
         year=published_year(record),
         kind=kind,
         venue=venue,
-        short=short_name(venue, place),
+        short=s2_short_name(venue, place, venues),
         volume="" if volume.startswith("abs/") else volume.strip(),
         pages=format_pages(re.sub(r"\s+", "", pages)) if pages else "",
         doi=s2_doi(record),
@@ -172,26 +144,22 @@ def _kind(record: Mapping[str, Any], place: Mapping[str, Any], venue: str) -> Ki
     return "journal"
 
 
-def short_name(venue: str, place: Mapping[str, Any]) -> str:
-    """The venue as people write it after a title: a known name, an acronym among the
-    alternate names, else the full name."""
+def s2_short_name(venue: str, place: Mapping[str, Any],
+                  overrides: tuple[tuple[str, str], ...] = ()) -> str:
+    """The venue as people write it after a title: the short name the venue table
+    (surveybib.venues, with the user's `overrides`) gives the venue or, failing that, one
+    of its alternate names ("NIPS"), else an acronym among the alternate names, else the
+    full name (also where the user turned the venue's short name off)."""
     alternates = place.get("alternate_names")
     names = [venue, *(n for n in alternates if isinstance(n, str))] \
         if isinstance(alternates, list) else [venue]
     for name in names:
-        known = _SHORT.get(_folded(name))
-        if known:
-            return known
+        known = table_entry(name, overrides)
+        if known is not None:
+            return known or venue
     acronyms = [n.strip() for n in names[1:] if _ACRONYM.match(n.strip())
                 and sum(c.isupper() for c in n) >= 2]
     return acronyms[0] if acronyms else venue
-
-
-def _folded(name: str) -> str:
-    text = re.sub(r"[^a-z0-9]+", " ", name.lower())
-    text = re.sub(r"\b(?:19|20)\d\d\b|\bproceedings of( the)?\b|\b\d+(?:st|nd|rd|th)\b",
-                  " ", text)
-    return " ".join(text.split())
 
 
 def published_year(record: Mapping[str, Any]) -> int | None:

@@ -59,7 +59,7 @@ def label(text: str, limit: int = LABEL_CHARS) -> str:
     return "".join(ch if ch.isalnum() or ch == " " else f"#{ord(ch)};" for ch in text)
 
 
-def short_name(title: str) -> str:
+def short_title(title: str) -> str:
     """A paper's name in a figure: the part of the title before the colon (GPTQ, AWQ,
     FlashAttention-2), else the title itself (cut by label())."""
     head, colon, _ = title.partition(":")
@@ -116,7 +116,7 @@ def _add_category(nodes: list[_Node], top: _Category, depth: int, with_papers: b
             rest = len(category.papers) - len(shown)
             if rest == 1:  # "1 more" takes the room of the paper itself
                 shown, rest = category.papers[: LEAVES_PER_CATEGORY + 1], 0
-            nodes.extend(_Node(depth + 1, label(short_name(p.plain_title)), "()")
+            nodes.extend(_Node(depth + 1, label(short_title(p.plain_title)), "()")
                          for p in shown)
             if rest:
                 nodes.append(_Node(depth + 1, label(f"{rest} more"), "()"))

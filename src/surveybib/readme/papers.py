@@ -15,7 +15,7 @@ from surveybib.model import Entry, Note
 from surveybib.readme.blocks import shift_headings
 from surveybib.readme.links import rebase_links
 from surveybib.readme.markdown import drop_markers, safe_url, user_markdown
-from surveybib.readme.venues import short_name as short_venue_name
+from surveybib.venues import short_name as short_venue_name
 
 if TYPE_CHECKING:  # a paper's categories hold the paper: the two types refer to each other
     from surveybib.readme.taxonomy import Category

@@ -111,7 +111,7 @@ def _note_at(paper: Paper, top: int, folder: str = "") -> str:
 
 TEMPLATE_FILTERS: dict[str, Any] = {
     "md": md_text,
-    "short_name": mermaid.short_name,
+    "short_name": mermaid.short_title,  # the filter keeps its documented name
     "cell": lambda text: md_text(text).replace("\n", " "),
 }
 

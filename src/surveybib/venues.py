@@ -1,6 +1,8 @@
 """Short venue names: `Proceedings of the 40th International Conference on Machine
 Learning` -> `ICML`, from the packaged table (data/venues.toml) and the user's
-`[tool.surveybib] venues`.
+`[tool.surveybib] venues`. One table for every reader of a venue: the README and the
+paper explorer (a booktitle or journal), and `enrich --upgrade` (Semantic Scholar's
+venue name and its alternate names, metadata/published.py).
 
 Names are compared by a key that ignores what varies between bibliographies: case,
 punctuation, "Proceedings of the", ordinals, years, volume numbers and the publishers'
@@ -63,15 +65,22 @@ def _table(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return table
 
 
-@lru_cache(maxsize=1 << 14)
 def short_name(name: str, overrides: tuple[tuple[str, str], ...] = ()) -> str | None:
-    """The short name for a venue name (display text), or None (cached: a bibliography
-    names the same few venues thousands of times)."""
+    """The short name for a venue name (display text), or None: not in the table, or
+    turned off by the user."""
+    return table_entry(name, overrides) or None
+
+
+@lru_cache(maxsize=1 << 14)
+def table_entry(name: str, overrides: tuple[tuple[str, str], ...] = ()) -> str | None:
+    """The table's short name for a venue name: "" where the user turned a packaged one
+    off, None where the table does not know the name (cached: a bibliography names the
+    same few venues thousands of times)."""
     table = venue_table(overrides)
     for part in _parts(name):
         short = table.get(venue_key(part))
         if short is not None:
-            return short or None
+            return short
     return None
 
 
