@@ -531,6 +531,17 @@ def test_codecs_that_are_not_text_encodings_are_a_clear_error(
     assert message in result.stderr and "internal error" not in result.stderr
 
 
+def test_a_configured_codec_that_is_not_a_text_encoding_names_the_setting(
+        tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.surveybib]\nencoding = "rot13"\n',
+                                             encoding="utf-8")
+    (tmp_path / "survey.bib").write_bytes(b"@misc{k, title={caf\xe9}}\n")
+    result = cli("-C", tmp_path, "check")
+    assert result.exit_code == 1
+    assert "survey.bib: 'rot13' (from [tool.surveybib] encoding = 'rot13') is not a text " \
+           "encoding" in result.stderr
+
+
 def test_a_file_with_cr_line_ends_reports_the_right_lines(tmp_path: Path,
                                                           cli: Cli) -> None:
     (tmp_path / "survey.bib").write_bytes(

@@ -73,8 +73,9 @@ def read_bib(settings: Settings, encoding: str | None = None) -> BibSource:
             f"no survey here: neither {settings.root} nor a folder above it has a "
             f"{settings.rel(settings.bib)} or a [tool.surveybib] table in pyproject.toml; run "
             "surveybib inside the survey's folder, or name it with -C DIR")
+    named_by = "" if encoding else f"[tool.surveybib] encoding = {settings.encoding!r}"
     return BibSource.read(settings.bib, settings.rel(settings.bib),
-                          encoding or settings.encoding or None)
+                          encoding or settings.encoding or None, named_by)
 
 
 def read_note_files(notes_dir: Path) -> tuple[list[tuple[str, str]], list[Problem]]:

@@ -43,24 +43,28 @@ class BibSource:
     newline: str = "\n"
 
     @classmethod
-    def read(cls, path: Path, shown: str, encoding: str | None = None) -> BibSource:
-        """Read and decode the file; a missing or unreadable one is a BibFileError."""
+    def read(cls, path: Path, shown: str, encoding: str | None = None,
+             named_by: str = "") -> BibSource:
+        """Read and decode the file; a missing or unreadable one is a BibFileError.
+        `named_by` says where the encoding was named (default: `--encoding NAME`)."""
         try:
             raw = read_regular(path, MAX_BIB_BYTES, shown)
         except FileNotFoundError:
             raise BibFileError(f"{shown}: no such file; create it, or point [tool.surveybib] "
                                "bib at your bibliography") from None
-        return cls.decode(raw, shown, encoding)
+        return cls.decode(raw, shown, encoding, named_by)
 
     @classmethod
-    def decode(cls, raw: bytes, shown: str, encoding: str | None = None) -> BibSource:
+    def decode(cls, raw: bytes, shown: str, encoding: str | None = None,
+               named_by: str = "") -> BibSource:
         """Bytes -> a BibSource: UTF-8 (a BOM is fine), the coding line's encoding, or the
         one the user named; otherwise a BibFileError naming the line of the first bad byte."""
         bom = raw.startswith(codecs.BOM_UTF8)
         if encoding:
-            name = _codec(encoding, shown, f"--encoding {encoding}")
+            origin = named_by or f"--encoding {encoding}"
+            name = _codec(encoding, shown, origin)
             body = raw[len(codecs.BOM_UTF8):] if bom and name == "utf-8" else raw
-            text = _decode(body, shown, name, f"--encoding {encoding}", encoding)
+            text = _decode(body, shown, name, origin, encoding)
             return cls(shown, raw, text, name, bom and name == "utf-8", newline_of(text))
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
         try:
