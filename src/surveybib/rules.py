@@ -33,8 +33,8 @@ class Rule(Enum):
         "(`<pre>`, `<script>`, ...) open")
     HIDDEN_CHARACTER = (
         "hidden-character", "warning",
-        "NUL or a bidirectional override in a field, a note or the intro (dropped from the "
-        "README)")
+        "a control character (NUL, ESC, ...) or a bidirectional override in a field, a note "
+        "or the intro (dropped from the README)")
     STALE_OUTPUT = (
         "stale-output", "error",
         "README.md, an export or the issue form is not what build would write")
