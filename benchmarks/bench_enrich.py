@@ -28,7 +28,7 @@ from surveybib.enrich import run_enrich  # noqa: E402
 from surveybib.metadata.store import MetadataStore, load_store, save_store  # noqa: E402
 from surveybib.model import Work  # noqa: E402
 from surveybib.net.fetch import Client  # noqa: E402
-from surveybib.net.transport import ClientConfig  # noqa: E402
+from surveybib.net.settings import ClientConfig  # noqa: E402
 
 # The recorded Crossref/DataCite bodies the fake API serves (tests/data/SOURCES.md).
 TEST_DATA = ROOT / "tests" / "data"
@@ -38,7 +38,7 @@ _PER_ENTRY = """
 import sys
 from surveybib.model import Work
 from surveybib.net.fetch import Client
-from surveybib.net.transport import ClientConfig
+from surveybib.net.settings import ClientConfig
 dois = open(sys.argv[2], encoding="utf-8").read().split()
 config = ClientConfig(crossref_url=sys.argv[1], datacite_url=sys.argv[1],
                       mailto="bench@example.org")

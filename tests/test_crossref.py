@@ -12,7 +12,8 @@ from surveybib import __version__
 from surveybib.config import is_offline
 from surveybib.model import Work
 from surveybib.net.fetch import Client, Failed, Outcome
-from surveybib.net.transport import ClientConfig, RequestFailed, Unreachable, config_from_env
+from surveybib.net.settings import ClientConfig, config_from_env
+from surveybib.net.transport import RequestFailed, Unreachable
 
 MAILTO = "survey@example.org"
 

@@ -28,7 +28,7 @@ from surveybib.metadata.store import (
 )
 from surveybib.model import Entry
 from surveybib.net.fetch import Client
-from surveybib.net.transport import ClientConfig
+from surveybib.net.settings import ClientConfig
 
 # The example entry, verbatim, then others.
 SPECINFER_ENTRY = ("@misc{specinfer, doi = {10.1145/3620666.3651335}, "

@@ -34,7 +34,8 @@ from surveybib.metadata.store import (
 )
 from surveybib.model import NOT_FOUND, Entry, Problem, Work
 from surveybib.net.fetch import Client, Failed, Outcome, Trouble
-from surveybib.net.transport import Unreachable, config_from_env
+from surveybib.net.settings import config_from_env
+from surveybib.net.transport import Unreachable
 from surveybib.rules import Rule
 
 SEARCH_ROWS = 5

@@ -13,14 +13,8 @@ from urllib.parse import quote, urlencode
 from surveybib.identifiers import doi_path
 from surveybib.model import Work
 from surveybib.net.ratelimit import Limits
-from surveybib.net.transport import (
-    BadAnswer,
-    ClientConfig,
-    Reply,
-    RequestFailed,
-    Transport,
-    json_body,
-)
+from surveybib.net.settings import ClientConfig
+from surveybib.net.transport import BadAnswer, Reply, RequestFailed, Transport, json_body
 
 # Crossref's documented pools (since December 2025): requests per second for single works
 # and for lists/searches, and concurrent requests. Responses' headers then take over.

@@ -6,7 +6,8 @@ from __future__ import annotations
 from surveybib.identifiers import doi_path, is_arxiv_doi
 from surveybib.model import Work
 from surveybib.net.ratelimit import Limits
-from surveybib.net.transport import BadAnswer, ClientConfig, Transport, json_body
+from surveybib.net.settings import ClientConfig
+from surveybib.net.transport import BadAnswer, Transport, json_body
 
 # Registration agencies other than Crossref hold these prefixes: ask DataCite directly.
 # 10.48550 arXiv, 10.4230 Dagstuhl LIPIcs, 10.5281 Zenodo.

@@ -17,9 +17,9 @@ from surveybib.model import NOT_FOUND, Work
 from surveybib.net.crossref import Crossref
 from surveybib.net.datacite import DataCite, datacite_first
 from surveybib.net.guard import Stopped
+from surveybib.net.settings import ClientConfig
 from surveybib.net.transport import (
     BadAnswer,
-    ClientConfig,
     HttpTransport,
     RequestFailed,
     Transport,

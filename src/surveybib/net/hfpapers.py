@@ -31,15 +31,13 @@ from urllib.parse import quote
 from surveybib.config import base_url
 from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.semanticscholar import not_json
+from surveybib.net.settings import SCHOLARLY_DEADLINE, Patience, patience_from_env
 from surveybib.net.transport import (
-    SCHOLARLY_DEADLINE,
     BadAnswer,
     HttpTransport,
-    Patience,
     RequestFailed,
     Transport,
     WindowClient,
-    patience_from_env,
 )
 
 log = logging.getLogger(__name__)

@@ -30,15 +30,13 @@ from typing import Any
 from surveybib.config import base_url
 from surveybib.errors import NetworkError
 from surveybib.net.ratelimit import Gate, WindowLimiter
+from surveybib.net.settings import SCHOLARLY_DEADLINE, Patience, patience_from_env
 from surveybib.net.transport import (
-    SCHOLARLY_DEADLINE,
     BadAnswer,
     HttpTransport,
-    Patience,
     RequestFailed,
     Transport,
     WindowClient,
-    patience_from_env,
 )
 
 log = logging.getLogger(__name__)
