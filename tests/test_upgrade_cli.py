@@ -179,6 +179,32 @@ def test_write_applies_the_diff_and_the_readme_shows_the_venues(
     assert "| Attention is not Explanation (arXiv 2019) |" in readme
 
 
+@pytest.mark.parametrize(("own", "shown"), [
+    pytest.param("ASPLOS-24", "ASPLOS-24", id="renamed"),
+    pytest.param("", "Proceedings of the 29th ACM International Conference on Architectural "
+                 "Support for Programming Languages and Operating Systems, Volume 3",
+                 id="turned-off"),
+])
+def test_the_survey_s_venue_names_win_over_crossref_s_acronym(
+        survey: Path, fake_scholar: FakeScholar, fake_api: Any, cli: Cli,  # noqa: F811
+        own: str, shown: str) -> None:
+    """Crossref's event acronym ("ASPLOS '24") was written whatever the survey's own
+    `venues` said, so the README showed another name than the survey chose."""
+    _serve(fake_scholar)
+    _add_specinfer(fake_api)
+    with (survey / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write('venues = {"International Conference on Architectural Support for '
+                     f'Programming Languages and Operating Systems" = "{own}"}}\n')
+    result = cli("enrich", "--upgrade", "--write", "--keys", "spec")
+    assert result.exit_code == 0, result.output
+    text = (survey / "survey.bib").read_text(encoding="utf-8")
+    assert f"  venue = {{{shown}}}," in text.split("@inproceedings{spec,")[1]
+    build = cli("build", "--offline")
+    assert build.exit_code == 0, build.output
+    readme = (survey / "README.md").read_text(encoding="utf-8")
+    assert f"Tree-based Speculative Inference and Verification ({shown} 2024) |" in readme
+
+
 def test_counts_fill_the_optional_columns_and_an_offline_rebuild_is_the_same(
         survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)

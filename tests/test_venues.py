@@ -94,6 +94,12 @@ def test_semantic_scholar_venue_names_are_looked_up_in_the_venue_table(
     pytest.param("Findings of ACL: EMNLP 2021", "EMNLP Findings", id="findings-not-main"),
     pytest.param("Findings of the Association for Computational Linguistics: NAACL 2022",
                  "NAACL Findings", id="findings-long"),
+    pytest.param("Findings of ACL: ACL 2021", "ACL Findings", id="acl-findings-not-acl"),
+    pytest.param("NeurIPS 2019, Workshop on Machine Learning for Health",
+                 "NeurIPS 2019, Workshop on Machine Learning for Health",
+                 id="a-workshop-is-not-its-venue"),
+    pytest.param("Deep RL Workshop: NeurIPS 2021", "Deep RL Workshop: NeurIPS 2021",
+                 id="workshop-before-colon"),
 ])
 def test_the_readme_knows_the_acronyms_the_upgrade_knows(booktitle: str, shown: str) -> None:
     bib = f"@inproceedings{{k, title = {{Paper}}, booktitle = {{{booktitle}}}, year = 2021}}\n"

@@ -30,6 +30,7 @@ from surveybib.metadata.records import Record, bib_text
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Person, Problem
 from surveybib.rules import Rule
+from surveybib.venues import user_entry
 
 _PREPRINT_TYPES = frozenset({"misc", "article", "unpublished", "online", "preprint",
                              "techreport", "report", "electronic"})
@@ -233,7 +234,10 @@ def _upgrade(entry: Entry, arxiv: str, published: Published, record: Record | No
         volume = record.get("volume") or volume
         pages = record.get("pages") or pages
         year = int(record.year) if record.year.isdigit() else year
-        short = record.venue or s2_short_name(to_unicode(venue), {}, venues)
+        named = to_unicode(venue)
+        mine = user_entry(named, venues)  # the user's table first, then Crossref's acronym
+        short = (mine or named) if mine is not None else \
+            record.venue or s2_short_name(named, {}, venues)
     new_type = "inproceedings" if conference else "article"
     own = {name: value.strip() for name, value in entry.fields}
     edits: list[Edit] = []

@@ -8,7 +8,8 @@ Names are compared by a key that ignores what varies between bibliographies: cas
 punctuation, "Proceedings of the", ordinals, years, volume numbers and the publishers'
 prefixes. A long booktitle is also tried by its part before the first comma and by
 either side of a colon (DBLP writes `... Machine Learning, {ICML} 2023, Honolulu ...`;
-SC writes `SC22: International Conference for ...`).
+SC writes `SC22: International Conference for ...`), except a name that mentions a
+workshop, which is tried whole: `NeurIPS 2019, Workshop on ...` is not NeurIPS.
 """
 
 from __future__ import annotations
@@ -76,7 +77,17 @@ def table_entry(name: str, overrides: tuple[tuple[str, str], ...] = ()) -> str |
     """The table's short name for a venue name: "" where the user turned a packaged one
     off, None where the table does not know the name (cached: a bibliography names the
     same few venues thousands of times)."""
-    table = venue_table(overrides)
+    return _lookup(venue_table(overrides), name)
+
+
+@lru_cache(maxsize=1 << 10)
+def user_entry(name: str, overrides: tuple[tuple[str, str], ...]) -> str | None:
+    """What the user's own `venues` say of a venue name ("" for turned off), or None where
+    they say nothing: their word comes before any other source's short name."""
+    return _lookup(_table(overrides), name) if overrides else None
+
+
+def _lookup(table: Mapping[str, str], name: str) -> str | None:
     for part in _parts(name):
         short = table.get(venue_key(part))
         if short is not None:
@@ -86,6 +97,8 @@ def table_entry(name: str, overrides: tuple[tuple[str, str], ...] = ()) -> str |
 
 def _parts(name: str) -> Iterable[str]:
     yield name
+    if "workshop" in name.casefold():
+        return  # `NeurIPS 2019, Workshop on ...`: a workshop at a venue is not the venue
     if "," in name:
         yield name.split(",", 1)[0]
     if ":" in name:
