@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from fakeapi import SPECINFER_DOI, SPECINFER_TITLE, add_specinfer
 from surveybib.bibtex.parse import parse_bib
 from surveybib.bibtex.source import BibSource
 from surveybib.enrich import (
+    HEARTBEAT,
     EntryChange,
     FieldChange,
     additions,
@@ -97,6 +99,23 @@ def test_enrich_fetches_matches_and_reports(fake_api: Any) -> None:
     assert rules == [("ghost", "not-found"), ("specinfer-arxiv", "preprint")]
     assert result.summary() == ("metadata: 3 fetched, 0 cached, 1 not found, 1 matched by "
                                 "title, 0 ambiguous, 1 without a match, 24 fields to add")
+
+
+def test_the_finished_progress_bar_is_drawn_once(fake_api: Any) -> None:
+    """The heartbeat that keeps a slow run's progress alive drew the finished bar again,
+    a new line every half second, while the store was being saved."""
+    add_specinfer(fake_api)
+    shown: list[tuple[int, int]] = []
+
+    def slow_save(store: MetadataStore) -> None:
+        time.sleep(3 * HEARTBEAT)
+
+    with _client(fake_api) as client:
+        run_enrich(_entries(), MetadataStore(), client, keys=["specinfer"],
+                   progress=lambda counts: shown.append((counts.done, counts.total)),
+                   checkpoint=slow_save)
+    assert shown[-1] == (1, 1)
+    assert shown.count((1, 1)) == 1, shown
 
 
 def test_the_issues_specinfer_example_merges_into_a_full_entry(fake_api: Any) -> None:

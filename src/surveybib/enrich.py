@@ -185,7 +185,7 @@ def run_enrich(
         if progress is not None:
             progress(run.counts)
         try:
-            with _heartbeat(None if progress is None else lambda: progress(run.counts)):
+            with _heartbeat(None if progress is None else lambda: _beat(run)):
                 if to_fetch:
                     client.fetch_works(to_fetch, lambda outcomes: _take(run, outcomes))
                 if to_search and not run.unreachable:
@@ -220,6 +220,14 @@ def _heartbeat(beat: Callable[[], None] | None) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
+def _beat(run: _Run) -> None:
+    """The heartbeat's call: progress while work is left (the finished bar is drawn once,
+    by the tick that finished it, not again while the store is saved)."""
+    counts = run.counts
+    if run.progress is not None and counts.done < counts.total:
+        run.progress(counts)
 
 
 def _take(run: _Run, outcomes: Sequence[Outcome]) -> None:

@@ -8,6 +8,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -90,13 +91,15 @@ def progress_bar(ctx: Context) -> Callable[[Counts], None] | None:
 
 def _progress_lines(interval: float) -> Callable[[Counts], None]:
     last = time.monotonic()
+    lock = threading.Lock()  # called by the run and by its heartbeat
 
     def show(counts: Counts) -> None:
         nonlocal last
-        now = time.monotonic()
-        if counts.done >= counts.total or now - last < interval:
-            return  # the summary line follows the last step
-        last = now
+        with lock:
+            now = time.monotonic()
+            if counts.done >= counts.total or now - last < interval:
+                return  # the summary line follows the last step
+            last = now
         click.echo(f"metadata: {counts.done}/{counts.total} asked ({counts.fetched} fetched, "
                    f"{counts.not_found} not found, {counts.failed} failed)", err=True)
 
