@@ -484,7 +484,7 @@ def test_terminal_escapes_never_reach_the_readme(cli: Cli, tmp_path: Path) -> No
     assert "Red [31m text." in shown.html
     assert sorted(line for line in result.stderr.splitlines() if "dropped" in line) == [
         "notes/k.md: k: warning: holds U+001B ESCAPE; dropped from the README",
-        "survey.bib:1: k: warning: title holds U+0007 BELL, U+001B ESCAPE; dropped from the "
+        "survey.bib:1: k: warning: title holds U+0007 ALERT, U+001B ESCAPE; dropped from the "
         "README",
     ]
 

@@ -26,7 +26,8 @@ _SPACE_RE = re.compile(r"\s+")
 _PLAIN_RE = re.compile(r"[<&\s]")
 # Control characters and bidirectional overrides in an API's text: never data, and an
 # escape sequence in a title would reach the terminal of whoever prints it.
-CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARS = "\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"  # a [...] class
+CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def plain_text(value: str) -> str:

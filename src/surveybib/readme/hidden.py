@@ -12,13 +12,13 @@ from collections.abc import Iterable
 
 from surveybib.model import Entry, Problem
 from surveybib.rules import Rule
-from surveybib.text import CONTROL_RE
+from surveybib.text import CONTROL_CHARS, CONTROL_RE
 
 HIDDEN = CONTROL_RE
 # ... together with the private-use characters the renderer marks headings and links with.
-HIDDEN_OR_PRIVATE = re.compile(CONTROL_RE.pattern[:-1] + "\ue000-\ue004]")
-# Unicode gives control characters no name; these are the ones people know by name.
-_CONTROL_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x1B: "ESCAPE",
+HIDDEN_OR_PRIVATE = re.compile(f"[{CONTROL_CHARS}\ue000-\ue004]")
+# Unicode gives control characters no name, only aliases; these are the common ones.
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "ALERT", 0x08: "BACKSPACE", 0x1B: "ESCAPE",
                   0x7F: "DELETE", 0x9B: "CONTROL SEQUENCE INTRODUCER"}
 
 

@@ -51,7 +51,7 @@ class _Category(Protocol):
 def label(text: str, limit: int = LABEL_CHARS) -> str:
     """Text as a quoted Mermaid label: one line, cut to limit, every character that could
     be syntax written as an entity code, every hidden character dropped."""
-    text = " ".join(HIDDEN.sub("", text).split())
+    text = HIDDEN.sub("", " ".join(text.split()))  # control whitespace still parts words
     if len(text) > limit:
         cut = text[: limit - 1]
         space = cut.rfind(" ") if text[limit - 1] != " " else len(cut)  # mid-word: back up
