@@ -349,6 +349,20 @@ def test_export_o_dev_stdout_writes_into_a_pipe(tmp_path: Path) -> None:
     assert "wrote 1 entry to /dev/stdout" in done.stderr
 
 
+def test_export_o_dev_stdout_appends_where_the_shell_says(tmp_path: Path) -> None:
+    """`export -o /dev/stdout >> all.bib` replaced all.bib (the link was followed to the
+    file and the file replaced) and lost what was in it."""
+    root = survey(tmp_path, TITLED.format(key="k", title="T"))
+    target = tmp_path / "all.bib"
+    target.write_text("% kept\n", encoding="utf-8")
+    with target.open("ab") as appended:
+        done = subprocess.run([sys.executable, "-m", "surveybib", "-C", str(root), "export",
+                               "-o", "/dev/stdout"], env=_env(), stdout=appended,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert target.read_text(encoding="utf-8").startswith("% kept\n@misc{k,")
+
+
 def test_export_writes_into_a_character_device(tmp_path: Path,
                                                cli: Cli) -> None:
     root = survey(tmp_path, TITLED.format(key="k", title="T"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
 import time
@@ -113,6 +114,10 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
     directly; any other special file is refused. Trouble (a full disk, a read-only
     folder) is a FileError that names the file and why; the old file is then untouched."""
     name = shown or str(path)
+    own = _own_descriptor(path) if devices else None
+    if own is not None:
+        _write_descriptor(own, data, name)
+        return
     target = resolve(path, name) if path.is_symlink() else path
     try:
         # the path itself, links followed by the kernel: /dev/stdout is a link to
@@ -135,6 +140,31 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+    except OSError as exc:
+        raise _os_error(name, "written", exc) from None
+
+
+_OWN = re.compile(r"/dev/(?:std(out|err)|fd/(\d+))|/proc/self/fd/(\d+)")
+
+
+def _own_descriptor(path: Path) -> int | None:
+    """The descriptor `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` or `/proc/self/fd/N` names
+    in this process. Written through the descriptor itself, the shell's redirection holds
+    (`-o /dev/stdout >> all.bib` appends); opened again by name, a regular file behind it
+    would be replaced."""
+    match = _OWN.fullmatch(os.path.abspath(path))
+    if match is None:
+        return None
+    stream, *numbers = match.groups()
+    if stream is not None:
+        return 1 if stream == "out" else 2
+    return int(next(n for n in numbers if n is not None))
+
+
+def _write_descriptor(fd: int, data: bytes, name: str) -> None:
+    try:
+        with os.fdopen(os.dup(fd), "wb") as handle:
+            handle.write(data)
     except OSError as exc:
         raise _os_error(name, "written", exc) from None
 
