@@ -590,3 +590,13 @@ def test_thousands_of_categories_cost_linear_time(tmp_path: Path,
         assert result.exit_code == 0 and "@misc{a," in result.stdout
 
     assert_linear(run_at, 2_000)
+
+
+def test_thousands_of_findings_are_counted_readably(tmp_path: Path, cli: Cli) -> None:
+    """20,000 categories gave "20000 errors": the counts a summary line prints are grouped
+    by thousands, as the limits and the rest of the messages write numbers."""
+    bib = "".join(f"@misc{{k{i}, title = {{Paper {i}}}}}\n" for i in range(1_200))
+    root = survey(tmp_path, bib)
+    assert cli("-C", root, "build").exit_code == 0
+    result = cli("-C", root, "check")
+    assert "1,200 finding(s): 0 errors, 1,200 warnings" in result.stderr.splitlines()

@@ -65,7 +65,7 @@ def offline_by(ctx: Context) -> str:
 
 
 def counted(errors: int, warnings: int) -> str:
-    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    return f"{errors:,} error{'s' * (errors != 1)}, {warnings:,} warning{'s' * (warnings != 1)}"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -117,7 +117,7 @@ def check(ctx: Context, fmt: str) -> None:
     else:
         report(problems, ctx.quiet)
     if not ctx.quiet and fmt != "json":
-        click.echo(f"{len(problems)} finding(s): {counted(errors, warnings)}", err=True)
+        click.echo(f"{len(problems):,} finding(s): {counted(errors, warnings)}", err=True)
     if errors:
         sys.exit(1)
 
