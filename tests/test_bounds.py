@@ -26,6 +26,7 @@ import pytest
 from conftest import Cli
 
 import surveybib
+from surveybib.issueform import parse_body
 
 SRC = Path(surveybib.__file__).resolve().parents[1]  # subprocesses run the code tested here
 TITLED = "@misc{{{key}, title = {{{title}}}, taxonomy = {{A}}}}\n"
@@ -600,3 +601,18 @@ def test_thousands_of_findings_are_counted_readably(tmp_path: Path, cli: Cli) ->
     assert cli("-C", root, "build").exit_code == 0
     result = cli("-C", root, "check")
     assert "1,200 finding(s): 0 errors, 1,200 warnings" in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param("### a{spaces}b", id="spaces-inside"),
+    pytest.param("###{spaces}", id="blanks-only"),
+])
+def test_an_issue_body_heading_costs_linear_time(line: str) -> None:
+    """`### a` + 60,000 spaces + `b` in an issue body took 6 s (400,000: minutes) in the
+    add-paper workflow, which any GitHub user can start: the heading pattern was lazy."""
+    def run_at(n: int) -> None:
+        body = ("### DOI or arXiv id\n\n10.1145/3448016.3452841\n\n"
+                + line.format(spaces=" " * n) + "\n\nx\n")
+        assert parse_body(body, ["A"]).paper == "10.1145/3448016.3452841"
+
+    assert_linear(run_at, 50_000)

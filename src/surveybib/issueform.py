@@ -121,7 +121,9 @@ def form_output(settings: Settings) -> tuple[Path, str, tuple[Problem, ...]] | N
 # ------------------------------------------------------------------ the issue body
 
 
-_HEADING = re.compile(r"### +(.+?)[ \t]*")
+# Greedy, then one step back (linear: a lazy `(.+?)` before `[ \t]*` is quadratic on a
+# long line of spaces); a heading of blanks only is still a heading, as before.
+_HEADING = re.compile(r"### +(.*[^ \t]|[ \t])[ \t]*")
 _CHECKBOX = re.compile(r"- \[([ xX])\] (.*)")
 
 
