@@ -242,6 +242,27 @@ def test_counts_fill_the_optional_columns_and_an_offline_rebuild_is_the_same(
     assert "semantic scholar: nothing to ask" in rerun.stderr
 
 
+def test_a_record_nested_too_deeply_never_reaches_the_store(
+        survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
+    """One Semantic Scholar record with alternate names nested 500 deep was stored as it
+    came, and every later command refused the store ("nests deeper than 64 levels")."""
+    _serve(fake_scholar)
+    deep: list[object] = ["NeurIPS"]
+    for _ in range(500):
+        deep = [deep]
+    record = fake_scholar.papers["ARXIV:2305.14314"]
+    record["publicationVenue"] = {**(record.get("publicationVenue") or {}),
+                                  "alternate_names": deep}
+    result = cli("enrich", "--counts", "--no-code-links", "lora", "qlora")
+    assert result.exit_code == 0, result.output
+    assert "survey.bib:9: qlora: warning: " in result.stderr
+    assert "Semantic Scholar sent a record nested deeper than 64 levels" in result.stderr
+    store = json.loads((survey / "survey.lock.json").read_text(encoding="utf-8"))
+    assert "arxiv:2106.09685" in store["citations"]  # lora's answer is kept
+    assert "2305.14314" not in json.dumps(store)
+    assert cli("build", "--offline").exit_code == 0  # the store still reads
+
+
 def test_stale_counts_are_asked_again_and_refresh_asks_everything(
         survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)

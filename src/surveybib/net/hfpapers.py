@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from surveybib.config import base_url
+from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.semanticscholar import not_json
 from surveybib.net.settings import SCHOLARLY_DEADLINE, Patience, patience_from_env
@@ -137,6 +138,9 @@ class HFPapers(WindowClient):
             return HFMissed(arxiv_id, f"Hugging Face {not_json(reply.body)}")
         if not isinstance(data, dict):
             return HFMissed(arxiv_id, "Hugging Face answered something other than a paper")
+        if too_deep(data):
+            return HFMissed(arxiv_id, f"Hugging Face sent JSON nested deeper than {MAX_DEPTH} "
+                                      "levels")
         return code_links(arxiv_id, data)
 
     def fetch_papers(self, arxiv_ids: Sequence[str],

@@ -29,6 +29,7 @@ from typing import Any
 
 from surveybib.config import base_url
 from surveybib.errors import NetworkError
+from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.net.ratelimit import Gate, WindowLimiter
 from surveybib.net.settings import SCHOLARLY_DEADLINE, Patience, patience_from_env
 from surveybib.net.transport import (
@@ -196,6 +197,9 @@ class SemanticScholar(WindowClient):
         return sorted(outcomes, key=lambda o: order[o.id])
 
 
+_TOO_DEEP = f"Semantic Scholar sent a record nested deeper than {MAX_DEPTH} levels"
+
+
 def _pair(ids: Sequence[str], answer: Sequence[Any]) -> tuple[list[S2Outcome], list[str]]:
     """Outcomes for the ids the answer clearly settles, and the ids it does not. The answer
     keeps the request's order; an answer of another length is matched by externalIds."""
@@ -204,6 +208,8 @@ def _pair(ids: Sequence[str], answer: Sequence[Any]) -> tuple[list[S2Outcome], l
         for asked, item in zip(ids, answer, strict=True):
             if item is None:
                 out.append(Unknown(asked))
+            elif isinstance(item, dict) and too_deep(item):  # it would spoil the store
+                out.append(Missed(asked, _TOO_DEEP))
             elif isinstance(item, dict):
                 out.append(Found(asked, item))
             else:
@@ -211,7 +217,7 @@ def _pair(ids: Sequence[str], answer: Sequence[Any]) -> tuple[list[S2Outcome], l
         return out, []
     found: dict[str, S2Outcome] = {}
     for item in answer:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and not too_deep(item):
             for asked in paper_ids(item):
                 if asked in ids:
                     found.setdefault(asked, Found(asked, item))
