@@ -174,6 +174,8 @@ class FakeScholar(Fake):
     keys: set[str] = field(default_factory=set)  # when set: the API keys it accepts
     seen: list[Seen] = field(default_factory=list)
     over_limit: int = 0
+    # Hugging Face's RateLimit and RateLimit-Policy headers, when a test sets its own
+    hf_announce: tuple[str, str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -365,8 +367,10 @@ class _Handler(FakeHandler):
         self.send_header("Content-Length", str(len(data)))
         if route == "hf":
             left = max(0, self.fake.hf_left())
-            self.send_header("RateLimit", f'"api";r={left};t=300')
-            self.send_header("RateLimit-Policy", '"fixed window";"api";q=500;w=300')
+            limit, policy = self.fake.hf_announce or (f'"api";r={left};t=300',
+                                                      '"fixed window";"api";q=500;w=300')
+            self.send_header("RateLimit", limit)
+            self.send_header("RateLimit-Policy", policy)
         for name, value in extra:
             self.send_header(name, value)
         self.end_headers()

@@ -263,6 +263,26 @@ def test_a_record_nested_too_deeply_never_reaches_the_store(
     assert cli("build", "--offline").exit_code == 0  # the store still reads
 
 
+@pytest.mark.parametrize("announce", [
+    pytest.param(('"api";r=0;t=100000000', '"fixed window";"api";q=500;w=300'), id="pause"),
+    pytest.param(('"api";r=5;t=300', '"fixed window";"api";q=1;w=100000000'), id="window"),
+])
+def test_a_window_past_the_deadline_ends_the_run_at_once(
+        survey: Path, fake_scholar: FakeScholar, cli: Cli,  # noqa: F811
+        announce: tuple[str, str]) -> None:
+    """A server announcing a pause or a window of a hundred million seconds held `enrich
+    --counts` forever (the limiter slept it out), past SURVEYBIB_DEADLINE and Ctrl-C."""
+    _serve(fake_scholar)
+    fake_scholar.hf_announce = announce
+    result = cli("enrich", "--counts", env={"SURVEYBIB_DEADLINE": "60"})
+    assert result.exit_code == 0, result.output
+    assert "hugging face: the next request could start only in " in result.stderr
+    assert "after the run's network deadline (SURVEYBIB_DEADLINE); nothing more asked" \
+        in result.stderr
+    assert 1 <= fake_scholar.count("hf") <= 3  # what was in flight: one per worker
+    assert "semantic scholar: 6 asked in 1 request: 6 found" in result.stderr  # kept
+
+
 def test_stale_counts_are_asked_again_and_refresh_asks_everything(
         survey: Path, fake_scholar: FakeScholar, cli: Cli) -> None:  # noqa: F811
     _serve(fake_scholar)

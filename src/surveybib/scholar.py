@@ -19,6 +19,7 @@ from surveybib.identifiers import paper_key
 from surveybib.metadata.published import trim_s2
 from surveybib.metadata.store import MetadataStore
 from surveybib.model import Entry, Problem
+from surveybib.net.guard import Stopped
 from surveybib.net.hfpapers import CodeLinks, HFOutcome, HFPapers
 from surveybib.net.semanticscholar import (
     COUNT_FIELDS,
@@ -103,7 +104,7 @@ def fetch_scholar(
 
     try:
         client.fetch_papers(list(by_id), fields, take)
-    except Unreachable as exc:
+    except (Unreachable, Stopped) as exc:  # what was answered before is kept
         run.unreachable = str(exc)
     return run
 
@@ -183,7 +184,7 @@ def fetch_code(
 
     try:
         client.fetch_papers(wanted, take)
-    except Unreachable as exc:
+    except (Unreachable, Stopped) as exc:  # what was answered before is kept
         run.unreachable = str(exc)
     return run
 

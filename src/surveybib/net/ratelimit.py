@@ -7,13 +7,25 @@ one; Hugging Face: 500 Hub API calls per 5 minutes per IP).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Mapping
 
+from surveybib.net.guard import Stopped
+
 SAFETY = 0.85  # run at this fraction of the published limit, to absorb timing jitter
+
+
+def _within(wait: float, within: float) -> None:
+    """Stopped when a limiter's wait passes what the run has left: a server that announces
+    a window of a hundred million seconds must end the run, not hold it."""
+    if wait > within:
+        raise Stopped(f"the next request could start only in {wait:,.0f} s (the limits the "
+                      "server announced), after the run's network deadline "
+                      "(SURVEYBIB_DEADLINE)")
 
 
 class WindowLimiter:
@@ -60,11 +72,13 @@ class WindowLimiter:
             start = max(start, self._starts[-1] + self._spacing)
         return start
 
-    def take(self) -> float:
-        """Wait for the next allowed start; returns the seconds waited."""
+    def take(self, within: float = math.inf) -> float:
+        """Wait for the next allowed start; returns the seconds waited. Raises Stopped, and
+        takes no start, when that wait would pass `within` seconds (the run's deadline)."""
         with self._lock:
             now = time.monotonic()
             start = self._next_start(now)
+            _within(start - now, within)
             self._starts.append(start)
         if start > now:
             time.sleep(start - now)
@@ -91,10 +105,11 @@ class Bucket:
             self._interval = interval
             self._next = self._last + interval  # the spacing applies from the latest start
 
-    def take(self) -> None:
+    def take(self, within: float = math.inf) -> None:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
+            _within(start - now, within)
             self._last = start
             self._next = start + self._interval
         if start > now:
@@ -159,9 +174,9 @@ class Limits:
         if concurrency:
             self.gate.set_limit(min(concurrency, 64))
 
-    def take(self, route: str) -> None:
-        """Wait for this route's next start."""
-        self.buckets[route].take()
+    def take(self, route: str, within: float = math.inf) -> None:
+        """Wait for this route's next start (at most `within` seconds, else Stopped)."""
+        self.buckets[route].take(within)
 
     def throttled(self) -> None:
         """The API answered 429: every route slows down."""

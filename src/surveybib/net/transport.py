@@ -76,7 +76,7 @@ class Limiter(Protocol):
     @property
     def gate(self) -> AbstractContextManager[Any]: ...
 
-    def take(self, route: str) -> None: ...
+    def take(self, route: str, within: float) -> None: ...
 
     def update(self, route: str, headers: Mapping[str, str]) -> None: ...
 
@@ -153,8 +153,8 @@ class WindowClient:
     def requests_made(self) -> int:
         return self.transport.requests_made
 
-    def take(self, route: str) -> None:
-        self.limiter.take()
+    def take(self, route: str, within: float) -> None:
+        self.limiter.take(within)
 
     def update(self, route: str, headers: Mapping[str, str]) -> None:
         """Limits the answers announce (none, unless a client says otherwise)."""
@@ -366,7 +366,7 @@ class HttpTransport:
         self._open(host)
         with limits.gate:
             self._open(host)  # the deadline may pass, or the host fail, while this waits
-            limits.take(route)
+            limits.take(route, self._deadline.left())
             with self._count_lock:
                 self.requests_made += 1
             seconds = max(0.0, min(self.config.request_deadline, self._deadline.left()))
