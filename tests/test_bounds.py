@@ -616,3 +616,39 @@ def test_an_issue_body_heading_costs_linear_time(line: str) -> None:
         assert parse_body(body, ["A"]).paper == "10.1145/3448016.3452841"
 
     assert_linear(run_at, 50_000)
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    pytest.param("{{ cycler.__init__.__globals__.os.system('touch PWNED') }}",
+                 "access to attribute '__init__' of 'type' object is unsafe", id="code"),
+    pytest.param("{{ ('x' * 1500000000)|length }}",
+                 "a value of more than 10,000,000 characters or items", id="memory"),
+    pytest.param("{% for i in range(10**12) %}{% endfor %}",
+                 "a number above 100,000 as an argument", id="huge-range"),
+    pytest.param("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                 "{% endfor %}", "loops of more than 5,000,000 steps in all", id="nested-loops"),
+    pytest.param("{{ 'x'|center(1000000000) }}", "a number above 100,000 as an argument",
+                 id="filter-width"),
+    pytest.param("{{ '%999999999d' % 1 }}", "a field width above 100,000", id="format-width"),
+    pytest.param("{{ 2**100000 }}", "a power above 2**64", id="power"),
+])
+def test_a_survey_s_own_template_runs_sandboxed_and_bounded(
+        tmp_path: Path, cli: Cli, body: str, reason: str) -> None:
+    """A stranger's templates/README.md.j2 ran any code (`cycler.__init__.__globals__.os`)
+    and claimed any time or memory, under `check` in the pull-request workflow too."""
+    root = survey(tmp_path / "s", TITLED.format(key="k", title="T"))
+    (root / "templates").mkdir()
+    (root / "templates" / "README.md.j2").write_text(
+        '{% extends "surveybib/README.md.j2" %}\n{% block intro %}'
+        + body.replace("PWNED", str(tmp_path / "pwned")) + "{% endblock %}\n", encoding="utf-8")
+    for command in ("build", "check"):
+        result = cli("-C", root, command)
+        assert result.exit_code == 1, result.output
+        assert f"templates/README.md.j2:2: template error: {reason}" in result.stderr
+    assert not (tmp_path / "pwned").exists()
+    (root / "templates" / "README.md.j2").write_text(
+        '{% extends "surveybib/README.md.j2" %}\n{% block intro %}{{ papers|length }} '
+        "{{ '%5d' % 3 }} {{ 'ab' * 2 }}{% for i in range(3) %}{{ i }}{% endfor %}"
+        "{% endblock %}\n", encoding="utf-8")
+    assert cli("-C", root, "build").exit_code == 0  # what a template needs still works
+    assert "1     3 abab012" in (root / "README.md").read_text(encoding="utf-8")

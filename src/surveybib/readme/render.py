@@ -22,11 +22,12 @@ from surveybib.readme.links import rebase_links
 from surveybib.readme.markdown import md_text, safe_url, tidy, user_markdown
 from surveybib.readme.papers import Paper, note_markdown
 from surveybib.readme.taxonomy import build_categories
+from surveybib.sandbox import sandbox_class
 
 GENERATED_MARKER = "<!-- surveybib:generated"
 
 
-def _bytecode_cache() -> Any:
+def _bytecode_cache(folder: str = "templates") -> Any:
     """Compiled templates cached in the user's cache directory (jinja2 keys them by
     name and source checksum, so an edited template is recompiled). Compiling the
     README template costs about as much as rendering 1,000 papers. None when the
@@ -36,7 +37,7 @@ def _bytecode_cache() -> Any:
     if os.environ.get("SURVEYBIB_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "surveybib", "templates")
+    directory = os.path.join(base, "surveybib", folder)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError:
@@ -55,17 +56,20 @@ def make_environment(user_templates: Path | None) -> Any:
 
     packaged = jinja2.PackageLoader("surveybib.readme", "templates")
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({TEMPLATE_PREFIX: packaged})]
-    if user_templates is not None and user_templates.is_dir():
-        loaders.append(_user_loader(user_templates))
+    own = user_templates if user_templates is not None and user_templates.is_dir() else None
+    if own is not None:
+        loaders.append(_user_loader(own))
     loaders.append(packaged)
-    env = jinja2.Environment(
+    # The survey's own templates run sandboxed (surveybib/sandbox.py); their compiled code
+    # differs (every call intercepted), so it is cached apart from the packaged one's.
+    env = (jinja2.Environment if own is None else sandbox_class())(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache("templates" if own is None else "templates-sandboxed"),
     )
     env.filters.update(TEMPLATE_FILTERS)
     env.globals.update(TEMPLATE_GLOBALS)

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from surveybib.sandbox import sandbox_class
 from surveybib.site.data import SiteData, SitePaper
 
 TEMPLATE = "site.html.j2"
@@ -83,12 +84,14 @@ def _environment(user_templates: Path | None) -> Any:
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
-    if user_templates is not None and user_templates.is_dir():
+    own = user_templates is not None and user_templates.is_dir()
+    if user_templates is not None and own:
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
     loaders.append(jinja2.PackageLoader("surveybib.site", "templates"))
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
+    # the survey's own templates run sandboxed, as the README's do (surveybib/sandbox.py)
+    environment = sandbox_class() if own else jinja2.Environment
+    return environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                       trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def render_page(data: SiteData, user_templates: Path | None = None) -> str:
