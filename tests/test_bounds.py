@@ -652,3 +652,16 @@ def test_a_survey_s_own_template_runs_sandboxed_and_bounded(
         "{% endblock %}\n", encoding="utf-8")
     assert cli("-C", root, "build").exit_code == 0  # what a template needs still works
     assert "1     3 abab012" in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_csl_style_past_the_text_limit_is_refused_by_name(tmp_path: Path, cli: Cli) -> None:
+    """`--csl` was parsed whole, however large: the style now reads as every other text
+    file surveybib takes, a regular file of at most 4 MiB."""
+    root = survey(tmp_path, TITLED.format(key="k", title="T"))
+    style = root / "big.csl"
+    style.write_text('<style xmlns="http://purl.org/net/xbiblio/csl">' + "<!-- x -->" * 500_000
+                     + "</style>\n", encoding="utf-8")
+    result = cli("-C", root, "export", "--format", "text", "--csl", str(style))
+    assert result.exit_code == 1
+    assert f"{style}: 5,000,056 bytes, over the 4,194,304-byte limit surveybib reads" \
+        in result.stderr

@@ -11,6 +11,7 @@ links become links.
 from __future__ import annotations
 
 import html
+import io
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -26,8 +27,9 @@ from surveybib.errors import UsageError
 from surveybib.export.base import Export, ExportOptions, braces_problem
 from surveybib.export.csl_json import to_csl_json
 from surveybib.export.fields import clean_fields
+from surveybib.files import read_regular
 from surveybib.latex import to_text
-from surveybib.limits import MAX_BRACE_DEPTH
+from surveybib.limits import MAX_BRACE_DEPTH, MAX_TEXT_BYTES
 from surveybib.model import Entry, Level, Problem
 from surveybib.readme.markdown import md_escape
 from surveybib.rules import Rule
@@ -329,8 +331,9 @@ def _escaped(value: Any, escape: Any) -> Any:
 def _load_csl(path: Path) -> Any:
     from citeproc import CitationStylesStyle
 
+    data = read_regular(path, MAX_TEXT_BYTES, str(path))  # a style is a few hundred KB
     try:
-        return CitationStylesStyle(str(path), validate=False)
+        return CitationStylesStyle(io.BytesIO(data), validate=False)
     except (SyntaxError, OSError, ValueError, KeyError, AttributeError) as exc:  # lxml's
         # XMLSyntaxError is a SyntaxError; the others come from XML that is not CSL
         raise UsageError(f"{path}: not a readable CSL style ({exc})") from None
