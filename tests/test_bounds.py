@@ -631,6 +631,7 @@ def test_an_issue_body_heading_costs_linear_time(line: str) -> None:
                  id="filter-width"),
     pytest.param("{{ '%999999999d' % 1 }}", "a field width above 100,000", id="format-width"),
     pytest.param("{{ 2**100000 }}", "a power above 2**64", id="power"),
+    pytest.param("{{ 10.0**400 }}", "a power above 2**64", id="float-power"),
 ])
 def test_a_survey_s_own_template_runs_sandboxed_and_bounded(
         tmp_path: Path, cli: Cli, body: str, reason: str) -> None:

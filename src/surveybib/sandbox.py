@@ -79,8 +79,8 @@ def sandbox_class() -> type[Any]:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**":
                 checked((right,))
-                if isinstance(right, int) and isinstance(left, int) and abs(left) > 1 \
-                        and right > 64:
+                numbers = all(isinstance(x, int | float) for x in (left, right))
+                if numbers and abs(left) > 1 and right > 64:  # huge, or OverflowError
                     raise SecurityError("a power above 2**64")
             if operator == "*":
                 count, items = (right, left) if isinstance(right, int) else (left, right)
