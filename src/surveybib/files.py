@@ -11,7 +11,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
     name = shown or str(path)
     own = _own_descriptor(path) if devices else None
     if own is not None:
-        _write_descriptor(own, data, name)
+        _write_stream(lambda: os.dup(own), data, name)
         return
     target = resolve(path, name) if path.is_symlink() else path
     try:
@@ -129,7 +129,8 @@ def write_bytes_atomic(path: Path, data: bytes, shown: str | None = None, *,
         raise _os_error(name, "written", exc) from None
     if mode is not None and not stat.S_ISREG(mode):
         if devices and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-            _write_stream(path, data, name)
+            _write_stream(lambda: os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0)),
+                          data, name)
             return
         raise FileError(f"{name}: is {kind(mode)}; surveybib writes only regular files")
     try:
@@ -161,19 +162,11 @@ def _own_descriptor(path: Path) -> int | None:
     return int(next(n for n in numbers if n is not None))
 
 
-def _write_descriptor(fd: int, data: bytes, name: str) -> None:
+def _write_stream(opened: Callable[[], int], data: bytes, name: str) -> None:
+    """Write to the descriptor `opened` gives, as it is: a character device, a FIFO or
+    the process's own stdout (there is nothing to replace)."""
     try:
-        with os.fdopen(os.dup(fd), "wb") as handle:
-            handle.write(data)
-    except OSError as exc:
-        raise _os_error(name, "written", exc) from None
-
-
-def _write_stream(path: Path, data: bytes, name: str) -> None:
-    """Write to a character device or a FIFO as it is (there is nothing to replace)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(opened(), "wb") as handle:
             handle.write(data)
     except OSError as exc:
         raise _os_error(name, "written", exc) from None
