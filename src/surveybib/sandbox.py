@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import re
-from functools import cache
 from typing import Any
 
 MAX_ITERATIONS = 5_000_000  # range items in one render
@@ -30,14 +29,14 @@ MAX_ARGUMENT = 100_000  # an integer argument to a call or a filter, a `%` field
 _WIDTHS = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d*))?")
 
 
-@cache
+@functools.cache
 def sandbox_class() -> type[Any]:
     """The environment class for a survey's own templates (jinja2 imported on first use)."""
     from jinja2.exceptions import SecurityError
     from jinja2.sandbox import SandboxedEnvironment, safe_range
 
-    def checked(values: tuple[Any, ...]) -> None:
-        for value in values:
+    def checked(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> None:
+        for value in (*args, *(kwargs or {}).values()):
             if isinstance(value, int) and not isinstance(value, bool) \
                     and abs(value) > MAX_ARGUMENT:
                 raise SecurityError(f"a number above {MAX_ARGUMENT:,} as an argument")
@@ -53,8 +52,7 @@ def sandbox_class() -> type[Any]:
 
         @functools.wraps(function)  # keeps jinja_pass_arg
         def run(*args: Any, **kwargs: Any) -> Any:
-            checked(args[skip:])
-            checked(tuple(kwargs.values()))
+            checked(args[skip:], kwargs)
             return sized(function(*args, **kwargs))
 
         return run
@@ -96,8 +94,7 @@ def sandbox_class() -> type[Any]:
             return sized(super().call_binop(context, operator, left, right))
 
         def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-            checked(args)
-            checked(tuple(kwargs.values()))
+            checked(args, kwargs)
             return sized(super().call(__context, __obj, *args, **kwargs))
 
     return TemplateSandbox
