@@ -84,7 +84,13 @@ def table_entry(name: str, overrides: tuple[tuple[str, str], ...] = ()) -> str |
 def user_entry(name: str, overrides: tuple[tuple[str, str], ...]) -> str | None:
     """What the user's own `venues` say of a venue name ("" for turned off), or None where
     they say nothing: their word comes before any other source's short name."""
-    return _lookup(_table(overrides), name) if overrides else None
+    return _lookup(_own_table(overrides), name) if overrides else None
+
+
+@lru_cache(maxsize=8)
+def _own_table(overrides: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    """The user's entries alone, keyed once per run (as venue_table keys the whole table)."""
+    return _table(overrides)
 
 
 def _lookup(table: Mapping[str, str], name: str) -> str | None:
