@@ -26,8 +26,9 @@ MAX_WAIT = 15.0  # the longest Retry-After (seconds) honoured; a longer one fail
 
 @dataclass(frozen=True, slots=True)
 class Patience:
-    """What every API client's config holds: who asks (the polite pool's mailto) and how
-    long to wait, how often to retry (`patience_from_env` reads them)."""
+    """What every API client's config holds, and all the transport reads of it: who asks
+    (the polite pool's mailto), how long to wait, how often to retry, how many requests at
+    once (`patience_from_env` reads the environment's part)."""
 
     mailto: str = ""
     connect_timeout: float = 5.0
@@ -38,6 +39,7 @@ class Patience:
     request_deadline: float = 60.0  # seconds for one request, headers and body
     breaker: int = BREAKER  # failed requests in a row after which a host is left alone
     max_wait: float = MAX_WAIT  # the longest Retry-After honoured; a longer one fails at once
+    workers: int = 3  # requests in flight at once (each API's config sets its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,6 @@ class ClientConfig(Patience):
     datacite_url: str = DEFAULT_DATACITE_URL
     max_body: int = MAX_BODY
     max_url: int = MAX_URL
-    workers: int = 3
 
 
 def config_from_env(mailto: str = "", environ: Mapping[str, str] = os.environ) -> ClientConfig:

@@ -33,7 +33,7 @@ from surveybib.errors import NetworkError
 from surveybib.limits import MAX_DEPTH, too_deep
 from surveybib.net.guard import Breaker, Deadline, Stopped, Watch, watched_pools
 from surveybib.net.ratelimit import header_number
-from surveybib.net.settings import MAX_BODY, user_agent
+from surveybib.net.settings import MAX_BODY, Patience, user_agent
 
 log = logging.getLogger(__name__)
 
@@ -98,40 +98,6 @@ class Transport(Protocol):
     def register(self, base_url: str, limits: Limiter) -> None: ...
 
     def close(self) -> None: ...
-
-
-class TransportConfig(Protocol):
-    """How patient a transport is (ClientConfig and the scholarly APIs' configs)."""
-
-    @property
-    def mailto(self) -> str: ...
-
-    @property
-    def connect_timeout(self) -> float: ...
-
-    @property
-    def read_timeout(self) -> float: ...
-
-    @property
-    def retries(self) -> int: ...
-
-    @property
-    def backoff(self) -> float: ...
-
-    @property
-    def workers(self) -> int: ...
-
-    @property
-    def deadline(self) -> float: ...
-
-    @property
-    def request_deadline(self) -> float: ...
-
-    @property
-    def breaker(self) -> int: ...
-
-    @property
-    def max_wait(self) -> float: ...
 
 
 class WindowClient:
@@ -247,7 +213,7 @@ class HttpTransport:
     `max_body` caps every answer. Every attempt of a request, retries included, waits its
     turn in the limiter; the run's deadline and each host's breaker hold for all of them."""
 
-    def __init__(self, config: TransportConfig, *, headers: Mapping[str, str] | None = None,
+    def __init__(self, config: Patience, *, headers: Mapping[str, str] | None = None,
                  methods: Sequence[str] = ("GET",), max_body: int = MAX_BODY) -> None:
         import requests
         from requests.adapters import HTTPAdapter
